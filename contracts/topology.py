@@ -1,0 +1,65 @@
+"""Every exchange, queue, routing key and Redis key name, derived from one namespace.
+
+Nothing else in the code spells a broker or cache name out: it asks a `Topology`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.models import TriggerType
+
+INVOKE_ROUTING_KEY = "invoke"
+# The scheduler consumes every trigger event, whatever its type, workflow or trigger.
+ALL_TRIGGER_EVENTS = "#"
+# RabbitMQ's pseudo-queue for RPC replies (direct reply-to): no reply queue to declare.
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+
+
+def trigger_event_routing_key(trigger_type: TriggerType, workflow_id: str, trigger_id: str) -> str:
+    """`<type>.<workflow>.<trigger>`: lets a consumer bind to one type, workflow or trigger."""
+    return f"{trigger_type.value.lower()}.{workflow_id}.{trigger_id}"
+
+
+def dead_letter_exchange(queue: str) -> str:
+    return f"{queue}.dlx"
+
+
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dlq"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names for one isolated instance; the namespace keeps tests and tenants apart."""
+
+    namespace: str = ""
+    # The trigger events exchange belongs to the platform: when named, it is used verbatim.
+    platform_trigger_exchange: str | None = None
+
+    def _name(self, base: str) -> str:
+        return f"{self.namespace}.{base}" if self.namespace else base
+
+    @property
+    def trigger_exchange(self) -> str:
+        return self.platform_trigger_exchange or self._name("triggers.events")
+
+    @property
+    def scheduler_queue(self) -> str:
+        return self._name("scheduler.trigger-events")
+
+    @property
+    def invoke_exchange(self) -> str:
+        return self._name("manual-trigger.invoke")
+
+    @property
+    def invoke_queue(self) -> str:
+        return self._name("manual-trigger.invoke")
+
+    @property
+    def consumer_queues(self) -> tuple[str, str]:
+        """The queues that have a delivery limit and a dead-letter queue of their own."""
+        return (self.invoke_queue, self.scheduler_queue)
+
+    def redis_key(self, *parts: str) -> str:
+        return ":".join([self.namespace or "default", "mti", *parts])

@@ -1,0 +1,1 @@
+"""The manual trigger invocation service: shim, invoke worker, scheduler and CLI."""

@@ -1,0 +1,84 @@
+"""Workflow definitions as files (`manual-trigger apply FILE`): validate, then upsert.
+
+Teams keep their triggers in version control; applying the same file twice changes nothing.
+Members listed in the file replace the workflow's members; triggers are created or updated
+(never deleted: their executions refer to them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import asyncpg
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.models import Identifier, TriggerType, UserId
+from worker import store
+
+DEMO_FILE = Path(__file__).parent / "demo.yaml"
+
+RoleName = Literal["viewer", "operator", "editor", "owner"]
+
+
+class TriggerDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Identifier
+    type: TriggerType
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+    manual_invocation: bool = True
+
+
+class WorkflowDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    owner: UserId
+    members: dict[UserId, RoleName] = Field(default_factory=dict)
+    triggers: list[TriggerDefinition] = Field(default_factory=list)
+
+    def model_post_init(self, _: Any) -> None:
+        ids = [t.id for t in self.triggers]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"workflow {self.id}: duplicate trigger ids")
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workflows: list[WorkflowDefinition]
+
+
+def load_catalog(path: Path) -> Catalog:
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return Catalog.model_validate(data)
+
+
+async def apply_catalog(pool: asyncpg.Pool, catalog: Catalog) -> None:
+    """Upsert every workflow in one transaction: a file applies whole or not at all."""
+    async with pool.acquire() as conn, conn.transaction():
+        for workflow in catalog.workflows:
+            await store.upsert_workflow(
+                conn,
+                workflow_id=workflow.id,
+                name=workflow.name,
+                owner=workflow.owner,
+                members=dict(workflow.members),
+                triggers=[
+                    store.Trigger(
+                        workflow_id=workflow.id,
+                        id=t.id,
+                        type=t.type,
+                        config=t.config,
+                        enabled=t.enabled,
+                        manual_invocation=t.manual_invocation,
+                    )
+                    for t in workflow.triggers
+                ],
+            )

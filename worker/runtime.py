@@ -1,0 +1,120 @@
+"""Process lifecycle: open the shared connections, run the roles, shut down in order.
+
+Each process holds one robust AMQP connection, one Postgres pool and one Redis client, shared
+by every role it runs. Shutdown order: stop consuming, finish in-flight work, close the
+channels and the connection, then the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractRobustConnection
+from prometheus_client import start_http_server
+from redis.asyncio import Redis
+
+from worker import amqp, store
+from worker.invocations import InvocationStatusStore
+from worker.invoke import InvokeWorker
+from worker.scheduler import Scheduler
+from worker.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+Role = Literal["shim", "worker", "scheduler"]
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    connection: AbstractRobustConnection
+    pool: asyncpg.Pool
+    redis: Redis
+
+    @property
+    def statuses(self) -> InvocationStatusStore:
+        return InvocationStatusStore(
+            self.redis, self.settings.topology, self.settings.invocation_ttl_seconds
+        )
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resources]:
+    connection = await amqp.connect(settings.amqp_url.get_secret_value(), name)
+    pool: asyncpg.Pool | None = None
+    redis: Redis | None = None
+    try:
+        channel = await connection.channel()
+        await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)
+        await channel.close()
+        pool = await store.create_pool(settings.database_url.get_secret_value())
+        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        yield Resources(settings, connection, pool, redis)
+    finally:
+        await connection.close()
+        if pool is not None:
+            await pool.close()
+        if redis is not None:
+            await redis.aclose()
+
+
+async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
+    settings = resources.settings
+    channel = await amqp.confirmed_channel(resources.connection, settings.prefetch)
+    exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
+    queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
+    worker = InvokeWorker(settings, resources.pool, channel, exchange, resources.statuses)
+    await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
+    await channel.close()
+
+
+async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
+    settings = resources.settings
+    channel = await resources.connection.channel()
+    await channel.set_qos(prefetch_count=settings.prefetch)
+    queue = await channel.get_queue(settings.topology.scheduler_queue, ensure=False)
+    scheduler = Scheduler(settings, resources.pool)
+    await amqp.consume_until(queue, scheduler.handle, stop, settings.shutdown_grace_seconds)
+    await channel.close()
+
+
+async def run_shim(resources: Resources, stop: asyncio.Event) -> None:
+    from worker.shim.app import serve  # FastAPI is only imported by processes that serve HTTP
+
+    await serve(resources, stop)
+
+
+ROLE_RUNNERS: dict[Role, Callable[[Resources, asyncio.Event], Awaitable[None]]] = {
+    "shim": run_shim,
+    "worker": run_worker,
+    "scheduler": run_scheduler,
+}
+
+
+async def run_roles(settings: Settings, roles: list[Role]) -> None:
+    """Run the roles until SIGTERM or SIGINT, then shut them down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if "shim" in roles:
+        settings.require_jwt_secret()  # refuse to start rather than fail every request
+    if settings.metrics_port and "shim" not in roles:
+        start_http_server(settings.metrics_port)
+    async with open_resources(settings, "manual-trigger " + "+".join(roles)) as resources:
+        log.info("started", roles=roles, namespace=settings.namespace or None)
+        tasks = [asyncio.create_task(ROLE_RUNNERS[role](resources, stop)) for role in roles]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()  # one role failing stops the others rather than leaving half a process
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    log.info("stopped", roles=roles)

@@ -1,0 +1,66 @@
+"""The one `Settings` class: read from `MTI_*` environment variables once, at the entry point."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+import structlog
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.topology import Topology
+
+log = structlog.get_logger(__name__)
+
+# Where a development machine keeps its generated JWT secret, relative to the working directory.
+DEV_SECRET_FILE = Path(".mti/dev-jwt-secret")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MTI_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses to start without MTI_JWT_SECRET.",
+    )
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/manual_trigger")
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    jwt_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    namespace: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
+    trigger_exchange: str | None = None
+    delivery_limit: int = Field(5, ge=1, description="Deliveries before a message is dead-lettered.")
+    prefetch: int = Field(200, ge=1)
+    retry_backoff_seconds: float = Field(0.5, gt=0)
+    retry_backoff_max_seconds: float = Field(30.0, gt=0)
+    reply_timeout_seconds: float = Field(10.0, gt=0)
+    invocation_ttl_seconds: int = Field(86_400, ge=60)
+    shutdown_grace_seconds: float = Field(20.0, ge=0)
+    metrics_port: int = Field(0, ge=0, description="Worker/scheduler /metrics port; 0 = off.")
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @property
+    def topology(self) -> Topology:
+        return Topology(self.namespace, self.trigger_exchange)
+
+    def require_jwt_secret(self) -> str:
+        """The HS256 signing secret; in development, a generated one kept in `.mti/`."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.environment == "production":
+            raise SystemExit("MTI_JWT_SECRET must be set when MTI_ENVIRONMENT=production")
+        return _development_secret()
+
+
+def _development_secret() -> str:
+    if not DEV_SECRET_FILE.exists():
+        DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEV_SECRET_FILE.write_text(secrets.token_urlsafe(48))
+        DEV_SECRET_FILE.chmod(0o600)
+        log.warning("generated development JWT secret", path=str(DEV_SECRET_FILE.resolve()))
+    return DEV_SECRET_FILE.read_text().strip()

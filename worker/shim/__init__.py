@@ -1,0 +1,1 @@
+"""The thin HTTP shim for the web UI: publishes invoke requests and reads results."""

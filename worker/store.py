@@ -1,0 +1,280 @@
+"""Postgres access (asyncpg): migrations, the workflow catalogue and the executions table.
+
+Every SQL statement of the service lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from contracts.models import TriggerEvent, TriggerType
+from contracts.ids import execution_id_for_event
+from worker.authz import Role
+
+log = structlog.get_logger(__name__)
+
+# Any fixed 64-bit number: every `migrate` in the cluster serialises on it.
+_MIGRATION_LOCK = 0x6D74695F6D6967
+
+
+def migrations_dir() -> Path:
+    """Migrations ship inside the wheel; an editable checkout reads the repository's folder."""
+    packaged = Path(str(resources.files("worker"))) / "_migrations"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "migrations"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for pg_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    return pool
+
+
+def _split_database(dsn: str) -> tuple[str, str]:
+    """(DSN of the server's maintenance database, name of the target database)."""
+    base, _, rest = dsn.rpartition("/")
+    name, sep, query = rest.partition("?")
+    return f"{base}/postgres{sep}{query}", name
+
+
+async def ensure_database(dsn: str) -> bool:
+    """Create the target database if it does not exist; True when it was created."""
+    admin_dsn, name = _split_database(dsn)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            await conn.execute(f"CREATE DATABASE {quoted}")
+        except asyncpg.DuplicateDatabaseError:
+            return False  # another migrate won the race
+        return True
+    finally:
+        await conn.close()
+
+
+async def drop_database(dsn: str) -> None:
+    admin_dsn, name = _split_database(dsn)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        quoted = '"' + name.replace('"', '""') + '"'
+        await conn.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def migrate(dsn: str, directory: Path | None = None) -> list[str]:
+    """Apply the pending migrations in order, each in its own transaction; returns their names.
+
+    An advisory lock makes concurrent runs wait for each other; a checksum per applied file
+    refuses to go on when a migration was edited after it ran somewhere.
+    """
+    await ensure_database(dsn)
+    files = sorted((directory or migrations_dir()).glob("*.sql"))
+    conn = await asyncpg.connect(dsn)
+    applied_now: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version    text PRIMARY KEY,
+                   checksum   text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        applied = dict(await conn.fetch("SELECT version, checksum FROM schema_migrations"))
+        for path in files:
+            sql = path.read_text()
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
+            if path.name in applied:
+                if applied[path.name] != checksum:
+                    raise RuntimeError(f"migration {path.name} changed after it was applied")
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+                    path.name,
+                    checksum,
+                )
+            applied_now.append(path.name)
+            log.info("migration applied", version=path.name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        await conn.close()
+    return applied_now
+
+
+@dataclass(frozen=True)
+class Trigger:
+    workflow_id: str
+    id: str
+    type: TriggerType
+    config: dict[str, Any]
+    enabled: bool
+    manual_invocation: bool
+
+
+@dataclass(frozen=True)
+class Access:
+    """A workflow as one user sees it: their role, and the trigger they asked for."""
+
+    workflow_id: str
+    role: Role | None
+    trigger: Trigger | None
+
+
+_TRIGGER_COLUMNS = "t.workflow_id, t.id, t.type, t.config, t.enabled, t.manual_invocation"
+
+
+def _trigger(row: asyncpg.Record) -> Trigger:
+    return Trigger(
+        workflow_id=row["workflow_id"],
+        id=row["id"],
+        type=TriggerType(row["type"]),
+        config=row["config"],
+        enabled=row["enabled"],
+        manual_invocation=row["manual_invocation"],
+    )
+
+
+async def load_access(
+    pool: asyncpg.Pool, workflow_id: str, user_id: str, trigger_id: str | None = None
+) -> Access | None:
+    """One round trip: the user's role on the workflow and, if asked, the trigger."""
+    row = await pool.fetchrow(
+        f"""SELECT w.id AS wf,
+                   CASE WHEN w.owner = $2 THEN 'owner' ELSE m.role END AS role,
+                   {_TRIGGER_COLUMNS}
+              FROM workflows w
+              LEFT JOIN workflow_members m ON m.workflow_id = w.id AND m.user_id = $2
+              LEFT JOIN workflow_triggers t ON t.workflow_id = w.id AND t.id = $3
+             WHERE w.id = $1""",
+        workflow_id,
+        user_id,
+        trigger_id,
+    )
+    if row is None:
+        return None
+    trigger = _trigger(row) if row["id"] is not None else None
+    return Access(workflow_id=row["wf"], role=Role.parse(row["role"]), trigger=trigger)
+
+
+async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
+    rows = await pool.fetch(
+        f"SELECT {_TRIGGER_COLUMNS} FROM workflow_triggers t WHERE t.workflow_id = $1 ORDER BY t.id",
+        workflow_id,
+    )
+    return [_trigger(row) for row in rows]
+
+
+class UnknownTrigger(Exception):
+    """The event names a workflow or trigger that does not exist: a permanent failure."""
+
+
+async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | None:
+    """Insert the execution for this event; its id, or None if the event was seen before."""
+    execution_id = execution_id_for_event(event.event_id)
+    try:
+        inserted = await pool.fetchval(
+            """INSERT INTO workflow_executions
+                   (execution_id, event_id, workflow_id, trigger_id, trigger_type,
+                    trigger_data, input_data, metadata)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (event_id) DO NOTHING
+               RETURNING execution_id""",
+            execution_id,
+            event.event_id,
+            event.workflow_id,
+            event.trigger_id,
+            event.trigger_type.value,
+            event.trigger_data,
+            event.input_data,
+            event.metadata,
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise UnknownTrigger(f"{event.workflow_id}/{event.trigger_id}") from exc
+    return inserted  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Execution:
+    execution_id: str
+    event_id: str
+    workflow_id: str
+    trigger_id: str
+    trigger_type: str
+    status: str
+    trigger_data: dict[str, Any]
+    input_data: Any
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+async def get_execution(pool: asyncpg.Pool, execution_id: str) -> Execution | None:
+    row = await pool.fetchrow(
+        """SELECT execution_id, event_id, workflow_id, trigger_id, trigger_type, status,
+                  trigger_data, input_data, metadata, created_at
+             FROM workflow_executions WHERE execution_id = $1""",
+        execution_id,
+    )
+    return Execution(**dict(row)) if row else None
+
+
+async def count_executions(pool: asyncpg.Pool, workflow_id: str) -> int:
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id
+    )
+    return count
+
+
+async def upsert_workflow(
+    conn: asyncpg.Connection,
+    *,
+    workflow_id: str,
+    name: str,
+    owner: str,
+    members: dict[str, str],
+    triggers: list[Trigger],
+) -> None:
+    """Create or update a workflow, its members and triggers, in the caller's transaction."""
+    await conn.execute(
+        """INSERT INTO workflows (id, name, owner) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner = EXCLUDED.owner,
+                                          updated_at = now()""",
+        workflow_id,
+        name,
+        owner,
+    )
+    await conn.execute("DELETE FROM workflow_members WHERE workflow_id = $1", workflow_id)
+    await conn.executemany(
+        "INSERT INTO workflow_members (workflow_id, user_id, role) VALUES ($1, $2, $3)",
+        [(workflow_id, user, role) for user, role in members.items()],
+    )
+    await conn.executemany(
+        """INSERT INTO workflow_triggers (workflow_id, id, type, config, enabled, manual_invocation)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (workflow_id, id) DO UPDATE
+              SET type = EXCLUDED.type, config = EXCLUDED.config, enabled = EXCLUDED.enabled,
+                  manual_invocation = EXCLUDED.manual_invocation, updated_at = now()""",
+        [
+            (workflow_id, t.id, t.type.value, t.config, t.enabled, t.manual_invocation)
+            for t in triggers
+        ],
+    )
