@@ -73,7 +73,11 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
 def validate(schema: Mapping[str, Any], instance: Any, base: str = "") -> list[FieldError]:
     """Every violation of `schema` by `instance`, ordered by path; `base` prefixes each path."""
     errors = sorted(_validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    return [field_error for e in errors for field_error in _field_errors(e, base)]
+    # jsonschema reports `required` once per missing name; each of those lists every name.
+    unique = {
+        (f.path, f.code, f.message): f for e in errors for f in _field_errors(e, base)
+    }
+    return list(unique.values())
 
 
 def from_pydantic(exc: PydanticValidationError, base: str = "") -> list[FieldError]:

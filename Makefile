@@ -1,0 +1,65 @@
+# Manual Trigger Invocation: `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+CLI := $(BIN)/manual-trigger
+
+.PHONY: help install services migrate topology demo run test test-unit lint format schemas clean
+
+help: ## Show the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## Create .venv and install the project with its dev tools
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[dev]'
+	touch $@
+
+services: ## Start local RabbitMQ, PostgreSQL and Redis if they are not running
+	@scripts/services.sh
+
+migrate: install services ## Create the database and apply migrations
+	$(CLI) migrate
+
+topology: install services ## Declare exchanges, queues and bindings
+	$(CLI) topology
+
+demo: migrate ## Seed the demo workflow wf_demo
+	$(CLI) demo
+
+run: demo topology ## Install, migrate, declare topology, seed the demo, print a token, start everything
+	@echo
+	@echo "Bearer token for demo-user (operator on wf_demo):"
+	@echo "  $$($(CLI) token --user demo-user 2>/dev/null)"
+	@echo "Mint another: TOKEN=\$$($(CLI) token --user demo-user)"
+	@echo "API on http://127.0.0.1:$${MTI_HTTP_PORT:-8000} (docs at /docs); Ctrl-C stops."
+	@echo
+	exec $(CLI) run
+
+test: install services ## Run the whole test suite against the local services
+	$(BIN)/pytest
+
+test-unit: install ## Run the unit tests only (no services needed)
+	$(BIN)/pytest tests/unit
+
+lint: install ## ruff, formatting and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schemas: install ## Rewrite the exported JSON Schemas under contracts/schemas/
+	$(BIN)/python -m contracts.export
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,134 @@
+"""Session fixtures on the real services, isolated by a namespace and a fresh database.
+
+Every exchange, queue and Redis key of a run carries a unique namespace, the database is
+created for the run and dropped after it, and the broker names and keys are deleted on teardown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from redis.asyncio import Redis
+
+from tests.services import service_urls
+from worker import amqp, store
+from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
+from worker.rpc import InvokeClient
+from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.settings import Settings
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+OTHER_WORKFLOW = {
+    "id": "wf_other",
+    "name": "Somebody else's workflow",
+    "owner": "other-owner",
+    "members": {"demo-viewer": "viewer"},
+    "triggers": [
+        {"id": "trig_webhook_1", "type": "WEBHOOK", "config": {"webhook_url": "/w/o"}},
+        {"id": "trig_locked", "type": "WEBHOOK", "manual_invocation": False},
+        {"id": "trig_disabled", "type": "WEBHOOK", "enabled": False},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def urls() -> Iterator[dict[str, str]]:
+    with service_urls() as found:
+        yield found
+
+
+def make_settings(urls: dict[str, str], namespace: str, database: str) -> Settings:
+    return Settings(
+        namespace=namespace,
+        amqp_url=urls["MTI_AMQP_URL"],
+        database_url=urls["MTI_DATABASE_URL"].rsplit("/", 1)[0] + "/" + database,
+        redis_url=urls["MTI_REDIS_URL"],
+        jwt_secret=TEST_JWT_SECRET,
+        delivery_limit=3,
+        retry_backoff_seconds=0.05,
+        retry_backoff_max_seconds=0.2,
+        reply_timeout_seconds=10,
+        shutdown_grace_seconds=5,
+        log_format="json",
+    )
+
+
+@pytest.fixture(scope="session")
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+async def settings(urls: dict[str, str], namespace: str) -> AsyncIterator[Settings]:
+    settings = make_settings(urls, namespace, f"mti_test_{namespace}")
+    await store.migrate(settings.database_url.get_secret_value())
+    yield settings
+    await store.drop_database(settings.database_url.get_secret_value())
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await store.create_pool(settings.database_url.get_secret_value())
+    catalog = load_catalog(DEMO_FILE)
+    catalog.workflows.extend(Catalog.model_validate({"workflows": [OTHER_WORKFLOW]}).workflows)
+    await apply_catalog(pool, catalog)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url.get_secret_value())
+    yield client
+    await delete_redis_keys(client, settings)
+    await client.aclose()
+
+
+async def delete_redis_keys(client: Redis, settings: Settings) -> None:
+    async for key in client.scan_iter(match=settings.topology.redis_key("*")):
+        await client.delete(key)
+
+
+@pytest.fixture(scope="session")
+async def broker(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
+    connection = await amqp.connect(settings.amqp_url.get_secret_value(), "tests")
+    channel = await connection.channel()
+    await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)
+    yield connection
+    await amqp.delete_topology(channel, settings.topology)
+    await connection.close()
+
+
+@dataclass
+class RunningSystem:
+    resources: Resources
+    client: InvokeClient
+
+
+@pytest.fixture(scope="session")
+async def system(
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, broker: AbstractRobustConnection
+) -> AsyncIterator[RunningSystem]:
+    """An invoke worker and a scheduler running in this process on the test namespace."""
+    stop = asyncio.Event()
+    async with open_resources(settings, "tests system") as resources:
+        roles = [
+            asyncio.create_task(run_worker(resources, stop)),
+            asyncio.create_task(run_scheduler(resources, stop)),
+        ]
+        client = await InvokeClient.open(resources.connection, settings.topology)
+        yield RunningSystem(resources, client)
+        stop.set()
+        await asyncio.gather(*roles)
+        await client.close()
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]

@@ -1,0 +1,44 @@
+"""Small builders for the messages and rows tests need."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.models import InvocationSource, InvokeRequest, TriggerType
+from worker.store import Trigger
+
+FIXED_TIME = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+
+
+def invoke_request(**overrides: Any) -> InvokeRequest:
+    fields: dict[str, Any] = {
+        "invocation_id": str(uuid.uuid4()),
+        "workflow_id": "wf_demo",
+        "trigger_id": "trig_webhook_1",
+        "user_id": "demo-user",
+        "parameters": {},
+        "requested_at": FIXED_TIME,
+        "source": InvocationSource.CLI,
+    }
+    fields.update(overrides)
+    return InvokeRequest(**fields)
+
+
+def trigger(
+    trigger_type: TriggerType = TriggerType.WEBHOOK,
+    config: dict[str, Any] | None = None,
+    trigger_id: str = "trig_webhook_1",
+    **overrides: Any,
+) -> Trigger:
+    fields: dict[str, Any] = {
+        "workflow_id": "wf_demo",
+        "id": trigger_id,
+        "type": trigger_type,
+        "config": config if config is not None else {},
+        "enabled": True,
+        "manual_invocation": True,
+    }
+    fields.update(overrides)
+    return Trigger(**fields)

@@ -1,0 +1,84 @@
+"""Waiting and broker helpers shared by integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.05
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        await asyncio.sleep(interval)
+
+
+async def publish_raw(
+    connection: AbstractRobustConnection,
+    exchange: str,
+    routing_key: str,
+    body: bytes,
+    **properties: Any,
+) -> None:
+    """Publish as a foreign client would: confirmed, persistent, mandatory."""
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    async with channel:
+        target = await channel.get_exchange(exchange, ensure=False)
+        message = aio_pika.Message(
+            body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties
+        )
+        await target.publish(message, routing_key=routing_key, mandatory=True)
+
+
+async def take_all(
+    connection: AbstractRobustConnection, queue: str, *, wait: float = 0.0
+) -> list[AbstractIncomingMessage]:
+    """Consume (and ack) everything in `queue`, waiting up to `wait` seconds for the first."""
+    channel = await connection.channel()
+    async with channel:
+        source = await channel.get_queue(queue, ensure=False)
+        taken: list[AbstractIncomingMessage] = []
+        deadline = time.monotonic() + wait
+        while True:
+            message = await source.get(fail=False, no_ack=True)
+            if message is not None:
+                taken.append(message)
+                continue
+            if taken or time.monotonic() >= deadline:
+                return taken
+            await asyncio.sleep(0.05)
+
+
+class FlakyPool:
+    """A real pool that fails its first `failures` calls as if the database were down."""
+
+    def __init__(self, pool: Any, failures: int) -> None:
+        self._pool = pool
+        self.failures = failures
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._pool, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.failures > 0:
+                self.failures -= 1
+                raise ConnectionRefusedError("simulated database outage")
+            return await method(*args, **kwargs)
+
+        return call

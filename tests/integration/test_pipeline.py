@@ -1,0 +1,333 @@
+"""The invoke worker and the scheduler on the real broker, database and cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from contracts.ids import execution_id_for_event
+from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerType
+from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
+from tests.conftest import RunningSystem, make_settings
+from tests.factories import FIXED_TIME, invoke_request
+from tests.helpers import FlakyPool, eventually, publish_raw, take_all
+from worker import amqp, store
+from worker.invocations import InvocationStatusStore
+from worker.invoke import InvokeWorker
+from worker.scheduler import Scheduler
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+async def call(system: RunningSystem, **fields: Any) -> InvokeResult:
+    result = await system.client.call(invoke_request(**fields), timeout=10)
+    assert result is not None, "no reply from the worker"
+    return result
+
+
+async def execution(pool: asyncpg.Pool, execution_id: str | None) -> store.Execution | None:
+    assert execution_id
+    return await store.get_execution(pool, execution_id)
+
+
+async def test_webhook_invocation_is_recorded_as_an_ordinary_execution(
+    system: RunningSystem, pool: asyncpg.Pool
+) -> None:
+    # When an operator invokes the demo webhook
+    result = await call(
+        system,
+        parameters={"body": {"test": True}, "headers": {"X-Source": "manual-test"}},
+        description="Testing deployment webhook",
+    )
+    # Then the worker accepts it and the scheduler records the execution it announced
+    assert result.status is InvokeStatus.ACCEPTED
+    assert result.success
+    assert result.trigger_data is not None
+    assert result.trigger_data.resolved_parameters["headers"]["X-Manual-Invocation"] == "true"
+    row = await eventually(lambda: execution(pool, result.execution_id))
+    assert row.event_id == result.event_id
+    assert row.trigger_type == "WEBHOOK"
+    assert row.input_data == {"test": True}
+    assert row.metadata["trigger_type"] == "MANUAL_INVOCATION"
+    assert row.metadata["original_trigger_type"] == "WEBHOOK"
+    assert row.metadata["initiated_by"] == "demo-user"
+    assert row.metadata["invocation_description"] == "Testing deployment webhook"
+    assert row.metadata["original_webhook_config"]["secret"] == "***REDACTED***"
+    # And its status is kept for polling
+    assert await system.resources.statuses.get(result.invocation_id) == result
+
+
+async def test_manual_trigger_applies_declared_defaults(
+    system: RunningSystem, pool: asyncpg.Pool
+) -> None:
+    result = await call(system, trigger_id="trig_manual_1", parameters={"version": "2.0.1"})
+    assert result.status is InvokeStatus.ACCEPTED
+    row = await eventually(lambda: execution(pool, result.execution_id))
+    assert row.input_data == {"environment": "staging", "notify": True, "version": "2.0.1"}
+    assert row.metadata["original_trigger_type"] == "MANUAL"
+
+
+async def test_dry_run_resolves_but_records_nothing(
+    system: RunningSystem, pool: asyncpg.Pool
+) -> None:
+    result = await call(system, dry_run=True, parameters={"body": {"dry": 1}})
+    assert result.status is InvokeStatus.DRY_RUN
+    assert result.trigger_data is not None
+    assert result.trigger_data.resolved_parameters["body"] == {"dry": 1}
+    assert result.execution_id is None
+    await asyncio.sleep(0.5)  # give a wrongly published event time to land
+    assert result.event_id
+    assert await execution(pool, execution_id_for_event(result.event_id)) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "paths"),
+    [
+        ({"parameters": {"method": "BREW", "nope": 1}}, InvokeStatus.INVALID,
+         ["/parameters/method", "/parameters/nope"]),
+        ({"trigger_id": "trig_manual_1", "parameters": {"environment": "moon"}},
+         InvokeStatus.INVALID, ["/parameters/environment"]),
+        ({"user_id": "demo-viewer"}, InvokeStatus.FORBIDDEN, ["/workflow_id"]),
+        ({"user_id": "stranger"}, InvokeStatus.NOT_FOUND, ["/workflow_id"]),
+        ({"workflow_id": "wf_missing"}, InvokeStatus.NOT_FOUND, ["/workflow_id"]),
+        ({"trigger_id": "trig_missing"}, InvokeStatus.NOT_FOUND, ["/trigger_id"]),
+        ({"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_locked"},
+         InvokeStatus.FORBIDDEN, ["/trigger_id"]),
+        ({"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_disabled"},
+         InvokeStatus.FORBIDDEN, ["/trigger_id"]),
+        ({"trigger_id": "trig_cron_1"}, InvokeStatus.INVALID, ["/trigger_id"]),
+    ],
+    ids=["bad-params", "bad-input", "viewer", "non-member", "no-workflow", "no-trigger",
+         "manual-disabled", "trigger-disabled", "unsupported-type"],
+)
+async def test_permanent_failures_are_answered_and_record_nothing(
+    system: RunningSystem,
+    pool: asyncpg.Pool,
+    fields: dict[str, Any],
+    status: InvokeStatus,
+    paths: list[str],
+) -> None:
+    before = await store.count_executions(pool, fields.get("workflow_id", "wf_demo"))
+    result = await call(system, **fields)
+    assert result.status is status
+    assert not result.success
+    assert sorted({e.path for e in result.errors}) == paths
+    assert result.execution_id is None
+    await asyncio.sleep(0.3)
+    assert await store.count_executions(pool, fields.get("workflow_id", "wf_demo")) == before
+
+
+async def test_owner_of_a_workflow_may_invoke_without_being_a_member(
+    system: RunningSystem,
+) -> None:
+    result = await call(system, workflow_id="wf_other", user_id="other-owner")
+    assert result.status is InvokeStatus.ACCEPTED
+
+
+async def test_a_redelivered_request_yields_one_execution(
+    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    settings: Settings,
+) -> None:
+    # Given one invoke request delivered three times (a redelivery after a lost ack, say)
+    request = invoke_request(parameters={"body": {"n": 1}})
+    for _ in range(3):
+        await publish_raw(broker, settings.topology.invoke_exchange, INVOKE_ROUTING_KEY,
+                          request.body(), content_type="application/json")
+    # Then exactly one execution exists for it
+    event_id = (await eventually(lambda: system.resources.statuses.get(request.invocation_id)))
+    assert event_id.event_id
+    execution_id = execution_id_for_event(event_id.event_id)
+    await eventually(lambda: execution(pool, execution_id))
+    await asyncio.sleep(0.5)
+    count = await pool.fetchval(
+        "SELECT count(*) FROM workflow_executions WHERE metadata->>'invocation_id' = $1",
+        request.invocation_id,
+    )
+    assert count == 1
+
+
+async def test_real_and_manual_events_take_the_same_path(
+    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    settings: Settings,
+) -> None:
+    # Given a real webhook ingress publishing its event as plain JSON
+    real = {
+        "event_id": f"real-{uuid.uuid4()}",
+        "workflow_id": "wf_demo",
+        "trigger_id": "trig_webhook_1",
+        "trigger_type": "WEBHOOK",
+        "occurred_at": "2026-03-04T05:06:07Z",
+        "trigger_data": {"method": "POST", "headers": {"Content-Type": "application/json"},
+                         "body": {"real": True}},
+        "input_data": {"real": True},
+        "metadata": {"ingress": "webhook-gateway"},
+    }
+    await publish_raw(broker, settings.topology.trigger_exchange,
+                      "webhook.wf_demo.trig_webhook_1", json.dumps(real).encode())
+    # And a manual invocation of the same trigger
+    manual = await call(system, parameters={"body": {"real": False}})
+    # Then both are rows of the same table, with the same columns filled the same way
+    real_row = await eventually(lambda: execution(pool, execution_id_for_event(real["event_id"])))
+    manual_row = await eventually(lambda: execution(pool, manual.execution_id))
+    assert real_row.trigger_type == manual_row.trigger_type == "WEBHOOK"
+    assert real_row.status == manual_row.status == "pending"
+    assert set(real_row.trigger_data) <= set(manual_row.trigger_data)
+    assert real_row.metadata == {"ingress": "webhook-gateway"}
+    assert manual_row.metadata["manual_invocation"] is True
+
+
+async def test_a_duplicate_real_event_is_recorded_once(
+    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    settings: Settings,
+) -> None:
+    event = TriggerEvent(
+        event_id=f"dup-{uuid.uuid4()}", workflow_id="wf_demo", trigger_id="trig_manual_1",
+        trigger_type=TriggerType.MANUAL, occurred_at=FIXED_TIME, trigger_data={"inputs": {}},
+    )
+    for _ in range(2):
+        await publish_raw(broker, settings.topology.trigger_exchange, event.routing_key(),
+                          event.body())
+    await eventually(lambda: execution(pool, execution_id_for_event(event.event_id)))
+    await asyncio.sleep(0.3)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM workflow_executions WHERE event_id = $1", event.event_id
+    ) == 1
+
+
+# --- failure paths, each on a topology of its own so no other consumer takes its messages ---
+
+
+@pytest.fixture
+async def side(
+    urls: dict[str, str], settings: Settings, broker: AbstractRobustConnection
+) -> AsyncIterator[Settings]:
+    """Settings for a private namespace (same database), its topology declared and cleaned up."""
+    side = make_settings(urls, f"{settings.namespace}s{uuid.uuid4().hex[:6]}", "unused")
+    side = side.model_copy(update={"database_url": settings.database_url})
+    channel = await broker.channel()
+    await amqp.declare_topology(channel, side.topology, side.delivery_limit)
+    yield side
+    await amqp.delete_topology(channel, side.topology)
+    await channel.close()
+
+
+async def consume_with(
+    broker: AbstractRobustConnection, queue_name: str, handler: Any, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    channel = await amqp.confirmed_channel(broker, prefetch=10)
+    queue = await channel.get_queue(queue_name, ensure=False)
+    return asyncio.create_task(amqp.consume_until(queue, handler, stop, 1.0))
+
+
+def dead_letter_reason(message: Any) -> str:
+    deaths = message.headers.get("x-death") or []
+    return str(deaths[0]["reason"]) if deaths else ""
+
+
+async def test_scheduler_dead_letters_malformed_and_unknown_events_at_once(
+    side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
+) -> None:
+    stop = asyncio.Event()
+    task = await consume_with(broker, side.topology.scheduler_queue,
+                              Scheduler(side, pool).handle, stop)
+    unknown = TriggerEvent(
+        event_id=f"ghost-{uuid.uuid4()}", workflow_id="wf_ghost", trigger_id="trig_ghost",
+        trigger_type=TriggerType.WEBHOOK, occurred_at=FIXED_TIME, trigger_data={},
+    )
+    try:
+        await publish_raw(broker, side.topology.trigger_exchange, "webhook.x.y", b"{not json")
+        await publish_raw(broker, side.topology.trigger_exchange, unknown.routing_key(),
+                          unknown.body())
+        dead = []
+        dlq = dead_letter_queue(side.topology.scheduler_queue)
+
+        async def both_dead() -> bool:
+            dead.extend(await take_all(broker, dlq))
+            return len(dead) >= 2
+
+        await eventually(both_dead)
+    finally:
+        stop.set()
+        await task
+    # Rejected on the first delivery, not retried up to the limit
+    assert sorted(dead_letter_reason(m) for m in dead) == ["rejected", "rejected"]
+    assert {m.body for m in dead} == {b"{not json", unknown.body()}
+    assert await execution(pool, execution_id_for_event(unknown.event_id)) is None
+
+
+async def test_scheduler_retries_through_a_database_outage(
+    side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
+) -> None:
+    # Given a database that fails twice (fewer than the delivery limit of 3) then recovers
+    flaky = FlakyPool(pool, failures=2)
+    stop = asyncio.Event()
+    task = await consume_with(broker, side.topology.scheduler_queue,
+                              Scheduler(side, flaky).handle, stop)  # type: ignore[arg-type]
+    event = TriggerEvent(
+        event_id=f"outage-{uuid.uuid4()}", workflow_id="wf_demo", trigger_id="trig_webhook_1",
+        trigger_type=TriggerType.WEBHOOK, occurred_at=FIXED_TIME, trigger_data={"body": {}},
+    )
+    try:
+        await publish_raw(broker, side.topology.trigger_exchange, event.routing_key(),
+                          event.body())
+        # Then the event is retried, recorded once the database is back, and not dead-lettered
+        await eventually(lambda: execution(pool, execution_id_for_event(event.event_id)))
+    finally:
+        stop.set()
+        await task
+    assert flaky.calls == 3
+    assert await take_all(broker, dead_letter_queue(side.topology.scheduler_queue)) == []
+
+
+async def test_worker_dead_letters_a_request_after_the_delivery_limit(
+    side: Settings, pool: asyncpg.Pool, redis: Any, broker: AbstractRobustConnection
+) -> None:
+    # Given a worker whose database never comes back
+    channel = await amqp.confirmed_channel(broker)
+    exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
+    statuses = InvocationStatusStore(redis, side.topology, 60)
+    flaky = FlakyPool(pool, failures=1000)
+    worker = InvokeWorker(side, flaky, channel, exchange, statuses)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
+    request = invoke_request()
+    try:
+        await publish_raw(broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY,
+                          request.body())
+        dead = await take_all(broker, dead_letter_queue(side.topology.invoke_queue), wait=15)
+    finally:
+        stop.set()
+        await task
+        await channel.close()
+    # Then it was tried as often as the limit allows, then dead-lettered intact, not lost
+    assert flaky.calls == side.delivery_limit + 1
+    assert [m.body for m in dead] == [request.body()]
+    assert dead_letter_reason(dead[0]) == "delivery_limit"
+
+
+async def test_worker_dead_letters_a_malformed_request_and_says_why(
+    side: Settings, pool: asyncpg.Pool, redis: Any, broker: AbstractRobustConnection
+) -> None:
+    channel = await amqp.confirmed_channel(broker)
+    exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
+    worker = InvokeWorker(side, pool, channel, exchange, InvocationStatusStore(redis, side.topology, 60))
+    stop = asyncio.Event()
+    task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
+    try:
+        await publish_raw(broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY,
+                          b'{"workflow_id": "wf_demo"}')
+        dead = await take_all(broker, dead_letter_queue(side.topology.invoke_queue), wait=10)
+    finally:
+        stop.set()
+        await task
+        await channel.close()
+    assert [m.body for m in dead] == [b'{"workflow_id": "wf_demo"}']
+    assert dead_letter_reason(dead[0]) == "rejected"
