@@ -17,7 +17,7 @@ IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
-MANUAL_INVOCATION = "MANUAL_INVOCATION"
+MANUAL_INVOCATION: Literal["MANUAL_INVOCATION"] = "MANUAL_INVOCATION"
 
 
 class TriggerType(StrEnum):

@@ -97,7 +97,11 @@ WEBHOOK_SPEC = ManualInvocationSpec(
             parameters={
                 "headers": {"X-Source": "manual-test"},
                 "query_params": {"env": "staging"},
-                "body": {"event_type": "deployment", "repository": "user/repo", "status": "success"},
+                "body": {
+                    "event_type": "deployment",
+                    "repository": "user/repo",
+                    "status": "success",
+                },
             },
         ),
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 import structlog
@@ -52,7 +53,7 @@ async def confirmed_channel(
     return channel
 
 
-def _consumer_queue_arguments(queue: str, delivery_limit: int) -> dict[str, str | int]:
+def _consumer_queue_arguments(queue: str, delivery_limit: int) -> dict[str, Any]:
     return {
         "x-queue-type": "quorum",
         "x-delivery-limit": delivery_limit,
@@ -63,7 +64,9 @@ def _consumer_queue_arguments(queue: str, delivery_limit: int) -> dict[str, str 
     }
 
 
-async def declare_topology(channel: AbstractChannel, topology: Topology, delivery_limit: int) -> None:
+async def declare_topology(
+    channel: AbstractChannel, topology: Topology, delivery_limit: int
+) -> None:
     """Declare every exchange, queue and binding; idempotent, run at the start of every role."""
     trigger_exchange = await channel.declare_exchange(
         topology.trigger_exchange, aio_pika.ExchangeType.TOPIC, durable=True
@@ -149,11 +152,11 @@ async def consume_until(
     async def tracked(message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
-        in_flight.add(task)  # type: ignore[arg-type]
+        in_flight.add(task)
         try:
             await handler(message)
         finally:
-            in_flight.discard(task)  # type: ignore[arg-type]
+            in_flight.discard(task)
 
     tag = await queue.consume(tracked)
     log.info("consuming", queue=queue.name)

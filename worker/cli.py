@@ -69,7 +69,9 @@ def migrate() -> None:
     """Create the database if needed and apply pending migrations (safe to run concurrently)."""
     settings = _settings()
     applied = _run(lambda: store.migrate(settings.database_url.get_secret_value()))
-    typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    typer.echo(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+    )
 
 
 @app.command()
@@ -78,14 +80,18 @@ def topology() -> None:
     settings = _settings()
 
     async def declare() -> None:
-        connection = await amqp.connect(settings.amqp_url.get_secret_value(), "manual-trigger topology")
+        connection = await amqp.connect(
+            settings.amqp_url.get_secret_value(), "manual-trigger topology"
+        )
         async with connection:
             channel = await connection.channel()
             await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)
 
     _run(declare)
     t = settings.topology
-    typer.echo(f"declared: exchange {t.trigger_exchange}, queues {t.invoke_queue}, {t.scheduler_queue}")
+    typer.echo(
+        f"declared: exchange {t.trigger_exchange}, queues {t.invoke_queue}, {t.scheduler_queue}"
+    )
 
 
 def _apply(path: Path) -> None:

@@ -111,14 +111,20 @@ class InvokeWorker:
         )
         # Someone who may not read a workflow learns nothing of it, not even that it exists.
         if access is None or not can_read(access.role):
-            return _refusal(request, InvokeStatus.NOT_FOUND, "Workflow not found",
-                            [FieldError(path="/workflow_id", message="no such workflow",
-                                        code="not_found")]), None
+            return _refusal(
+                request,
+                InvokeStatus.NOT_FOUND,
+                "Workflow not found",
+                [FieldError(path="/workflow_id", message="no such workflow", code="not_found")],
+            ), None
         trigger = access.trigger
         if trigger is None:
-            return _refusal(request, InvokeStatus.NOT_FOUND, "Trigger not found",
-                            [FieldError(path="/trigger_id", message="no such trigger",
-                                        code="not_found")]), None
+            return _refusal(
+                request,
+                InvokeStatus.NOT_FOUND,
+                "Trigger not found",
+                [FieldError(path="/trigger_id", message="no such trigger", code="not_found")],
+            ), None
         trigger_type = trigger.type.value
         denial = self._denial(request, access.role, trigger)
         if denial is not None:
@@ -130,8 +136,9 @@ class InvokeWorker:
                 metrics.VALIDATION_ERRORS.labels(
                     trigger_type=trigger_type, error_type=error.code
                 ).inc()
-            return _refusal(request, InvokeStatus.INVALID, "Invalid parameters",
-                            exc.errors), trigger_type
+            return _refusal(
+                request, InvokeStatus.INVALID, "Invalid parameters", exc.errors
+            ), trigger_type
         event = prepared.event
         execution_id = execution_id_for_event(event.event_id)
         trigger_data = TriggerData(
@@ -174,19 +181,32 @@ class InvokeWorker:
         if not can_invoke(role):
             held = role.name.lower() if role else "none"
             message = f"Role '{held}' may not invoke; '{INVOKE_ROLE.name.lower()}' or higher needed"
-            return _refusal(request, InvokeStatus.FORBIDDEN, message,
-                            [FieldError(path="/workflow_id", message=message,
-                                        code="insufficient_role")])
+            return _refusal(
+                request,
+                InvokeStatus.FORBIDDEN,
+                message,
+                [FieldError(path="/workflow_id", message=message, code="insufficient_role")],
+            )
         if not trigger.manual_invocation:
             message = "Manual invocation is disabled for this trigger"
-            return _refusal(request, InvokeStatus.FORBIDDEN, message,
-                            [FieldError(path="/trigger_id", message=message,
-                                        code="manual_invocation_disabled")])
+            return _refusal(
+                request,
+                InvokeStatus.FORBIDDEN,
+                message,
+                [
+                    FieldError(
+                        path="/trigger_id", message=message, code="manual_invocation_disabled"
+                    )
+                ],
+            )
         if not trigger.enabled:
             message = "The trigger is disabled"
-            return _refusal(request, InvokeStatus.FORBIDDEN, message,
-                            [FieldError(path="/trigger_id", message=message,
-                                        code="trigger_disabled")])
+            return _refusal(
+                request,
+                InvokeStatus.FORBIDDEN,
+                message,
+                [FieldError(path="/trigger_id", message=message, code="trigger_disabled")],
+            )
         return None
 
     async def _reply(self, message: AbstractIncomingMessage, result: InvokeResult) -> None:
@@ -212,8 +232,16 @@ class InvokeWorker:
         metrics.INVOCATIONS.labels(trigger_type="unknown", status=InvokeStatus.INVALID.value).inc()
         if message.reply_to:
             invocation_id = message.correlation_id or "unknown"
-            await self._reply(message, InvokeResult(
-                invocation_id=invocation_id, status=InvokeStatus.INVALID, success=False,
-                message="Malformed invoke request", workflow_id="", trigger_id="", errors=errors,
-            ))
+            await self._reply(
+                message,
+                InvokeResult(
+                    invocation_id=invocation_id,
+                    status=InvokeStatus.INVALID,
+                    success=False,
+                    message="Malformed invoke request",
+                    workflow_id="",
+                    trigger_id="",
+                    errors=errors,
+                ),
+            )
         await message.reject(requeue=False)

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 REDACTED = "***REDACTED***"
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|api[_-]?key|private[_-]?key|credential",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"secret|password|passwd|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE
+)
 
 
 def redact(value: Any) -> Any:

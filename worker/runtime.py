@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import structlog
@@ -91,7 +91,7 @@ async def run_shim(resources: Resources, stop: asyncio.Event) -> None:
     await serve(resources, stop)
 
 
-ROLE_RUNNERS: dict[Role, Callable[[Resources, asyncio.Event], Awaitable[None]]] = {
+ROLE_RUNNERS: dict[Role, Callable[[Resources, asyncio.Event], Coroutine[Any, Any, None]]] = {
     "shim": run_shim,
     "worker": run_worker,
     "scheduler": run_scheduler,

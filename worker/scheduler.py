@@ -28,13 +28,20 @@ class Scheduler:
             event = TriggerEvent.parse(message.body)
         except ValidationError as exc:
             # No retry can fix a malformed event: dead-letter it at once for inspection.
-            log.warning("malformed trigger event dead-lettered",
-                        routing_key=message.routing_key, errors=exc.error_count())
+            log.warning(
+                "malformed trigger event dead-lettered",
+                routing_key=message.routing_key,
+                errors=exc.error_count(),
+            )
             metrics.SCHEDULER_EVENTS.labels(trigger_type="unknown", outcome="rejected").inc()
             await message.reject(requeue=False)
             return
-        bound = log.bind(event_id=event.event_id, workflow_id=event.workflow_id,
-                         trigger_id=event.trigger_id, trigger_type=event.trigger_type.value)
+        bound = log.bind(
+            event_id=event.event_id,
+            workflow_id=event.workflow_id,
+            trigger_id=event.trigger_id,
+            trigger_type=event.trigger_type.value,
+        )
         try:
             execution_id = await store.record_execution(self._pool, event)
         except store.UnknownTrigger:

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     http_port: int = 8000
     namespace: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
     trigger_exchange: str | None = None
-    delivery_limit: int = Field(5, ge=1, description="Deliveries before a message is dead-lettered.")
+    delivery_limit: int = Field(
+        5, ge=1, description="Deliveries before a message is dead-lettered."
+    )
     prefetch: int = Field(200, ge=1)
     retry_backoff_seconds: float = Field(0.5, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)

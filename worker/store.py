@@ -16,8 +16,8 @@ from typing import Any
 import asyncpg
 import structlog
 
-from contracts.models import TriggerEvent, TriggerType
 from contracts.ids import execution_id_for_event
+from contracts.models import TriggerEvent, TriggerType
 from worker.authz import Role
 
 log = structlog.get_logger(__name__)
@@ -165,7 +165,7 @@ async def load_access(
               FROM workflows w
               LEFT JOIN workflow_members m ON m.workflow_id = w.id AND m.user_id = $2
               LEFT JOIN workflow_triggers t ON t.workflow_id = w.id AND t.id = $3
-             WHERE w.id = $1""",
+             WHERE w.id = $1""",  # noqa: S608 -- constant column list
         workflow_id,
         user_id,
         trigger_id,
@@ -178,7 +178,8 @@ async def load_access(
 
 async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
     rows = await pool.fetch(
-        f"SELECT {_TRIGGER_COLUMNS} FROM workflow_triggers t WHERE t.workflow_id = $1 ORDER BY t.id",
+        f"""SELECT {_TRIGGER_COLUMNS} FROM workflow_triggers t
+             WHERE t.workflow_id = $1 ORDER BY t.id""",  # noqa: S608 -- constant column list
         workflow_id,
     )
     return [_trigger(row) for row in rows]

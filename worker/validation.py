@@ -37,17 +37,21 @@ def schema_problems(schema: Any, path: str) -> list[FieldError]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return [FieldError(path=path + pointer(exc.absolute_path), message=exc.message,
-                           code="invalid_schema")]
+        return [
+            FieldError(
+                path=path + pointer(exc.absolute_path), message=exc.message, code="invalid_schema"
+            )
+        ]
     return []
 
 
 def _extra_properties(error: ValidationError) -> list[str]:
-    declared = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-    patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
+    schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    declared, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    instance: Any = error.instance
     return [
         key
-        for key in error.instance
+        for key in instance
         if key not in declared and not any(re.search(p, key) for p in patterns)
     ]
 
@@ -55,16 +59,20 @@ def _extra_properties(error: ValidationError) -> list[str]:
 def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
     at = base + pointer(error.absolute_path)
     if error.validator == "required":
+        required: Any = error.validator_value
+        instance: Any = error.instance
         return [
-            FieldError(path=f"{at}{pointer([name])}", message=f"'{name}' is required",
-                       code="required")
-            for name in error.validator_value
-            if name not in error.instance
+            FieldError(
+                path=f"{at}{pointer([name])}", message=f"'{name}' is required", code="required"
+            )
+            for name in required
+            if name not in instance
         ]
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         return [
-            FieldError(path=f"{at}{pointer([name])}", message=f"unknown parameter '{name}'",
-                       code="unknown")
+            FieldError(
+                path=f"{at}{pointer([name])}", message=f"unknown parameter '{name}'", code="unknown"
+            )
             for name in _extra_properties(error)
         ]
     return [FieldError(path=at, message=error.message, code=str(error.validator))]
@@ -74,9 +82,7 @@ def validate(schema: Mapping[str, Any], instance: Any, base: str = "") -> list[F
     """Every violation of `schema` by `instance`, ordered by path; `base` prefixes each path."""
     errors = sorted(_validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.path)))
     # jsonschema reports `required` once per missing name; each of those lists every name.
-    unique = {
-        (f.path, f.code, f.message): f for e in errors for f in _field_errors(e, base)
-    }
+    unique = {(f.path, f.code, f.message): f for e in errors for f in _field_errors(e, base)}
     return list(unique.values())
 
 

@@ -48,8 +48,12 @@ class Service:
 
 @asynccontextmanager
 async def running(
-    role: str, settings: Settings, broker: AbstractRobustConnection, redis: Redis,
-    log: Path, **env: Any,
+    role: str,
+    settings: Settings,
+    broker: AbstractRobustConnection,
+    redis: Redis,
+    log: Path,
+    **env: Any,
 ) -> AsyncIterator[Service]:
     """Run `manual-trigger ROLE` with its own namespace; stop it with SIGTERM and clean up."""
     namespace = f"{settings.namespace}e{uuid.uuid4().hex[:6]}"
@@ -100,7 +104,10 @@ async def running(
 
 @pytest.fixture(scope="session")
 async def service(
-    settings: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection, redis: Redis,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
+    redis: Redis,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Service]:
     """`manual-trigger run`: shim, worker and scheduler in one process, as `make run` starts."""

@@ -70,8 +70,9 @@ async def test_webhook_invocation_becomes_a_recorded_execution(
     assert execution["metadata"]["initiated_by"] == "demo-user"
     assert execution["trigger_type"] == "WEBHOOK"
     # And the invocation's status can be polled
-    status = await http.get(f"/api/v1/invocations/{body['invocation_id']}",
-                            headers=as_user("demo-viewer"))
+    status = await http.get(
+        f"/api/v1/invocations/{body['invocation_id']}", headers=as_user("demo-viewer")
+    )
     assert status.status_code == 200
     assert status.json()["execution_id"] == body["execution_id"]
 
@@ -81,7 +82,8 @@ async def test_dry_run_answers_200_and_records_nothing(
 ) -> None:
     before = await store.count_executions(pool, "wf_demo")
     response = await http.post(
-        WEBHOOK, headers=as_user("demo-user"),
+        WEBHOOK,
+        headers=as_user("demo-user"),
         json={"parameters": {"body": {"x": 1}}, "dry_run": True},
     )
     assert response.status_code == 200, response.text
@@ -97,8 +99,10 @@ async def test_dry_run_answers_200_and_records_nothing(
 @pytest.mark.parametrize(
     ("payload", "paths"),
     [
-        ({"parameters": {"method": "BREW", "headers": {"X-N": 1}}},
-         ["/parameters/headers/X-N", "/parameters/method"]),
+        (
+            {"parameters": {"method": "BREW", "headers": {"X-N": 1}}},
+            ["/parameters/headers/X-N", "/parameters/method"],
+        ),
         ({"parameters": {"unknown_field": 1}}, ["/parameters/unknown_field"]),
         ({"parameters": [1, 2]}, ["/parameters"]),
         ({"parameters": {}, "surprise": True}, ["/surprise"]),
@@ -114,7 +118,8 @@ async def test_invalid_input_is_400_with_json_pointer_paths(
 
 async def test_a_body_that_is_not_json_is_400(http: httpx.AsyncClient, as_user: Tokens) -> None:
     response = await http.post(
-        WEBHOOK, headers={**as_user("demo-user"), "Content-Type": "application/json"},
+        WEBHOOK,
+        headers={**as_user("demo-user"), "Content-Type": "application/json"},
         content=b"{not json",
     )
     assert response.status_code == 400
@@ -137,8 +142,9 @@ async def test_no_valid_token_is_401(http: httpx.AsyncClient, headers: dict[str,
 
 
 async def test_expired_token_is_401(http: httpx.AsyncClient, service: Service) -> None:
-    response = await http.get("/api/v1/workflows/wf_demo/triggers",
-                              headers=service.token("demo-user", ttl=-120))
+    response = await http.get(
+        "/api/v1/workflows/wf_demo/triggers", headers=service.token("demo-user", ttl=-120)
+    )
     assert response.status_code == 401
 
 
@@ -174,8 +180,9 @@ async def test_trigger_list_and_schema_redact_secrets(
 ) -> None:
     listing = await http.get("/api/v1/workflows/wf_demo/triggers", headers=as_user("demo-user"))
     triggers = {t["id"]: t for t in listing.json()["triggers"]}
-    assert set(triggers) == {f"trig_{t}_1" for t in
-                             ("cron", "webhook", "email", "github", "slack", "manual")}
+    assert set(triggers) == {
+        f"trig_{t}_1" for t in ("cron", "webhook", "email", "github", "slack", "manual")
+    }
     assert triggers["trig_webhook_1"]["manual_invocation_supported"] is True
     schema = await http.get(WEBHOOK + "/schema", headers=as_user("demo-user"))
     assert schema.status_code == 200
@@ -207,30 +214,46 @@ async def test_executions_and_invocations_of_other_workflows_are_404(
     response = await http.post(WEBHOOK, headers=as_user("demo-user"), json={})
     body = response.json()
     await eventually(lambda: recorded(http, body["execution_url"], as_user("demo-user")))
-    for url in (body["execution_url"], f"/api/v1/invocations/{body['invocation_id']}",
-                "/api/v1/executions/exec_missing", f"/api/v1/invocations/{uuid.uuid4()}"):
+    for url in (
+        body["execution_url"],
+        f"/api/v1/invocations/{body['invocation_id']}",
+        "/api/v1/executions/exec_missing",
+        f"/api/v1/invocations/{uuid.uuid4()}",
+    ):
         assert (await http.get(url, headers=as_user("stranger"))).status_code == 404
 
 
 async def test_a_redelivered_invoke_request_yields_one_execution(
-    http: httpx.AsyncClient, as_user: Tokens, service: Service,
-    broker: AbstractRobustConnection, pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    as_user: Tokens,
+    service: Service,
+    broker: AbstractRobustConnection,
+    pool: asyncpg.Pool,
 ) -> None:
     # Given the same invoke request delivered twice to the running system's queue
     request = invoke_request(parameters={"body": {"redelivered": True}})
     for _ in range(2):
-        await publish_raw(broker, service.settings.topology.invoke_exchange, INVOKE_ROUTING_KEY,
-                          request.body(), content_type="application/json")
+        await publish_raw(
+            broker,
+            service.settings.topology.invoke_exchange,
+            INVOKE_ROUTING_KEY,
+            request.body(),
+            content_type="application/json",
+        )
     # Then the invocation is answered and exactly one execution exists
-    status = await eventually(lambda: recorded(
-        http, f"/api/v1/invocations/{request.invocation_id}", as_user("demo-user")))
+    status = await eventually(
+        lambda: recorded(http, f"/api/v1/invocations/{request.invocation_id}", as_user("demo-user"))
+    )
     assert status["status"] == "accepted"
     await eventually(lambda: recorded(http, status["execution_url"], as_user("demo-user")))
     await asyncio.sleep(0.5)
-    assert await pool.fetchval(
-        "SELECT count(*) FROM workflow_executions WHERE metadata->>'invocation_id' = $1",
-        request.invocation_id,
-    ) == 1
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM workflow_executions WHERE metadata->>'invocation_id' = $1",
+            request.invocation_id,
+        )
+        == 1
+    )
 
 
 async def test_health_readiness_metrics_and_openapi(
@@ -242,29 +265,41 @@ async def test_health_readiness_metrics_and_openapi(
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"broker": "ok", "database": "ok", "cache": "ok"}
     metrics = (await http.get("/metrics")).text
-    for name in ("manual_trigger_invocations_total", "manual_trigger_invocation_duration_seconds",
-                 "manual_trigger_validation_errors_total", "manual_trigger_dry_runs_total"):
+    for name in (
+        "manual_trigger_invocations_total",
+        "manual_trigger_invocation_duration_seconds",
+        "manual_trigger_validation_errors_total",
+        "manual_trigger_dry_runs_total",
+    ):
         assert name in metrics
     assert 'manual_trigger_dry_runs_total{trigger_type="WEBHOOK"}' in metrics
     openapi = (await http.get("/openapi.json")).json()
-    assert WEBHOOK.replace("wf_demo", "{workflow_id}").replace(
-        "trig_webhook_1", "{trigger_id}") in openapi["paths"]
+    assert (
+        WEBHOOK.replace("wf_demo", "{workflow_id}").replace("trig_webhook_1", "{trigger_id}")
+        in openapi["paths"]
+    )
 
 
 async def test_no_worker_means_504_with_an_invocation_to_poll(
-    settings: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection, redis: Redis,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
+    redis: Redis,
     tmp_path: Any,
 ) -> None:
     # Given a shim with no worker behind it
-    async with running("shim", settings, broker, redis, tmp_path / "shim.log",
-                       reply_timeout_seconds=0.5) as shim:
-        async with httpx.AsyncClient(base_url=shim.url) as http:
-            # When a request is sent, it times out with the invocation id to poll
-            response = await http.post(WEBHOOK, headers=shim.token("demo-user"), json={})
-            assert response.status_code == 504
-            problem = response.json()
-            assert problem["invocation_id"]
-            status = await http.get(problem["status_url"], headers=shim.token("demo-user"))
-            assert status.status_code == 200
-            assert status.json()["status"] == "queued"
+    async with (
+        running(
+            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=0.5
+        ) as shim,
+        httpx.AsyncClient(base_url=shim.url) as http,
+    ):
+        # When a request is sent, it times out with the invocation id to poll
+        response = await http.post(WEBHOOK, headers=shim.token("demo-user"), json={})
+        assert response.status_code == 504
+        problem = response.json()
+        assert problem["invocation_id"]
+        status = await http.get(problem["status_url"], headers=shim.token("demo-user"))
+        assert status.status_code == 200
+        assert status.json()["status"] == "queued"
     assert shim.process.returncode == 0

@@ -91,22 +91,43 @@ async def test_dry_run_resolves_but_records_nothing(
 @pytest.mark.parametrize(
     ("fields", "status", "paths"),
     [
-        ({"parameters": {"method": "BREW", "nope": 1}}, InvokeStatus.INVALID,
-         ["/parameters/method", "/parameters/nope"]),
-        ({"trigger_id": "trig_manual_1", "parameters": {"environment": "moon"}},
-         InvokeStatus.INVALID, ["/parameters/environment"]),
+        (
+            {"parameters": {"method": "BREW", "nope": 1}},
+            InvokeStatus.INVALID,
+            ["/parameters/method", "/parameters/nope"],
+        ),
+        (
+            {"trigger_id": "trig_manual_1", "parameters": {"environment": "moon"}},
+            InvokeStatus.INVALID,
+            ["/parameters/environment"],
+        ),
         ({"user_id": "demo-viewer"}, InvokeStatus.FORBIDDEN, ["/workflow_id"]),
         ({"user_id": "stranger"}, InvokeStatus.NOT_FOUND, ["/workflow_id"]),
         ({"workflow_id": "wf_missing"}, InvokeStatus.NOT_FOUND, ["/workflow_id"]),
         ({"trigger_id": "trig_missing"}, InvokeStatus.NOT_FOUND, ["/trigger_id"]),
-        ({"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_locked"},
-         InvokeStatus.FORBIDDEN, ["/trigger_id"]),
-        ({"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_disabled"},
-         InvokeStatus.FORBIDDEN, ["/trigger_id"]),
+        (
+            {"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_locked"},
+            InvokeStatus.FORBIDDEN,
+            ["/trigger_id"],
+        ),
+        (
+            {"workflow_id": "wf_other", "user_id": "other-owner", "trigger_id": "trig_disabled"},
+            InvokeStatus.FORBIDDEN,
+            ["/trigger_id"],
+        ),
         ({"trigger_id": "trig_cron_1"}, InvokeStatus.INVALID, ["/trigger_id"]),
     ],
-    ids=["bad-params", "bad-input", "viewer", "non-member", "no-workflow", "no-trigger",
-         "manual-disabled", "trigger-disabled", "unsupported-type"],
+    ids=[
+        "bad-params",
+        "bad-input",
+        "viewer",
+        "non-member",
+        "no-workflow",
+        "no-trigger",
+        "manual-disabled",
+        "trigger-disabled",
+        "unsupported-type",
+    ],
 )
 async def test_permanent_failures_are_answered_and_record_nothing(
     system: RunningSystem,
@@ -133,16 +154,23 @@ async def test_owner_of_a_workflow_may_invoke_without_being_a_member(
 
 
 async def test_a_redelivered_request_yields_one_execution(
-    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    system: RunningSystem,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
     settings: Settings,
 ) -> None:
     # Given one invoke request delivered three times (a redelivery after a lost ack, say)
     request = invoke_request(parameters={"body": {"n": 1}})
     for _ in range(3):
-        await publish_raw(broker, settings.topology.invoke_exchange, INVOKE_ROUTING_KEY,
-                          request.body(), content_type="application/json")
+        await publish_raw(
+            broker,
+            settings.topology.invoke_exchange,
+            INVOKE_ROUTING_KEY,
+            request.body(),
+            content_type="application/json",
+        )
     # Then exactly one execution exists for it
-    event_id = (await eventually(lambda: system.resources.statuses.get(request.invocation_id)))
+    event_id = await eventually(lambda: system.resources.statuses.get(request.invocation_id))
     assert event_id.event_id
     execution_id = execution_id_for_event(event_id.event_id)
     await eventually(lambda: execution(pool, execution_id))
@@ -155,7 +183,9 @@ async def test_a_redelivered_request_yields_one_execution(
 
 
 async def test_real_and_manual_events_take_the_same_path(
-    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    system: RunningSystem,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
     settings: Settings,
 ) -> None:
     # Given a real webhook ingress publishing its event as plain JSON
@@ -165,13 +195,20 @@ async def test_real_and_manual_events_take_the_same_path(
         "trigger_id": "trig_webhook_1",
         "trigger_type": "WEBHOOK",
         "occurred_at": "2026-03-04T05:06:07Z",
-        "trigger_data": {"method": "POST", "headers": {"Content-Type": "application/json"},
-                         "body": {"real": True}},
+        "trigger_data": {
+            "method": "POST",
+            "headers": {"Content-Type": "application/json"},
+            "body": {"real": True},
+        },
         "input_data": {"real": True},
         "metadata": {"ingress": "webhook-gateway"},
     }
-    await publish_raw(broker, settings.topology.trigger_exchange,
-                      "webhook.wf_demo.trig_webhook_1", json.dumps(real).encode())
+    await publish_raw(
+        broker,
+        settings.topology.trigger_exchange,
+        "webhook.wf_demo.trig_webhook_1",
+        json.dumps(real).encode(),
+    )
     # And a manual invocation of the same trigger
     manual = await call(system, parameters={"body": {"real": False}})
     # Then both are rows of the same table, with the same columns filled the same way
@@ -185,21 +222,31 @@ async def test_real_and_manual_events_take_the_same_path(
 
 
 async def test_a_duplicate_real_event_is_recorded_once(
-    system: RunningSystem, pool: asyncpg.Pool, broker: AbstractRobustConnection,
+    system: RunningSystem,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
     settings: Settings,
 ) -> None:
     event = TriggerEvent(
-        event_id=f"dup-{uuid.uuid4()}", workflow_id="wf_demo", trigger_id="trig_manual_1",
-        trigger_type=TriggerType.MANUAL, occurred_at=FIXED_TIME, trigger_data={"inputs": {}},
+        event_id=f"dup-{uuid.uuid4()}",
+        workflow_id="wf_demo",
+        trigger_id="trig_manual_1",
+        trigger_type=TriggerType.MANUAL,
+        occurred_at=FIXED_TIME,
+        trigger_data={"inputs": {}},
     )
     for _ in range(2):
-        await publish_raw(broker, settings.topology.trigger_exchange, event.routing_key(),
-                          event.body())
+        await publish_raw(
+            broker, settings.topology.trigger_exchange, event.routing_key(), event.body()
+        )
     await eventually(lambda: execution(pool, execution_id_for_event(event.event_id)))
     await asyncio.sleep(0.3)
-    assert await pool.fetchval(
-        "SELECT count(*) FROM workflow_executions WHERE event_id = $1", event.event_id
-    ) == 1
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM workflow_executions WHERE event_id = $1", event.event_id
+        )
+        == 1
+    )
 
 
 # --- failure paths, each on a topology of its own so no other consumer takes its messages ---
@@ -236,16 +283,22 @@ async def test_scheduler_dead_letters_malformed_and_unknown_events_at_once(
     side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
 ) -> None:
     stop = asyncio.Event()
-    task = await consume_with(broker, side.topology.scheduler_queue,
-                              Scheduler(side, pool).handle, stop)
+    task = await consume_with(
+        broker, side.topology.scheduler_queue, Scheduler(side, pool).handle, stop
+    )
     unknown = TriggerEvent(
-        event_id=f"ghost-{uuid.uuid4()}", workflow_id="wf_ghost", trigger_id="trig_ghost",
-        trigger_type=TriggerType.WEBHOOK, occurred_at=FIXED_TIME, trigger_data={},
+        event_id=f"ghost-{uuid.uuid4()}",
+        workflow_id="wf_ghost",
+        trigger_id="trig_ghost",
+        trigger_type=TriggerType.WEBHOOK,
+        occurred_at=FIXED_TIME,
+        trigger_data={},
     )
     try:
         await publish_raw(broker, side.topology.trigger_exchange, "webhook.x.y", b"{not json")
-        await publish_raw(broker, side.topology.trigger_exchange, unknown.routing_key(),
-                          unknown.body())
+        await publish_raw(
+            broker, side.topology.trigger_exchange, unknown.routing_key(), unknown.body()
+        )
         dead = []
         dlq = dead_letter_queue(side.topology.scheduler_queue)
 
@@ -269,15 +322,19 @@ async def test_scheduler_retries_through_a_database_outage(
     # Given a database that fails twice (fewer than the delivery limit of 3) then recovers
     flaky = FlakyPool(pool, failures=2)
     stop = asyncio.Event()
-    task = await consume_with(broker, side.topology.scheduler_queue,
-                              Scheduler(side, flaky).handle, stop)  # type: ignore[arg-type]
+    task = await consume_with(
+        broker, side.topology.scheduler_queue, Scheduler(side, flaky).handle, stop
+    )  # type: ignore[arg-type]
     event = TriggerEvent(
-        event_id=f"outage-{uuid.uuid4()}", workflow_id="wf_demo", trigger_id="trig_webhook_1",
-        trigger_type=TriggerType.WEBHOOK, occurred_at=FIXED_TIME, trigger_data={"body": {}},
+        event_id=f"outage-{uuid.uuid4()}",
+        workflow_id="wf_demo",
+        trigger_id="trig_webhook_1",
+        trigger_type=TriggerType.WEBHOOK,
+        occurred_at=FIXED_TIME,
+        trigger_data={"body": {}},
     )
     try:
-        await publish_raw(broker, side.topology.trigger_exchange, event.routing_key(),
-                          event.body())
+        await publish_raw(broker, side.topology.trigger_exchange, event.routing_key(), event.body())
         # Then the event is retried, recorded once the database is back, and not dead-lettered
         await eventually(lambda: execution(pool, execution_id_for_event(event.event_id)))
     finally:
@@ -300,8 +357,7 @@ async def test_worker_dead_letters_a_request_after_the_delivery_limit(
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     request = invoke_request()
     try:
-        await publish_raw(broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY,
-                          request.body())
+        await publish_raw(broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY, request.body())
         dead = await take_all(broker, dead_letter_queue(side.topology.invoke_queue), wait=15)
     finally:
         stop.set()
@@ -318,12 +374,15 @@ async def test_worker_dead_letters_a_malformed_request_and_says_why(
 ) -> None:
     channel = await amqp.confirmed_channel(broker)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-    worker = InvokeWorker(side, pool, channel, exchange, InvocationStatusStore(redis, side.topology, 60))
+    worker = InvokeWorker(
+        side, pool, channel, exchange, InvocationStatusStore(redis, side.topology, 60)
+    )
     stop = asyncio.Event()
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     try:
-        await publish_raw(broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY,
-                          b'{"workflow_id": "wf_demo"}')
+        await publish_raw(
+            broker, side.topology.invoke_exchange, INVOKE_ROUTING_KEY, b'{"workflow_id": "wf_demo"}'
+        )
         dead = await take_all(broker, dead_letter_queue(side.topology.invoke_queue), wait=10)
     finally:
         stop.set()

@@ -76,9 +76,7 @@ def test_demo_file_has_one_trigger_of_every_type() -> None:
     (workflow,) = load_catalog(DEMO_FILE).workflows
     assert workflow.id == "wf_demo"
     assert {t.type for t in workflow.triggers} == set(TriggerType)
-    assert {t.id for t in workflow.triggers} == {
-        f"trig_{t.value.lower()}_1" for t in TriggerType
-    }
+    assert {t.id for t in workflow.triggers} == {f"trig_{t.value.lower()}_1" for t in TriggerType}
     assert workflow.members == {"demo-user": "operator", "demo-viewer": "viewer"}
 
 

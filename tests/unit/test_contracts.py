@@ -20,8 +20,7 @@ def test_exported_schemas_are_current() -> None:
     expected = rendered_schemas()
     # Then every file under contracts/schemas/ holds exactly that (run `make schemas` if not)
     on_disk = {
-        str(path.relative_to(SCHEMA_DIR)): path.read_text()
-        for path in SCHEMA_DIR.rglob("*.json")
+        str(path.relative_to(SCHEMA_DIR)): path.read_text() for path in SCHEMA_DIR.rglob("*.json")
     }
     assert on_disk == expected
 

@@ -208,8 +208,9 @@ def test_every_supported_spec_has_defaults_that_validate() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 webhook_keys = st.sampled_from(["method", "headers", "body", "query_params", "source_ip", "x"])

@@ -23,9 +23,6 @@ from worker.resolvers.base import Resolver
 from worker.store import Trigger
 from worker.validation import validate
 
-
-
-
 RESOLVERS: dict[TriggerType, Resolver] = {
     TriggerType.WEBHOOK: webhook.RESOLVER,
     TriggerType.MANUAL: manual.RESOLVER,

@@ -33,8 +33,13 @@ class ManualResolver:
         schema = config.get("input_schema", _ANY_INPUTS)
         path = "/trigger_config/input_schema"
         if not isinstance(schema, dict) or schema.get("type") != "object":
-            return [FieldError(path=path, message="input_schema must be a JSON Schema of "
-                               "type 'object'", code="invalid_trigger_config")]
+            return [
+                FieldError(
+                    path=path,
+                    message="input_schema must be a JSON Schema of type 'object'",
+                    code="invalid_trigger_config",
+                )
+            ]
         return schema_problems(schema, path)
 
     def resolve(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
-from worker.resolvers.base import Resolution
 from contracts.specs import WEBHOOK_SPEC
 from worker.redaction import redact
+from worker.resolvers.base import Resolution
 from worker.validation import validate
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}

@@ -5,7 +5,6 @@ and Redis. Errors are RFC 9457 problem documents with per-field JSON pointer pat
 (No `from __future__ import annotations`: FastAPI must see the dependency annotations.)
 """
 
-
 import asyncio
 import contextlib
 import re
@@ -38,7 +37,6 @@ from worker.redaction import redact
 from worker.resolvers import trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Resources
-from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
 
@@ -125,8 +123,9 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     async def current_user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> str:
-        unauthorized = Problem(401, "Unauthorized", "invalid token",
-                               headers={"WWW-Authenticate": "Bearer"})
+        unauthorized = Problem(
+            401, "Unauthorized", "invalid token", headers={"WWW-Authenticate": "Bearer"}
+        )
         if credentials is None:
             raise unauthorized
         try:
@@ -259,8 +258,10 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         }
         ready = all(checks.values())
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable",
-             "checks": {k: "ok" if v else "down" for k, v in checks.items()}},
+            {
+                "status": "ready" if ready else "unavailable",
+                "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+            },
             status_code=200 if ready else 503,
         )
 
@@ -302,8 +303,12 @@ async def serve(resources: Resources, stop: asyncio.Event) -> None:
     client = await InvokeClient.open(resources.connection, settings.topology)
     app = create_app(resources, client)
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_config=None,
-        access_log=False, lifespan="off",
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve())
