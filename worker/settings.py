@@ -60,9 +60,12 @@ class Settings(BaseSettings):
 
 
 def _development_secret() -> str:
+    path = DEV_SECRET_FILE.resolve()
     if not DEV_SECRET_FILE.exists():
         DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
         DEV_SECRET_FILE.write_text(secrets.token_urlsafe(48))
         DEV_SECRET_FILE.chmod(0o600)
-        log.warning("generated development JWT secret", path=str(DEV_SECRET_FILE.resolve()))
+        log.warning("generated a development JWT secret", path=str(path))
+    # Said every time: a development secret in use must never go unnoticed.
+    log.warning("MTI_JWT_SECRET is not set; using the development secret", path=str(path))
     return DEV_SECRET_FILE.read_text().strip()
