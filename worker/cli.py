@@ -133,7 +133,7 @@ def token(
 ) -> None:
     """Print a bearer token for USER, signed with the configured secret."""
     settings = _settings()
-    typer.echo(mint_token(settings.require_jwt_secret(), user, ttl))
+    typer.echo(mint_token(settings.jwt_signing_secret, user, ttl))
 
 
 if __name__ == "__main__":

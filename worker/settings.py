@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -50,7 +51,8 @@ class Settings(BaseSettings):
     def topology(self) -> Topology:
         return Topology(self.namespace, self.trigger_exchange)
 
-    def require_jwt_secret(self) -> str:
+    @cached_property
+    def jwt_signing_secret(self) -> str:
         """The HS256 signing secret; in development, a generated one kept in `.mti/`."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()

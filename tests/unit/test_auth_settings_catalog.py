@@ -41,7 +41,7 @@ def test_bad_tokens_are_refused(token: str) -> None:
 
 def test_production_refuses_to_run_without_a_jwt_secret() -> None:
     with pytest.raises(SystemExit, match="MTI_JWT_SECRET"):
-        Settings(environment="production", jwt_secret=None).require_jwt_secret()
+        Settings(environment="production", jwt_secret=None).jwt_signing_secret
 
 
 def test_development_generates_one_secret_and_keeps_it(
@@ -49,8 +49,8 @@ def test_development_generates_one_secret_and_keeps_it(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MTI_JWT_SECRET", raising=False)
-    first = Settings(jwt_secret=None).require_jwt_secret()
-    second = Settings(jwt_secret=None).require_jwt_secret()
+    first = Settings(jwt_secret=None).jwt_signing_secret
+    second = Settings(jwt_secret=None).jwt_signing_secret
     assert first == second
     assert len(first) >= 32
     assert (tmp_path / DEV_SECRET_FILE).stat().st_mode & 0o077 == 0

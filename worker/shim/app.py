@@ -95,7 +95,7 @@ def not_found(what: str) -> Problem:
 
 def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     settings = resources.settings
-    secret = settings.require_jwt_secret()
+    secret = settings.jwt_signing_secret
     statuses = resources.statuses
     app = FastAPI(
         title="Manual Trigger Invocation",
