@@ -41,7 +41,7 @@ def test_bad_tokens_are_refused(token: str) -> None:
 
 def test_production_refuses_to_run_without_a_jwt_secret() -> None:
     with pytest.raises(SystemExit, match="MTI_JWT_SECRET"):
-        Settings(environment="production", jwt_secret=None).jwt_signing_secret
+        _ = Settings(environment="production", jwt_secret=None).jwt_signing_secret
 
 
 def test_development_generates_one_secret_and_keeps_it(
