@@ -62,7 +62,8 @@ workflows:
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert "applied workflow wf_cli: 2 trigger(s)" in second.stdout
     triggers = await pool.fetch(
-        "SELECT id, manual_invocation FROM workflow_triggers WHERE workflow_id = 'wf_cli' ORDER BY id"
+        "SELECT id, manual_invocation FROM workflow_triggers"
+        " WHERE workflow_id = 'wf_cli' ORDER BY id"
     )
     assert [(r["id"], r["manual_invocation"]) for r in triggers] == [
         ("deploy", True),
