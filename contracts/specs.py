@@ -31,12 +31,24 @@ class ManualInvocationSpec(BaseModel):
 
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# RFC 9110 field names are tokens; values may not carry CR, LF or NUL (no header injection).
+HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+# Said as "contains none of": `$` also matches before a final newline in Python's regexes.
+NO_LINE_BREAKS: dict[str, Any] = {"not": {"pattern": "[\\r\\n\\x00]"}}
 
-_HEADER_MAP = {
-    "type": "object",
-    "description": "HTTP headers; merged case-insensitively over the defaults.",
-    "additionalProperties": {"type": "string", "maxLength": 8192},
-}
+
+def header_map(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "propertyNames": {"pattern": HEADER_NAME_PATTERN, "maxLength": 256, **NO_LINE_BREAKS},
+        "additionalProperties": {"type": "string", "maxLength": 8192, **NO_LINE_BREAKS},
+    }
+
+
+def one_line(description: str, max_length: int = 998) -> dict[str, Any]:
+    return {"type": "string", "description": description, "maxLength": max_length, **NO_LINE_BREAKS}
+
 
 WEBHOOK_SPEC = ManualInvocationSpec(
     trigger_type=TriggerType.WEBHOOK,
@@ -55,8 +67,14 @@ WEBHOOK_SPEC = ManualInvocationSpec(
                 "enum": HTTP_METHODS,
                 "description": "HTTP method of the simulated request.",
             },
-            "headers": _HEADER_MAP,
-            "body": {"description": "Request body: any JSON value (object, array, string...)."},
+            "headers": header_map("HTTP headers; merged case-insensitively over the defaults."),
+            "body": {
+                "description": (
+                    "Request body, encoded as the Content-Type header says: any JSON value for "
+                    "JSON; an object of strings (or a string) for "
+                    "application/x-www-form-urlencoded; a string, sent verbatim, otherwise."
+                ),
+            },
             "query_params": {
                 "type": "object",
                 "description": "URL query parameters; a list repeats the parameter.",
@@ -112,7 +130,8 @@ MANUAL_SPEC = ManualInvocationSpec(
     supported=True,
     description=(
         "Run the workflow with typed inputs, like GitHub's workflow_dispatch. The trigger's "
-        "config declares the inputs as a JSON Schema (`input_schema`); defaults come from it."
+        "config declares the inputs as a JSON Schema (`input_schema`); defaults come from it, "
+        "and named examples may be listed in its `examples`."
     ),
     parameter_schema={
         "$schema": JSON_SCHEMA_DIALECT,
@@ -125,6 +144,166 @@ MANUAL_SPEC = ManualInvocationSpec(
             name="Defaults only",
             description="Run with every input at its declared default.",
             parameters={},
+        ),
+        ParameterExample(
+            name="Deploy a release",
+            description="For triggers declaring `environment` and `version` inputs (the demo's).",
+            parameters={"environment": "production", "version": "1.4.2"},
+        ),
+    ],
+)
+
+CRON_SPEC = ManualInvocationSpec(
+    trigger_type=TriggerType.CRON,
+    supported=True,
+    description=(
+        "Fire the schedule now. By default the event carries the most recent time the "
+        "schedule would have fired at or before the request, in the trigger's time zone."
+    ),
+    parameter_schema={
+        "$schema": JSON_SCHEMA_DIALECT,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "scheduled_time": {
+                "type": "string",
+                "description": (
+                    "ISO 8601 date-time the run stands for (no offset: the trigger's time "
+                    "zone). Must be a time the schedule fires at, unless allow_off_schedule."
+                ),
+            },
+            "allow_off_schedule": {
+                "type": "boolean",
+                "description": "Accept a scheduled_time the schedule would never fire at.",
+            },
+        },
+    },
+    default_parameters={"allow_off_schedule": False},
+    parameter_examples=[
+        ParameterExample(
+            name="Latest scheduled run",
+            description="Run as the most recent scheduled firing would have.",
+            parameters={},
+        ),
+        ParameterExample(
+            name="Backfill a missed run",
+            description="Re-run the firing of a given day at the schedule's time.",
+            parameters={"scheduled_time": "2026-11-02T09:00:00+01:00"},
+        ),
+        ParameterExample(
+            name="Off-schedule run",
+            description="A run at a time the schedule does not fire at.",
+            parameters={"scheduled_time": "2026-11-01T12:34:00Z", "allow_off_schedule": True},
+        ),
+    ],
+)
+
+_ADDRESS = one_line("A mailbox: `address` or `Display Name <address>`.")
+
+EMAIL_SPEC = ManualInvocationSpec(
+    trigger_type=TriggerType.EMAIL,
+    supported=True,
+    description=(
+        "Simulate an inbound email: sender, recipients, subject, text and HTML bodies, "
+        "attachments and headers, with the raw RFC 5322 message a mail parser would see. "
+        "The trigger's sender and subject filters apply."
+    ),
+    parameter_schema={
+        "$schema": JSON_SCHEMA_DIALECT,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "from": _ADDRESS,
+            "to": {
+                "type": "array",
+                "items": _ADDRESS,
+                "minItems": 1,
+                "maxItems": 100,
+                "description": "Recipients; defaults to the trigger's email_address.",
+            },
+            "cc": {
+                "type": "array",
+                "items": _ADDRESS,
+                "maxItems": 100,
+                "description": "Carbon-copy recipients.",
+            },
+            "subject": one_line("Subject line."),
+            "body": {"type": "string", "description": "Plain-text body."},
+            "body_html": {"type": ["string", "null"], "description": "HTML alternative."},
+            "attachments": {
+                "type": "array",
+                "maxItems": 50,
+                "description": "A file name, or {name, content_type, size, content (base64)}.",
+                "items": {
+                    "anyOf": [
+                        one_line("File name of an empty attachment.", 255),
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["name"],
+                            "properties": {
+                                "name": one_line("File name.", 255),
+                                "content_type": {
+                                    "type": "string",
+                                    "pattern": r"^[\w.+-]+/[\w.+-]+$",
+                                    "description": "MIME type; guessed from the name if absent.",
+                                },
+                                "size": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 1_048_576,
+                                    "description": "Bytes; required to match content.",
+                                },
+                                "content": {
+                                    "type": "string",
+                                    "description": "The file, base64-encoded.",
+                                },
+                            },
+                        },
+                    ]
+                },
+            },
+            "headers": header_map("Extra message headers, e.g. In-Reply-To."),
+        },
+    },
+    default_parameters={
+        "from": "Test Sender <test@example.com>",
+        "cc": [],
+        "subject": "Manual Test Email",
+        "body": "This is a manually triggered email simulation",
+        "body_html": None,
+        "attachments": [],
+        "headers": {},
+    },
+    parameter_examples=[
+        ParameterExample(
+            name="Support request",
+            description="A customer writes to support, with a screenshot.",
+            parameters={
+                "from": "Jane Customer <customer@example.com>",
+                "subject": "Urgent Support Request",
+                "body": "Please help with login issues",
+                "attachments": ["support-screenshot.png"],
+            },
+        ),
+        ParameterExample(
+            name="Invoice with HTML and a PDF",
+            description="An HTML mail with a small base64 attachment and a reply header.",
+            parameters={
+                "from": "billing@example.com",
+                "cc": ["Accounts <accounts@example.com>"],
+                "subject": "Invoice 2026-117",
+                "body": "Your invoice is attached.",
+                "body_html": "<p>Your invoice is <b>attached</b>.</p>",
+                "attachments": [
+                    {
+                        "name": "invoice.pdf",
+                        "content_type": "application/pdf",
+                        "content": "JVBERi0xLjQKJcOkw7zDtsOfCg==",
+                    }
+                ],
+                "headers": {"In-Reply-To": "<req-117@example.com>"},
+            },
         ),
     ],
 )
@@ -142,8 +321,7 @@ def _not_yet_supported(trigger_type: TriggerType) -> ManualInvocationSpec:
 SPECS: dict[TriggerType, ManualInvocationSpec] = {
     TriggerType.WEBHOOK: WEBHOOK_SPEC,
     TriggerType.MANUAL: MANUAL_SPEC,
-    **{
-        t: _not_yet_supported(t)
-        for t in (TriggerType.CRON, TriggerType.EMAIL, TriggerType.GITHUB, TriggerType.SLACK)
-    },
+    TriggerType.CRON: CRON_SPEC,
+    TriggerType.EMAIL: EMAIL_SPEC,
+    **{t: _not_yet_supported(t) for t in (TriggerType.GITHUB, TriggerType.SLACK)},
 }

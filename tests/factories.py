@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from contracts.models import InvocationSource, InvokeRequest, TriggerType
+from worker.catalog import DEMO_FILE, load_catalog
 from worker.store import Trigger
 
 FIXED_TIME = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
@@ -42,3 +44,21 @@ def trigger(
     }
     fields.update(overrides)
     return Trigger(**fields)
+
+
+@cache
+def _demo_triggers() -> dict[TriggerType, Any]:
+    (workflow,) = load_catalog(DEMO_FILE).workflows
+    return {t.type: t for t in workflow.triggers}
+
+
+def demo_trigger(trigger_type: TriggerType, **config: Any) -> Trigger:
+    """The demo workflow's trigger of this type, its config updated with `config`
+    (a key given as None is removed)."""
+    definition = _demo_triggers()[trigger_type]
+    merged = {k: v for k, v in {**definition.config, **config}.items() if v is not None}
+    return trigger(trigger_type, merged, definition.id)
+
+
+def demo_request(trigger_type: TriggerType, **overrides: Any) -> InvokeRequest:
+    return invoke_request(trigger_id=_demo_triggers()[trigger_type].id, **overrides)

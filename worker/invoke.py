@@ -155,6 +155,7 @@ class InvokeWorker:
                 trigger_id=request.trigger_id,
                 event_id=event.event_id,
                 trigger_data=trigger_data,
+                warnings=prepared.warnings,
                 requested_by=request.user_id,
                 completed_at=datetime.now(UTC),
             ), trigger_type
@@ -170,6 +171,7 @@ class InvokeWorker:
             execution_url=execution_url(execution_id),
             event_id=event.event_id,
             trigger_data=trigger_data,
+            warnings=prepared.warnings,
             requested_by=request.user_id,
             completed_at=datetime.now(UTC),
         ), trigger_type

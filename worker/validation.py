@@ -13,6 +13,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 from contracts.models import FieldError
+from contracts.specs import NO_LINE_BREAKS
 
 _FORMATS = FormatChecker()
 
@@ -58,6 +59,20 @@ def _extra_properties(error: ValidationError) -> list[str]:
 
 def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
     at = base + pointer(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        # The error is about a name, not a value: point at the offending member.
+        name: Any = error.instance
+        return [
+            FieldError(
+                path=f"{at}{pointer([name])}", code="invalid_name", message=f"invalid name {name!r}"
+            )
+        ]
+    if error.validator == "not" and error.validator_value == NO_LINE_BREAKS["not"]:
+        return [
+            FieldError(
+                path=at, code="line_break", message="must not contain CR, LF or NUL characters"
+            )
+        ]
     if error.validator == "required":
         required: Any = error.validator_value
         instance: Any = error.instance

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from contracts.ids import manual_event_id
 from contracts.models import (
     FieldError,
@@ -17,45 +19,64 @@ from contracts.models import (
     TriggerEvent,
     TriggerType,
 )
-from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec
-from worker.resolvers import manual, webhook
-from worker.resolvers.base import Resolver
+from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
+from worker.resolvers import cron, email, manual, webhook
+from worker.resolvers.base import InvalidInvocation, Resolver
 from worker.store import Trigger
 from worker.validation import validate
 
+__all__ = [
+    "RESOLVERS",
+    "InvalidInvocation",
+    "PreparedInvocation",
+    "prepare_invocation",
+    "trigger_spec",
+]
+
 RESOLVERS: dict[TriggerType, Resolver] = {
+    TriggerType.CRON: cron.RESOLVER,
     TriggerType.WEBHOOK: webhook.RESOLVER,
+    TriggerType.EMAIL: email.RESOLVER,
     TriggerType.MANUAL: manual.RESOLVER,
 }
 
 
-class InvalidInvocation(Exception):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
-        self.errors = errors
-
-
 def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
-    """The spec of the trigger's type, narrowed to this trigger's config (schema, defaults)."""
+    """The spec of the trigger's type, narrowed to this trigger's config: its schema, defaults,
+    and only the examples that are valid for it (plus any its config lists)."""
     spec = SPECS[trigger.type]
     resolver = RESOLVERS.get(trigger.type)
     if resolver is None or resolver.config_errors(trigger.config):
         return spec
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **resolver.parameter_schema(trigger.config)}
+    defaults = resolver.default_parameters(trigger.config)
+    candidates = [*spec.parameter_examples, *_config_examples(trigger.config)]
     return spec.model_copy(
         update={
-            "parameter_schema": {
-                "$schema": JSON_SCHEMA_DIALECT,
-                **resolver.parameter_schema(trigger.config),
-            },
-            "default_parameters": resolver.default_parameters(trigger.config),
+            "parameter_schema": schema,
+            "default_parameters": defaults,
+            "parameter_examples": [
+                e for e in candidates if not validate(schema, {**defaults, **e.parameters})
+            ],
         }
     )
+
+
+def _config_examples(config: dict[str, Any]) -> list[ParameterExample]:
+    examples = config.get("examples")
+    if not isinstance(examples, list):
+        return []
+    try:
+        return [ParameterExample.model_validate(e) for e in examples]
+    except ValidationError:
+        return []
 
 
 @dataclass(frozen=True)
 class PreparedInvocation:
     event: TriggerEvent
     resolved_parameters: dict[str, Any]
+    warnings: list[str]
 
 
 def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
@@ -98,4 +119,6 @@ def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvo
         input_data=resolution.input_data,
         metadata={**resolution.metadata, **manual_metadata.model_dump(mode="json")},
     )
-    return PreparedInvocation(event=event, resolved_parameters=resolution.trigger_data)
+    return PreparedInvocation(
+        event=event, resolved_parameters=resolution.trigger_data, warnings=resolution.warnings
+    )

@@ -1,11 +1,22 @@
-"""What every resolver returns: the pieces of a trigger event specific to its trigger type."""
+"""What every resolver shares: its result type, its protocol, and pure helpers.
+
+Everything "random" in a simulated event (delivery ids, SHAs, message ids) is derived from
+the invocation id, and every time from the request's own timestamp, so that a redelivered
+request resolves to the very same bytes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from contracts.models import FieldError, InvokeRequest
+
+_DERIVED = uuid.UUID("2b0c8f9e-5d7a-4f0e-9c41-7e1f3b6a2d55")
 
 
 @dataclass(frozen=True)
@@ -13,6 +24,19 @@ class Resolution:
     trigger_data: dict[str, Any]  # the execution context, as the real ingress would build it
     input_data: Any
     metadata: dict[str, Any] = field(default_factory=dict)  # type-specific additions
+    warnings: list[str] = field(default_factory=list)
+
+
+class InvalidInvocation(Exception):
+    """Parameters (or the trigger's config) that cannot make an event; each error has a path."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def invalid(path: str, message: str, code: str) -> InvalidInvocation:
+    return InvalidInvocation([FieldError(path=path, message=message, code=code)])
 
 
 class Resolver(Protocol):
@@ -25,3 +49,28 @@ class Resolver(Protocol):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution: ...
+
+
+def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:
+    return uuid.uuid5(_DERIVED, f"{request.invocation_id}:{purpose}")
+
+
+def derived_hex(seed: str, length: int = 40) -> str:
+    """Hex digits that look random but always come out the same for the same seed."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    while len(digest) < length:
+        digest += hashlib.sha256(digest.encode()).hexdigest()
+    return digest[:length]
+
+
+def derived_int(seed: str, low: int, high: int) -> int:
+    return low + int(derived_hex(seed, 16), 16) % (high - low)
+
+
+def compact_json(value: Any) -> str:
+    """The body bytes a JSON-sending service emits: no spaces, UTF-8 kept as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def hmac_sha256_hex(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()

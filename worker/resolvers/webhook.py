@@ -1,25 +1,37 @@
-"""WEBHOOK: an HTTP request as the webhook ingress would have received it."""
+"""WEBHOOK: an HTTP request as the webhook ingress would have received it.
+
+The body is encoded as its Content-Type says (JSON, form-encoded, or text sent verbatim);
+`raw_body` holds the exact string, `body` what the ingress parsed from it. When the trigger
+has a `secret`, the request carries `<signature_header>: sha256=<hex HMAC-SHA256 of the raw
+body bytes>` (default header `X-Signature-256`), the scheme GitHub uses.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from contracts.models import FieldError, InvokeRequest
-from contracts.specs import WEBHOOK_SPEC
+from contracts.specs import HTTP_METHODS, WEBHOOK_SPEC
 from worker.redaction import redact
-from worker.resolvers.base import Resolution
+from worker.resolvers.base import Resolution, compact_json, hmac_sha256_hex, invalid
 from worker.validation import validate
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
 # Always present, whatever the user sends: downstream code can tell a simulated request.
 MARKER_HEADERS = {"X-Manual-Invocation": "true"}
+DEFAULT_SIGNATURE_HEADER = "X-Signature-256"
+FORM = "application/x-www-form-urlencoded"
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "webhook_url": {"type": "string"},
-        "method": {"enum": WEBHOOK_SPEC.parameter_schema["properties"]["method"]["enum"]},
+        "method": {"enum": HTTP_METHODS},
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "secret": {"type": "string", "minLength": 1},
+        "signature_header": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"},
     },
 }
 
@@ -31,6 +43,45 @@ def merge_headers(*layers: dict[str, str]) -> dict[str, str]:
         for name, value in layer.items():
             merged[name.lower()] = (name, value)
     return dict(merged.values())
+
+
+def header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+def encode_body(body: Any, content_type: str) -> tuple[str, Any]:
+    """(the raw body string, the body as the ingress parses it) for this Content-Type."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        if isinstance(body, str):
+            try:
+                return body, json.loads(body)
+            except ValueError:
+                raise invalid(
+                    "/parameters/body", "not valid JSON for a JSON Content-Type", "invalid_body"
+                ) from None
+        return compact_json(body), body
+    if media_type == FORM:
+        if isinstance(body, str):
+            raw = body
+        elif isinstance(body, dict) and all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+            for v in body.values()
+        ):
+            raw = urlencode(body, doseq=True)
+        else:
+            raise invalid(
+                "/parameters/body",
+                "a form body is a string or an object of strings (or lists of strings)",
+                "invalid_body",
+            )
+        fields = parse_qs(raw, keep_blank_values=True)
+        return raw, {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+    if isinstance(body, str):
+        return body, body
+    if body in ({}, None):
+        return "", ""
+    raise invalid("/parameters/body", f"a {media_type} body must be a string", "invalid_body")
 
 
 class WebhookResolver:
@@ -50,17 +101,24 @@ class WebhookResolver:
         headers = merge_headers(
             DEFAULT_HEADERS, config.get("headers", {}), parameters["headers"], MARKER_HEADERS
         )
+        raw_body, body = encode_body(parameters["body"], header(headers, "Content-Type") or "")
+        computed = {"Content-Length": str(len(raw_body.encode()))}
+        if secret := config.get("secret"):
+            name = config.get("signature_header", DEFAULT_SIGNATURE_HEADER)
+            computed[name] = "sha256=" + hmac_sha256_hex(secret, raw_body)
+        headers = merge_headers(headers, computed)
         return Resolution(
             trigger_data={
                 "method": parameters["method"],
                 "headers": headers,
-                "body": parameters["body"],
+                "body": body,
+                "raw_body": raw_body,
                 "query_params": parameters["query_params"],
                 "source_ip": parameters["source_ip"],
                 "webhook_url": config.get("webhook_url", ""),
                 "trigger_time": request.requested_at.isoformat(),
             },
-            input_data=parameters["body"],
+            input_data=body,
             metadata={"simulated_request": True, "original_webhook_config": redact(config)},
         )
 

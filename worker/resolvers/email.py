@@ -1,0 +1,212 @@
+"""EMAIL: an inbound message as the mail ingress parsed it, with the raw RFC 5322 text.
+
+The raw message is built with the standard library's `email` package, so any RFC 5322 parser
+reads back the same sender, recipients, subject, bodies and attachments. Message-ID, Date and
+MIME boundaries derive from the request, never from the clock or a random source.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import re
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from contracts.models import FieldError, InvokeRequest
+from contracts.specs import EMAIL_SPEC
+from worker.redaction import redact
+from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
+from worker.validation import validate
+
+_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email_address"],
+    "properties": {
+        "email_address": {"type": "string", "format": "email"},
+        "allowed_senders": {"type": "array", "items": {"type": "string"}},
+        "allowed_sender_domains": {"type": "array", "items": {"type": "string"}},
+        "subject_contains": {"type": "string"},
+        "subject_regex": {"type": "string", "format": "regex"},
+    },
+}
+
+
+def address_of(mailbox: str) -> str:
+    """The bare address of `Name <addr>` or `addr`, lower-cased for comparison."""
+    return parseaddr(mailbox)[1].lower()
+
+
+def _check_addresses(parameters: dict[str, Any]) -> list[FieldError]:
+    fields = [("/parameters/from", parameters["from"])]
+    fields += [(f"/parameters/to/{i}", a) for i, a in enumerate(parameters["to"])]
+    fields += [(f"/parameters/cc/{i}", a) for i, a in enumerate(parameters["cc"])]
+    errors = []
+    for path, mailbox in fields:
+        _, address = parseaddr(mailbox)
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+            errors.append(
+                FieldError(path=path, code="format", message=f"not an email address: {mailbox!r}")
+            )
+    return errors
+
+
+def filter_errors(config: dict[str, Any], parameters: dict[str, Any]) -> list[FieldError]:
+    """The trigger's filters a real message would have to pass; each failure names its filter."""
+    errors = []
+    sender = address_of(parameters["from"])
+    senders = [s.lower() for s in config.get("allowed_senders", [])]
+    domains = [d.lower().lstrip("@") for d in config.get("allowed_sender_domains", [])]
+    if (senders or domains) and not (sender in senders or sender.rpartition("@")[2] in domains):
+        errors.append(
+            FieldError(
+                path="/parameters/from",
+                code="filter_allowed_senders",
+                message=f"sender {sender!r} does not pass the trigger's allowed_senders/"
+                f"allowed_sender_domains filter",
+            )
+        )
+    subject = parameters["subject"]
+    contains = config.get("subject_contains")
+    if contains and contains.lower() not in subject.lower():
+        errors.append(
+            FieldError(
+                path="/parameters/subject",
+                code="filter_subject_contains",
+                message=f"subject does not contain {contains!r} (the trigger's subject_contains)",
+            )
+        )
+    pattern = config.get("subject_regex")
+    if pattern and not re.search(pattern, subject):
+        errors.append(
+            FieldError(
+                path="/parameters/subject",
+                code="filter_subject_regex",
+                message=f"subject does not match {pattern!r} (the trigger's subject_regex)",
+            )
+        )
+    return errors
+
+
+def _attachments(parameters: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+    """(name, content type, bytes) per attachment; a bare string is a file name."""
+    found = []
+    errors = []
+    for index, item in enumerate(parameters["attachments"]):
+        spec = {"name": item} if isinstance(item, str) else item
+        name = spec["name"]
+        guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        content_type = spec.get("content_type", guessed)
+        if "content" in spec:
+            try:
+                data = base64.b64decode(spec["content"], validate=True)
+            except (binascii.Error, ValueError):
+                errors.append(
+                    FieldError(
+                        path=f"/parameters/attachments/{index}/content",
+                        message="not valid base64",
+                        code="format",
+                    )
+                )
+                continue
+            if "size" in spec and spec["size"] != len(data):
+                errors.append(
+                    FieldError(
+                        path=f"/parameters/attachments/{index}/size",
+                        code="size_mismatch",
+                        message=f"size {spec['size']} differs from the content's {len(data)} bytes",
+                    )
+                )
+                continue
+        else:
+            data = bytes(spec.get("size", 0))  # a placeholder of the declared size
+        found.append((name, content_type, data))
+    if errors:
+        raise InvalidInvocation(errors)
+    return found
+
+
+def _fix_boundaries(message: EmailMessage, request: InvokeRequest) -> None:
+    # The email package picks random MIME boundaries; ours derive from the request.
+    for index, part in enumerate(message.walk()):
+        if part.is_multipart():
+            part.set_boundary(f"===============manual{derived_uuid(request, f'b{index}').hex}==")
+
+
+class EmailResolver:
+    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**EMAIL_SPEC.default_parameters, "to": [config.get("email_address", "")]}
+
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        return EMAIL_SPEC.parameter_schema
+
+    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
+        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
+
+    def resolve(
+        self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
+    ) -> Resolution:
+        if errors := _check_addresses(parameters) + filter_errors(config, parameters):
+            raise InvalidInvocation(errors)
+        attachments = _attachments(parameters)
+        sender_domain = address_of(parameters["from"]).rpartition("@")[2]
+        message_id = f"<{derived_uuid(request, 'message-id').hex}@{sender_domain}>"
+        received_at = request.requested_at
+
+        message = EmailMessage(policy=policy.SMTP)
+        message["From"] = parameters["from"]
+        message["To"] = ", ".join(parameters["to"])
+        if parameters["cc"]:
+            message["Cc"] = ", ".join(parameters["cc"])
+        message["Subject"] = parameters["subject"]
+        message["Date"] = format_datetime(received_at)
+        message["Message-ID"] = message_id
+        message["X-Manual-Trigger"] = "true"
+        for name, value in parameters["headers"].items():
+            message[name] = value
+        message.set_content(parameters["body"])
+        if parameters.get("body_html"):
+            message.add_alternative(parameters["body_html"], subtype="html")
+        for name, content_type, data in attachments:
+            maintype, _, subtype = content_type.partition("/")
+            message.add_attachment(
+                data, maintype=maintype, subtype=subtype or "octet-stream", filename=name
+            )
+        _fix_boundaries(message, request)
+        try:
+            raw_message = message.as_string()
+        except (ValueError, TypeError) as exc:  # e.g. a header the email package cannot fold
+            raise invalid(
+                "/parameters/headers", f"cannot build the message: {exc}", "invalid_message"
+            ) from None
+
+        trigger_data = {
+            "from": parameters["from"],
+            "to": parameters["to"],
+            "cc": parameters["cc"],
+            "subject": parameters["subject"],
+            "body": parameters["body"],
+            "body_html": parameters.get("body_html"),
+            "attachments": [
+                {"name": n, "content_type": t, "size": len(d)} for n, t, d in attachments
+            ],
+            "received_at": received_at.isoformat(),
+            "message_id": message_id,
+            "headers": {name: str(value) for name, value in message.items()},
+            "raw_message": raw_message,
+        }
+        return Resolution(
+            trigger_data=trigger_data,
+            input_data={
+                "email_content": parameters["body"],
+                "email_subject": parameters["subject"],
+                "sender": parameters["from"],
+            },
+            metadata={"filter_matched": True, "trigger_config": redact(config)},
+        )
+
+
+RESOLVER = EmailResolver()
