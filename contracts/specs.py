@@ -309,19 +309,292 @@ EMAIL_SPEC = ManualInvocationSpec(
 )
 
 
-def _not_yet_supported(trigger_type: TriggerType) -> ManualInvocationSpec:
-    return ManualInvocationSpec(
-        trigger_type=trigger_type,
-        supported=False,
-        description=f"Manual invocation of {trigger_type.value} triggers is not available yet.",
-        parameter_schema={"$schema": JSON_SCHEMA_DIALECT, "type": "object"},
-    )
+SHA = {"type": "string", "pattern": "^[0-9a-f]{40}$", "description": "A 40-hex-digit commit SHA."}
+# Actions per GitHub event that has them; the first is the default.
+GITHUB_ACTIONS: dict[str, list[str]] = {
+    "pull_request": [
+        "opened",
+        "closed",
+        "reopened",
+        "synchronize",
+        "edited",
+        "ready_for_review",
+        "converted_to_draft",
+        "labeled",
+        "unlabeled",
+        "assigned",
+        "unassigned",
+        "review_requested",
+        "review_request_removed",
+        "locked",
+        "unlocked",
+        "auto_merge_enabled",
+        "auto_merge_disabled",
+        "enqueued",
+        "dequeued",
+        "milestoned",
+        "demilestoned",
+    ],
+    "issues": [
+        "opened",
+        "closed",
+        "reopened",
+        "edited",
+        "deleted",
+        "labeled",
+        "unlabeled",
+        "assigned",
+        "unassigned",
+        "locked",
+        "unlocked",
+        "pinned",
+        "unpinned",
+        "transferred",
+        "milestoned",
+        "demilestoned",
+        "typed",
+        "untyped",
+    ],
+    "release": [
+        "published",
+        "created",
+        "edited",
+        "deleted",
+        "prereleased",
+        "released",
+        "unpublished",
+    ],
+}
+GITHUB_EVENTS_WITHOUT_ACTION = ["push", "workflow_dispatch", "ping"]
 
+GITHUB_SPEC = ManualInvocationSpec(
+    trigger_type=TriggerType.GITHUB,
+    supported=True,
+    description=(
+        "Simulate a GitHub webhook delivery: push, pull_request, issues, release, "
+        "workflow_dispatch, ping (full payloads as GitHub sends them), or any other event "
+        "with a generic payload. Signed with the trigger's secret like GitHub signs."
+    ),
+    parameter_schema={
+        "$schema": JSON_SCHEMA_DIALECT,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "event_type": {
+                "type": "string",
+                "pattern": "^[a-z_]+$",
+                "description": "X-GitHub-Event; one the trigger listens to. Default: its first.",
+            },
+            "action": {
+                "type": "string",
+                "pattern": "^[a-z_]+$",
+                "description": "The event's action (pull_request, issues, release...).",
+            },
+            "repository": {
+                "type": "string",
+                "description": "owner/name; must be the trigger's repository if given.",
+            },
+            "sender": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
+                "description": "GitHub login of the user who caused the event.",
+            },
+            "ref": {
+                "type": "string",
+                "maxLength": 255,
+                "description": "Git ref (push, workflow_dispatch), e.g. refs/heads/main.",
+            },
+            "before": {**SHA, "description": "push: the SHA before the push."},
+            "after": {**SHA, "description": "push without commits: the SHA after it."},
+            "commits": {
+                "type": "array",
+                "maxItems": 20,
+                "description": "push: the pushed commits; the last is head_commit.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": SHA,
+                        "message": {"type": "string"},
+                        "timestamp": {"type": "string"},
+                        "author": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string"},
+                                "email": {"type": "string"},
+                                "username": {"type": "string"},
+                            },
+                        },
+                        "added": {"type": "array", "items": {"type": "string"}},
+                        "removed": {"type": "array", "items": {"type": "string"}},
+                        "modified": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+            "number": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Pull request or issue number.",
+            },
+            "title": {
+                "type": "string",
+                "maxLength": 256,
+                "description": "Pull request or issue title.",
+            },
+            "body": {"type": ["string", "null"], "description": "PR, issue or release body."},
+            "labels": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Label names (pull_request, issues).",
+            },
+            "head_ref": {"type": "string", "description": "pull_request: the head branch."},
+            "base_ref": {"type": "string", "description": "pull_request: the base branch."},
+            "head_sha": {**SHA, "description": "pull_request: the head commit."},
+            "draft": {"type": "boolean", "description": "pull_request or release is a draft."},
+            "merged": {"type": "boolean", "description": "pull_request closed by merging."},
+            "tag_name": {"type": "string", "description": "release: the tag."},
+            "name": {"type": "string", "description": "release: its title."},
+            "prerelease": {"type": "boolean", "description": "release: a pre-release."},
+            "target_commitish": {"type": "string", "description": "release: branch or SHA."},
+            "inputs": {
+                "type": "object",
+                "description": "workflow_dispatch: the workflow's inputs.",
+            },
+            "workflow": {
+                "type": "string",
+                "description": "workflow_dispatch: path of the workflow file.",
+            },
+            "payload": {
+                "type": "object",
+                "description": "Merged (deeply) over the generated payload: any field GitHub "
+                "sends, and the whole payload of events without a dedicated builder.",
+            },
+        },
+    },
+    default_parameters={},
+    parameter_examples=[
+        ParameterExample(
+            name="Push to main",
+            description="One commit pushed to the default branch.",
+            parameters={
+                "event_type": "push",
+                "ref": "refs/heads/main",
+                "commits": [
+                    {
+                        "message": "Fix critical bug",
+                        "author": {"name": "Developer", "email": "dev@example.com"},
+                        "modified": ["src/app.py"],
+                    }
+                ],
+            },
+        ),
+        ParameterExample(
+            name="Pull request opened",
+            description="A feature branch opened against main.",
+            parameters={
+                "event_type": "pull_request",
+                "action": "opened",
+                "number": 42,
+                "title": "Add manual triggers",
+                "head_ref": "feature/manual-triggers",
+                "labels": ["enhancement"],
+            },
+        ),
+        ParameterExample(
+            name="Release published",
+            description="A release of tag v2.0.0.",
+            parameters={"event_type": "release", "action": "published", "tag_name": "v2.0.0"},
+        ),
+        ParameterExample(
+            name="Webhook ping",
+            description="The ping GitHub sends when a webhook is created.",
+            parameters={"event_type": "ping"},
+        ),
+    ],
+)
+
+
+SLACK_TS = {"type": "string", "pattern": "^[0-9]{10}\\.[0-9]{6}$"}
+
+SLACK_SPEC = ManualInvocationSpec(
+    trigger_type=TriggerType.SLACK,
+    supported=True,
+    description=(
+        "Simulate a Slack Events API delivery (`event_callback`) for message, app_mention or "
+        "reaction_added, signed with the trigger's signing secret as Slack signs it."
+    ),
+    parameter_schema={
+        "$schema": JSON_SCHEMA_DIALECT,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "event_type": {
+                "enum": ["message", "app_mention", "reaction_added"],
+                "description": "One the trigger listens to. Default: its first.",
+            },
+            "channel": {
+                "type": "string",
+                "pattern": "^[CGD][A-Z0-9]{6,}$",
+                "description": "Channel id; must pass the trigger's channel_filter.",
+            },
+            "user": {
+                "type": "string",
+                "pattern": "^[UW][A-Z0-9]{6,}$",
+                "description": "Slack user id of the author (default: one per invoker).",
+            },
+            "text": {
+                "type": "string",
+                "maxLength": 40000,
+                "description": "Message text; mention users as <@U…>.",
+            },
+            "thread_ts": {**SLACK_TS, "description": "Reply in this thread."},
+            "channel_type": {
+                "enum": ["channel", "group", "im", "mpim"],
+                "description": "message: default from the channel id.",
+            },
+            "reaction": {
+                "type": "string",
+                "pattern": "^[a-z0-9_+-]+$",
+                "description": "reaction_added: the emoji name.",
+            },
+            "item_ts": {**SLACK_TS, "description": "reaction_added: ts of the message."},
+            "item_user": {
+                "type": "string",
+                "pattern": "^[UW][A-Z0-9]{6,}$",
+                "description": "reaction_added: author of the message.",
+            },
+        },
+    },
+    default_parameters={"text": "Hello from manual trigger", "reaction": "thumbsup"},
+    parameter_examples=[
+        ParameterExample(
+            name="Channel message",
+            description="Someone posts in the watched channel.",
+            parameters={"event_type": "message", "text": "Deploy finished, please verify"},
+        ),
+        ParameterExample(
+            name="Thread reply",
+            description="A reply in a thread.",
+            parameters={
+                "event_type": "message",
+                "text": "Looks good",
+                "thread_ts": "1764000000.000100",
+            },
+        ),
+        ParameterExample(
+            name="Reaction",
+            description="A :white_check_mark: on a message.",
+            parameters={"event_type": "reaction_added", "reaction": "white_check_mark"},
+        ),
+    ],
+)
 
 SPECS: dict[TriggerType, ManualInvocationSpec] = {
     TriggerType.WEBHOOK: WEBHOOK_SPEC,
     TriggerType.MANUAL: MANUAL_SPEC,
     TriggerType.CRON: CRON_SPEC,
     TriggerType.EMAIL: EMAIL_SPEC,
-    **{t: _not_yet_supported(t) for t in (TriggerType.GITHUB, TriggerType.SLACK)},
+    TriggerType.GITHUB: GITHUB_SPEC,
+    TriggerType.SLACK: SLACK_SPEC,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -303,3 +304,57 @@ async def test_no_worker_means_504_with_an_invocation_to_poll(
         assert status.status_code == 200
         assert status.json()["status"] == "queued"
     assert shim.process.returncode == 0
+
+
+DEMO_TRIGGERS = {
+    "CRON": ("trig_cron_1", {}),
+    "WEBHOOK": ("trig_webhook_1", {"body": {"deploy": 1}}),
+    "EMAIL": ("trig_email_1", {"from": "Jane <jane@example.com>", "subject": "Help"}),
+    "GITHUB": ("trig_github_1", {"event_type": "push"}),
+    "SLACK": ("trig_slack_1", {"text": "hello"}),
+    "MANUAL": ("trig_manual_1", {"version": "1.0.0"}),
+}
+DEMO_SECRETS = (
+    "demo-webhook-signing-secret",
+    "demo-github-webhook-secret",
+    "demo-slack-signing-secret",
+)
+
+
+@pytest.mark.parametrize("trigger_type", sorted(DEMO_TRIGGERS))
+async def test_every_demo_trigger_becomes_an_execution_of_its_type(
+    http: httpx.AsyncClient, as_user: Tokens, trigger_type: str
+) -> None:
+    trigger_id, parameters = DEMO_TRIGGERS[trigger_type]
+    url = f"/api/v1/workflows/wf_demo/triggers/{trigger_id}/manual-invoke"
+    response = await http.post(url, headers=as_user("demo-user"), json={"parameters": parameters})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["trigger_data"]["trigger_type"] == trigger_type
+    execution = await eventually(
+        lambda: recorded(http, body["execution_url"], as_user("demo-user"))
+    )
+    assert execution["trigger_type"] == trigger_type
+    assert execution["metadata"]["original_trigger_type"] == trigger_type
+    assert execution["metadata"]["trigger_type"] == "MANUAL_INVOCATION"
+    assert not any(secret in json.dumps(execution) for secret in DEMO_SECRETS)
+
+
+@pytest.mark.parametrize("trigger_type", sorted(DEMO_TRIGGERS))
+async def test_every_schema_has_examples_and_no_secrets(
+    http: httpx.AsyncClient, as_user: Tokens, trigger_type: str
+) -> None:
+    trigger_id, _ = DEMO_TRIGGERS[trigger_type]
+    response = await http.get(
+        f"/api/v1/workflows/wf_demo/triggers/{trigger_id}/manual-invoke/schema",
+        headers=as_user("demo-viewer"),
+    )
+    assert response.status_code == 200
+    document = response.json()
+    assert document["trigger_type"] == trigger_type
+    assert document["parameter_schema"]["type"] == "object"
+    assert len(document["examples"]) >= 2
+    assert not any(secret in response.text for secret in DEMO_SECRETS)
+    for key in ("secret", "signing_secret"):
+        if key in document["trigger_config"]:
+            assert document["trigger_config"][key] == "***REDACTED***"

@@ -115,7 +115,11 @@ async def test_dry_run_resolves_but_records_nothing(
             InvokeStatus.FORBIDDEN,
             ["/trigger_id"],
         ),
-        ({"trigger_id": "trig_cron_1"}, InvokeStatus.INVALID, ["/trigger_id"]),
+        (
+            {"trigger_id": "trig_email_1", "parameters": {"from": "mallory@evil.test"}},
+            InvokeStatus.INVALID,
+            ["/parameters/from"],
+        ),
     ],
     ids=[
         "bad-params",
@@ -126,7 +130,7 @@ async def test_dry_run_resolves_but_records_nothing(
         "no-trigger",
         "manual-disabled",
         "trigger-disabled",
-        "unsupported-type",
+        "email-filter",
     ],
 )
 async def test_permanent_failures_are_answered_and_record_nothing(

@@ -13,14 +13,13 @@ from pydantic import ValidationError
 
 from contracts.ids import manual_event_id
 from contracts.models import (
-    FieldError,
     InvokeRequest,
     ManualInvocationMetadata,
     TriggerEvent,
     TriggerType,
 )
 from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
-from worker.resolvers import cron, email, manual, webhook
+from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolver
 from worker.store import Trigger
 from worker.validation import validate
@@ -37,6 +36,8 @@ RESOLVERS: dict[TriggerType, Resolver] = {
     TriggerType.CRON: cron.RESOLVER,
     TriggerType.WEBHOOK: webhook.RESOLVER,
     TriggerType.EMAIL: email.RESOLVER,
+    TriggerType.GITHUB: github.RESOLVER,
+    TriggerType.SLACK: slack.RESOLVER,
     TriggerType.MANUAL: manual.RESOLVER,
 }
 
@@ -45,8 +46,8 @@ def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
     """The spec of the trigger's type, narrowed to this trigger's config: its schema, defaults,
     and only the examples that are valid for it (plus any its config lists)."""
     spec = SPECS[trigger.type]
-    resolver = RESOLVERS.get(trigger.type)
-    if resolver is None or resolver.config_errors(trigger.config):
+    resolver = RESOLVERS[trigger.type]
+    if resolver.config_errors(trigger.config):
         return spec
     schema = {"$schema": JSON_SCHEMA_DIALECT, **resolver.parameter_schema(trigger.config)}
     defaults = resolver.default_parameters(trigger.config)
@@ -81,17 +82,7 @@ class PreparedInvocation:
 
 def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
     """Validate the parameters and resolve them into the event; raises `InvalidInvocation`."""
-    resolver = RESOLVERS.get(trigger.type)
-    if resolver is None:
-        raise InvalidInvocation(
-            [
-                FieldError(
-                    path="/trigger_id",
-                    message=f"manual invocation of {trigger.type.value} triggers is not supported",
-                    code="unsupported_trigger_type",
-                )
-            ]
-        )
+    resolver = RESOLVERS[trigger.type]
     if config_errors := resolver.config_errors(trigger.config):
         raise InvalidInvocation(config_errors)
     # User parameters override the defaults, key by key at the top level.

@@ -96,7 +96,7 @@ def _attachments(parameters: dict[str, Any]) -> list[tuple[str, str, bytes]]:
     found = []
     errors = []
     for index, item in enumerate(parameters["attachments"]):
-        spec = {"name": item} if isinstance(item, str) else item
+        spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
         name = spec["name"]
         guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
         content_type = spec.get("content_type", guessed)

@@ -1,0 +1,139 @@
+"""SLACK: Events API envelopes that Slack's own SDK verifier accepts."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from contracts.models import TriggerType
+from tests.factories import FIXED_TIME, demo_request, demo_trigger
+from tests.unit.resolver_helpers import error_codes, error_paths
+from worker.resolvers import InvalidInvocation, prepare_invocation
+
+SLACK = TriggerType.SLACK
+SECRET = "demo-slack-signing-secret"
+
+
+class FrozenClock(Clock):
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def resolve(parameters: dict[str, Any], **config: Any) -> Any:
+    request = demo_request(SLACK, parameters=parameters)
+    return prepare_invocation(request, demo_trigger(SLACK, **config))
+
+
+@pytest.mark.parametrize("event_type", ["message", "app_mention", "reaction_added"])
+def test_slacks_own_verifier_accepts_every_event(event_type: str) -> None:
+    data = resolve({"event_type": event_type}).event.trigger_data
+    verifier = SignatureVerifier(SECRET, clock=FrozenClock(FIXED_TIME.timestamp() + 5))
+    assert verifier.is_valid_request(data["raw_body"], data["headers"])
+    assert not verifier.is_valid_request(data["raw_body"] + " ", data["headers"])
+    assert not SignatureVerifier(
+        "another-secret", clock=FrozenClock(FIXED_TIME.timestamp())
+    ).is_valid_request(data["raw_body"], data["headers"])
+    assert json.loads(data["raw_body"]) == data["payload"]
+
+
+def test_message_envelope_has_the_events_api_shape() -> None:
+    data = resolve({"text": "Deploy finished"}).event.trigger_data
+    envelope = data["payload"]
+    assert envelope["type"] == "event_callback"
+    assert envelope["team_id"] == envelope["context_team_id"] == "T0DEMO001"
+    assert envelope["api_app_id"] == "A0DEMO001"
+    assert re.fullmatch(r"Ev[A-Z0-9]{10}", envelope["event_id"])
+    assert envelope["event_time"] == int(FIXED_TIME.timestamp())
+    assert envelope["authorizations"][0]["user_id"] == "U0DEMOBOT"
+    assert envelope["event_context"].startswith("4-")
+    event = envelope["event"]
+    assert event["type"] == "message"
+    assert event["channel"] == "C0DEMO001" and event["channel_type"] == "channel"
+    assert re.fullmatch(r"\d{10}\.\d{6}", event["ts"]) and event["event_ts"] == event["ts"]
+    assert event["ts"] == f"{FIXED_TIME.timestamp():.6f}"
+    assert event["text"] == "Deploy finished"
+    assert event["blocks"][0]["type"] == "rich_text"
+    assert data["headers"]["X-Slack-Request-Timestamp"] == str(int(FIXED_TIME.timestamp()))
+    assert data["headers"]["X-Slack-Signature"].startswith("v0=")
+    assert data["headers"]["User-Agent"].startswith("Slackbot 1.0")
+
+
+def test_app_mention_always_mentions_the_bot_and_says_so() -> None:
+    prepared = resolve({"event_type": "app_mention", "text": "status?"})
+    event = prepared.event.trigger_data["payload"]["event"]
+    assert event["text"] == "<@U0DEMOBOT> status?"
+    assert event["blocks"][0]["elements"][0]["elements"][0] == {
+        "type": "user",
+        "user_id": "U0DEMOBOT",
+    }
+    assert "channel_type" not in event
+    assert "context_team_id" not in prepared.event.trigger_data["payload"]
+    assert prepared.warnings == ["added the bot mention <@U0DEMOBOT> the trigger requires"]
+
+
+def test_a_required_mention_is_a_real_mention_not_an_at_sign() -> None:
+    prepared = resolve({"text": "hey @U0DEMOBOT look"}, mention_required=True)
+    assert prepared.event.trigger_data["message"] == "<@U0DEMOBOT> hey @U0DEMOBOT look"
+    already = resolve({"text": "<@U0DEMOBOT> look"}, mention_required=True)
+    assert already.event.trigger_data["message"] == "<@U0DEMOBOT> look"
+    assert already.warnings == []
+
+
+def test_reaction_added_points_at_a_message() -> None:
+    data = resolve(
+        {
+            "event_type": "reaction_added",
+            "reaction": "white_check_mark",
+            "item_ts": "1764000000.000100",
+        }
+    ).event.trigger_data
+    event = data["payload"]["event"]
+    assert event["reaction"] == "white_check_mark"
+    assert event["item"] == {"type": "message", "channel": "C0DEMO001", "ts": "1764000000.000100"}
+    assert data["reaction"] == "white_check_mark"
+
+
+def test_thread_replies_carry_thread_ts_and_parent_user() -> None:
+    event = resolve({"thread_ts": "1764000000.000100"}).event.trigger_data["payload"]["event"]
+    assert event["thread_ts"] == "1764000000.000100"
+    assert event["parent_user_id"] == event["user"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "config", "path", "code"),
+    [
+        ({"channel": "C0OTHER001"}, {}, "/parameters/channel", "filter_channel"),
+        (
+            {"event_type": "app_mention"},
+            {"event_types": ["message"]},
+            "/parameters/event_type",
+            "event_not_subscribed",
+        ),
+        ({"event_type": "file_shared"}, {}, "/parameters/event_type", "enum"),
+        ({"thread_ts": "yesterday"}, {}, "/parameters/thread_ts", "pattern"),
+    ],
+)
+def test_bad_slack_parameters_are_400_with_paths(
+    parameters: dict[str, Any], config: dict[str, Any], path: str, code: str
+) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve(parameters, **config)
+    assert error_paths(exc) == [path]
+    assert error_codes(exc) == [code]
+
+
+def test_no_signing_secret_no_signature() -> None:
+    headers = resolve({}, signing_secret=None).event.trigger_data["headers"]
+    assert "X-Slack-Signature" not in headers
+
+
+def test_signing_secret_is_not_in_the_event() -> None:
+    event = resolve({}).event
+    assert SECRET not in event.model_dump_json()

@@ -1,0 +1,193 @@
+"""GITHUB: a webhook delivery from GitHub, signed as GitHub signs it.
+
+The body is the compact JSON GitHub sends; with a trigger `secret`, `X-Hub-Signature-256`
+is `sha256=` + the HMAC-SHA256 of those exact bytes (and `X-Hub-Signature` the legacy
+SHA-1), so GitHub's documented verification code accepts the simulated delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from contracts.models import FieldError, InvokeRequest
+from contracts.specs import GITHUB_ACTIONS, GITHUB_EVENTS_WITHOUT_ACTION, GITHUB_SPEC
+from worker.redaction import redact
+from worker.resolvers import github_payloads as gh
+from worker.resolvers.base import (
+    InvalidInvocation,
+    Resolution,
+    compact_json,
+    derived_int,
+    derived_uuid,
+    hmac_sha256_hex,
+)
+from worker.validation import validate
+
+_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["repository"],
+    "properties": {
+        "repository": {"type": "string", "pattern": r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"},
+        "event_types": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "secret": {"type": "string", "minLength": 1},
+        "installation_id": {"type": "integer", "minimum": 1},
+        "hook_id": {"type": "integer", "minimum": 1},
+        "webhook_url": {"type": "string"},
+        "default_branch": {"type": "string", "minLength": 1},
+        "private": {"type": "boolean"},
+        "owner_type": {"enum": ["User", "Organization"]},
+    },
+}
+
+BUILDERS = {
+    "push": gh.push,
+    "pull_request": gh.pull_request,
+    "issues": gh.issues,
+    "release": gh.release,
+    "workflow_dispatch": gh.workflow_dispatch,
+}
+# The Hookshot build GitHub's deliveries name in their User-Agent (a short commit hash).
+HOOKSHOT_VERSION = "044aadd"
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: deep_merge(base.get(k), v) for k, v in override.items()}}
+    return override
+
+
+def _event_types(config: dict[str, Any]) -> list[str]:
+    return list(config.get("event_types") or ["push"])
+
+
+def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldError]:
+    errors = []
+    listened = _event_types(config)
+    if event not in listened and "*" not in listened:
+        errors.append(
+            FieldError(
+                path="/parameters/event_type",
+                code="event_not_subscribed",
+                message=f"the trigger listens to {listened}, not {event!r}",
+            )
+        )
+    action = p.get("action")
+    if event in GITHUB_EVENTS_WITHOUT_ACTION and action is not None:
+        errors.append(
+            FieldError(
+                path="/parameters/action",
+                code="no_action",
+                message=f"{event} events have no action",
+            )
+        )
+    elif event in GITHUB_ACTIONS and action not in GITHUB_ACTIONS[event]:
+        errors.append(
+            FieldError(
+                path="/parameters/action",
+                code="enum",
+                message=f"{event} actions are {GITHUB_ACTIONS[event]}, not {action!r}",
+            )
+        )
+    repository = p.get("repository")
+    if repository is not None and repository.lower() != config["repository"].lower():
+        errors.append(
+            FieldError(
+                path="/parameters/repository",
+                code="repository_mismatch",
+                message=f"the trigger listens to {config['repository']}, not {repository}",
+            )
+        )
+    return errors
+
+
+class GitHubResolver:
+    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
+        first = _event_types(config)[0]
+        event = first if first != "*" else "push"
+        defaults: dict[str, Any] = {
+            "event_type": event,
+            "sender": str(config.get("repository", "octocat/x")).split("/")[0],
+        }
+        return defaults
+
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        return GITHUB_SPEC.parameter_schema
+
+    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
+        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
+
+    def resolve(
+        self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
+    ) -> Resolution:
+        p = dict(parameters)
+        event = p["event_type"]
+        if event in GITHUB_ACTIONS:
+            p.setdefault("action", GITHUB_ACTIONS[event][0])
+        if errors := _check(config, p, event):
+            raise InvalidInvocation(errors)
+        delivery = gh.Delivery(
+            full_name=config["repository"],
+            sender_login=p["sender"],
+            at=request.requested_at,
+            seed=request.invocation_id,
+            default_branch=config.get("default_branch", "main"),
+            private=config.get("private", False),
+            installation_id=config.get("installation_id"),
+            owner_type=config.get("owner_type", "User"),
+        )
+        hook_id = config.get("hook_id") or derived_int(f"hook:{config['repository']}", 10**8, 10**9)
+        if event == "ping":
+            payload = gh.ping(
+                delivery,
+                p,
+                hook_id=hook_id,
+                events=_event_types(config),
+                webhook_url=config.get("webhook_url", ""),
+            )
+        else:
+            payload = BUILDERS.get(event, gh.generic)(delivery, p)
+        payload = deep_merge(payload, p.get("payload", {}))
+        raw_body = compact_json(payload)
+        delivery_id = str(derived_uuid(request, "github-delivery"))
+        headers = {
+            "Accept": "*/*",
+            "Content-Type": "application/json",
+            "User-Agent": f"GitHub-Hookshot/{HOOKSHOT_VERSION}",
+            "X-GitHub-Delivery": delivery_id,
+            "X-GitHub-Event": event,
+            "X-GitHub-Hook-ID": str(hook_id),
+            "X-GitHub-Hook-Installation-Target-ID": str(delivery.repo_id),
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "Content-Length": str(len(raw_body.encode())),
+        }
+        if secret := config.get("secret"):
+            sha1 = hmac.new(secret.encode(), raw_body.encode(), hashlib.sha1).hexdigest()
+            headers["X-Hub-Signature"] = f"sha1={sha1}"
+            headers["X-Hub-Signature-256"] = "sha256=" + hmac_sha256_hex(secret, raw_body)
+        trigger_data = {
+            "event_type": event,
+            "action": payload.get("action"),
+            "delivery_id": delivery_id,
+            "hook_id": hook_id,
+            "installation_id": config.get("installation_id"),
+            "repository": {"full_name": config["repository"], "private": delivery.private},
+            "sender": {"login": delivery.sender_login, "type": "User"},
+            "headers": headers,
+            "payload": payload,
+            "raw_body": raw_body,
+            "received_at": request.requested_at.isoformat(),
+        }
+        return Resolution(
+            trigger_data=trigger_data,
+            input_data=payload,
+            metadata={
+                "github_event": event,
+                "installation_id": config.get("installation_id"),
+                "trigger_config": redact(config),
+            },
+        )
+
+
+RESOLVER = GitHubResolver()

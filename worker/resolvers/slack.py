@@ -1,0 +1,258 @@
+"""SLACK: an Events API `event_callback` delivery, signed as Slack signs it.
+
+With a trigger `signing_secret`, `X-Slack-Signature` is `v0=` + the HMAC-SHA256 of
+`v0:{X-Slack-Request-Timestamp}:{body}`, which Slack's own SDK verifier accepts (it also
+requires the timestamp to be within five minutes of its clock). A required mention is a real
+`<@BOTID>` mention in the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import string
+from typing import Any
+
+from contracts.models import FieldError, InvokeRequest
+from contracts.specs import SLACK_SPEC
+from worker.redaction import redact
+from worker.resolvers.base import (
+    InvalidInvocation,
+    Resolution,
+    compact_json,
+    derived_hex,
+    derived_uuid,
+    hmac_sha256_hex,
+)
+from worker.validation import validate
+
+_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["workspace_id"],
+    "properties": {
+        "workspace_id": {"type": "string", "pattern": "^[TE][A-Z0-9]{6,}$"},
+        "channel_filter": {
+            "anyOf": [
+                {"type": "string", "pattern": "^[CGD][A-Z0-9]{6,}$"},
+                {"type": "array", "items": {"type": "string", "pattern": "^[CGD][A-Z0-9]{6,}$"}},
+            ]
+        },
+        "mention_required": {"type": "boolean"},
+        "event_types": {
+            "type": "array",
+            "items": {"enum": ["message", "app_mention", "reaction_added"]},
+        },
+        "signing_secret": {"type": "string", "minLength": 1},
+        "verification_token": {"type": "string", "minLength": 1},
+        "app_id": {"type": "string", "pattern": "^A[A-Z0-9]{6,}$"},
+        "bot_user_id": {"type": "string", "pattern": "^[UW][A-Z0-9]{6,}$"},
+    },
+}
+_ALPHABET = string.ascii_uppercase + string.digits
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
+USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+def slack_id(prefix: str, seed: str, length: int = 10) -> str:
+    """An id of Slack's shape (`T0…`, `U0…`, `Ev0…`) that always comes out the same for a seed."""
+    digits = derived_hex(seed, length * 2)
+    return prefix + "".join(
+        _ALPHABET[int(digits[i : i + 2], 16) % 36] for i in range(0, 2 * length, 2)
+    )
+
+
+def slack_ts(seconds: float) -> str:
+    """Slack message timestamps: Unix seconds with six decimals, as a string."""
+    return f"{seconds:.6f}"
+
+
+def rich_text(text: str, block_seed: str) -> list[dict[str, Any]]:
+    """The `rich_text` block Slack attaches to a user's message, mentions split out."""
+    elements: list[dict[str, Any]] = []
+    position = 0
+    for match in _MENTION.finditer(text):
+        if match.start() > position:
+            elements.append({"type": "text", "text": text[position : match.start()]})
+        elements.append({"type": "user", "user_id": match.group(1)})
+        position = match.end()
+    if position < len(text):
+        elements.append({"type": "text", "text": text[position:]})
+    block_id = base64.b32encode(bytes.fromhex(derived_hex(block_seed, 6))).decode()[:5]
+    return [
+        {
+            "type": "rich_text",
+            "block_id": block_id,
+            "elements": [{"type": "rich_text_section", "elements": elements}],
+        }
+    ]
+
+
+def _channel_filter(config: dict[str, Any]) -> list[str]:
+    value = config.get("channel_filter")
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _bot_user_id(config: dict[str, Any]) -> str:
+    return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
+
+
+class SlackResolver:
+    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
+        event_types = config.get("event_types") or ["message"]
+        channels = _channel_filter(config)
+        return {
+            **SLACK_SPEC.default_parameters,
+            "event_type": event_types[0],
+            "channel": channels[0] if channels else "C0MANUAL01",
+        }
+
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        return SLACK_SPEC.parameter_schema
+
+    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
+        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
+
+    def resolve(
+        self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest
+    ) -> Resolution:
+        event_type: str = p["event_type"]
+        listened = config.get("event_types") or ["message"]
+        errors = []
+        if event_type not in listened:
+            errors.append(
+                FieldError(
+                    path="/parameters/event_type",
+                    code="event_not_subscribed",
+                    message=f"the trigger listens to {listened}, not {event_type!r}",
+                )
+            )
+        channels = _channel_filter(config)
+        if channels and p["channel"] not in channels:
+            errors.append(
+                FieldError(
+                    path="/parameters/channel",
+                    code="filter_channel",
+                    message=f"channel {p['channel']} does not pass the trigger's channel_filter",
+                )
+            )
+        if errors:
+            raise InvalidInvocation(errors)
+
+        team = config["workspace_id"]
+        app_id = config.get("app_id") or slack_id("A", f"app:{team}")
+        bot = _bot_user_id(config)
+        user = p.get("user") or slack_id("U", f"user:{request.user_id}")
+        seconds = request.requested_at.timestamp()
+        ts = slack_ts(seconds)
+        warnings = []
+        text: str = p["text"]
+        needs_mention = event_type == "app_mention" or (
+            event_type == "message" and config.get("mention_required", False)
+        )
+        if needs_mention and f"<@{bot}>" not in text:
+            text = f"<@{bot}> {text}"
+            warnings.append(f"added the bot mention <@{bot}> the trigger requires")
+
+        if event_type == "reaction_added":
+            item_ts = p.get("item_ts") or slack_ts(seconds - 60)
+            event: dict[str, Any] = {
+                "type": "reaction_added",
+                "user": user,
+                "reaction": p["reaction"],
+                "item": {"type": "message", "channel": p["channel"], "ts": item_ts},
+                "item_user": p.get("item_user") or user,
+                "event_ts": ts,
+            }
+        else:
+            event = {
+                "user": user,
+                "type": event_type,
+                "ts": ts,
+                "client_msg_id": str(derived_uuid(request, "slack-client-msg")),
+                "text": text,
+                "team": team,
+            }
+            if p.get("thread_ts"):
+                event["thread_ts"] = p["thread_ts"]
+                event["parent_user_id"] = p.get("item_user") or user
+            event |= {
+                "blocks": rich_text(text, f"{request.invocation_id}:block"),
+                "channel": p["channel"],
+                "event_ts": ts,
+            }
+            if event_type == "message":
+                event["channel_type"] = p.get("channel_type") or CHANNEL_TYPES.get(
+                    p["channel"][0], "channel"
+                )
+        context = {"et": event_type, "tid": team, "aid": app_id, "cid": p["channel"]}
+        envelope: dict[str, Any] = {
+            "token": config.get("verification_token") or slack_id("", f"token:{team}", 24),
+            "team_id": team,
+        }
+        if event_type != "app_mention":  # Slack leaves these out of app_mention deliveries
+            envelope |= {"context_team_id": team, "context_enterprise_id": None}
+        envelope |= {
+            "api_app_id": app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": slack_id("Ev", f"{request.invocation_id}:event"),
+            "event_time": int(seconds),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team,
+                    "user_id": bot,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-"
+            + base64.urlsafe_b64encode(json.dumps(context, separators=(",", ":")).encode())
+            .decode()
+            .rstrip("="),
+        }
+        raw_body = compact_json(envelope)
+        timestamp = str(int(seconds))
+        headers = {
+            "Accept": "*/*",
+            "Accept-Encoding": "gzip,deflate",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Slack-Request-Timestamp": timestamp,
+            "Content-Length": str(len(raw_body.encode())),
+        }
+        if secret := config.get("signing_secret"):
+            headers["X-Slack-Signature"] = "v0=" + hmac_sha256_hex(
+                secret, f"v0:{timestamp}:{raw_body}"
+            )
+        summary = (
+            {"reaction": p["reaction"], "channel": p["channel"], "user": user}
+            if event_type == "reaction_added"
+            else {"message": text, "channel": p["channel"], "user": user}
+        )
+        return Resolution(
+            trigger_data={
+                "event_type": event_type,
+                "team_id": team,
+                **summary,
+                "headers": headers,
+                "payload": envelope,
+                "raw_body": raw_body,
+                "received_at": request.requested_at.isoformat(),
+            },
+            input_data=summary,
+            metadata={
+                "slack_event": event_type,
+                "workspace_id": team,
+                "trigger_config": redact(config),
+            },
+            warnings=warnings,
+        )
+
+
+RESOLVER = SlackResolver()
