@@ -21,6 +21,7 @@ from contracts.models import (
 from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
 from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolver
+from worker.safety import shape_errors, url_errors
 from worker.store import Trigger
 from worker.validation import validate
 
@@ -85,9 +86,15 @@ def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvo
     resolver = RESOLVERS[trigger.type]
     if config_errors := resolver.config_errors(trigger.config):
         raise InvalidInvocation(config_errors)
+    # Shape limits first: a schema validator must never walk an absurdly deep or wide value.
+    if errors := shape_errors(request.parameters, "/parameters"):
+        raise InvalidInvocation(errors)
     # User parameters override the defaults, key by key at the top level.
     parameters = {**resolver.default_parameters(trigger.config), **request.parameters}
-    if errors := validate(resolver.parameter_schema(trigger.config), parameters, "/parameters"):
+    schema = resolver.parameter_schema(trigger.config)
+    if errors := validate(schema, parameters, "/parameters") or url_errors(
+        request.parameters, "/parameters"
+    ):
         raise InvalidInvocation(errors)
     resolution = resolver.resolve(trigger.config, parameters, request)
     manual_metadata = ManualInvocationMetadata(
