@@ -1,12 +1,22 @@
-"""Bearer JWTs: who is calling. HS256 with the configured secret; `sub` is the user."""
+"""Bearer JWTs: who is calling.
+
+Algorithms are pinned: HS256 with `MTI_JWT_SECRET`, and RS256 or ES256 with
+`MTI_JWT_PUBLIC_KEY` (the key's type decides which). A token's own `alg` header only selects
+among the configured ones, so `alg: none` and HS256 signed with the public key are refused.
+`exp` and `sub` are required; `nbf` and `iat` are honoured with a small leeway; `aud` and
+`iss` are checked when configured. A refused token learns nothing of why.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-ALGORITHMS = ["HS256"]
 LEEWAY_SECONDS = 30
 
 
@@ -14,24 +24,58 @@ class InvalidToken(Exception):
     """Deliberately without detail: a caller learns only that the token was not accepted."""
 
 
-def mint_token(secret: str, user_id: str, ttl_seconds: int = 3600) -> str:
+def mint_token(secret: str, user_id: str, ttl_seconds: int = 3600, **claims: Any) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": user_id, "iat": now, "exp": now + ttl_seconds}, secret, "HS256")
+    payload = {"sub": user_id, "iat": now, "exp": now + ttl_seconds, **claims}
+    return jwt.encode(payload, secret, "HS256")
 
 
-def verify_token(secret: str, token: str) -> str:
-    """The user id of a valid token; raises `InvalidToken` otherwise."""
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=ALGORITHMS,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "sub"]},
-        )
-    except jwt.PyJWTError as exc:
-        raise InvalidToken from exc
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise InvalidToken
-    return subject
+@dataclass(frozen=True)
+class TokenVerifier:
+    hmac_secret: str | None = None
+    public_key_pem: str | None = None
+    audience: str | None = None
+    issuer: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.hmac_secret and not self.public_key_pem:
+            raise ValueError("a JWT secret or public key is needed to verify tokens")
+
+    def _keys(self) -> dict[str, Any]:
+        """Accepted algorithm -> verification key."""
+        keys: dict[str, Any] = {}
+        if self.hmac_secret:
+            keys["HS256"] = self.hmac_secret
+        if self.public_key_pem:
+            key = load_pem_public_key(self.public_key_pem.encode())
+            if isinstance(key, rsa.RSAPublicKey):
+                keys["RS256"] = key
+            elif isinstance(key, ec.EllipticCurvePublicKey):
+                keys["ES256"] = key
+            else:
+                raise ValueError("MTI_JWT_PUBLIC_KEY must be an RSA or EC public key")
+        return keys
+
+    def verify(self, token: str) -> str:
+        """The user id of a valid token; raises `InvalidToken` otherwise."""
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            key = self._keys().get(str(algorithm))
+            if key is None:
+                raise InvalidToken
+            required = ["exp", "sub"] + ["aud"] * bool(self.audience) + ["iss"] * bool(self.issuer)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": required},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken from exc
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken
+        return subject

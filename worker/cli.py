@@ -133,7 +133,14 @@ def token(
 ) -> None:
     """Print a bearer token for USER, signed with the configured secret."""
     settings = _settings()
-    typer.echo(mint_token(settings.jwt_signing_secret, user, ttl))
+    secret = settings.jwt_signing_secret
+    if secret is None:
+        typer.echo(
+            "token needs MTI_JWT_SECRET (HS256); public-key tokens come from your IdP", err=True
+        )
+        raise typer.Exit(2)
+    claims = {"aud": settings.jwt_audience, "iss": settings.jwt_issuer}
+    typer.echo(mint_token(secret, user, ttl, **{k: v for k, v in claims.items() if v}))
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ async def run_roles(settings: Settings, roles: list[Role]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if "shim" in roles:
-        _ = settings.jwt_signing_secret  # refuse to start now rather than fail every request
+        settings.token_verifier()  # refuse to start now rather than fail every request
     if settings.metrics_port and "shim" not in roles:
         start_http_server(settings.metrics_port)
     async with open_resources(settings, "manual-trigger " + "+".join(roles)) as resources:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topology import Topology
+from worker.auth import TokenVerifier
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/manual_trigger")
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = Field(None, description="PEM; enables RS256 or ES256 tokens.")
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     namespace: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
@@ -52,13 +56,27 @@ class Settings(BaseSettings):
         return Topology(self.namespace, self.trigger_exchange)
 
     @cached_property
-    def jwt_signing_secret(self) -> str:
-        """The HS256 signing secret; in development, a generated one kept in `.mti/`."""
+    def jwt_signing_secret(self) -> str | None:
+        """The HS256 secret: configured, or in development one generated into `.mti/`.
+        In production without it only public-key tokens are accepted."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         if self.environment == "production":
-            raise SystemExit("MTI_JWT_SECRET must be set when MTI_ENVIRONMENT=production")
+            return None
         return _development_secret()
+
+    def token_verifier(self) -> TokenVerifier:
+        """How the shim checks bearer tokens; refuses to start without any key."""
+        if self.environment == "production" and not (self.jwt_secret or self.jwt_public_key):
+            raise SystemExit(
+                "MTI_JWT_SECRET or MTI_JWT_PUBLIC_KEY must be set when MTI_ENVIRONMENT=production"
+            )
+        return TokenVerifier(
+            hmac_secret=self.jwt_signing_secret,
+            public_key_pem=self.jwt_public_key,
+            audience=self.jwt_audience,
+            issuer=self.jwt_issuer,
+        )
 
 
 def _development_secret() -> str:

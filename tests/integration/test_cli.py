@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import TEST_JWT_SECRET
-from worker.auth import verify_token
+from worker.auth import TokenVerifier
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 def test_token_prints_only_a_token_for_the_user(settings: Settings) -> None:
     done = cli(settings, "token", "--user", "alice", "--ttl", "60")
     assert done.returncode == 0
-    assert verify_token(TEST_JWT_SECRET, done.stdout.strip()) == "alice"
+    assert TokenVerifier(TEST_JWT_SECRET).verify(done.stdout.strip()) == "alice"
 
 
 async def test_apply_upserts_a_file_idempotently(

@@ -31,7 +31,7 @@ from contracts.models import (
     InvokeStatus,
 )
 from worker import store
-from worker.auth import InvalidToken, verify_token
+from worker.auth import InvalidToken
 from worker.authz import can_read
 from worker.redaction import redact
 from worker.resolvers import trigger_spec
@@ -95,7 +95,7 @@ def not_found(what: str) -> Problem:
 
 def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     settings = resources.settings
-    secret = settings.jwt_signing_secret
+    verifier = settings.token_verifier()
     statuses = resources.statuses
     app = FastAPI(
         title="Manual Trigger Invocation",
@@ -129,7 +129,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         if credentials is None:
             raise unauthorized
         try:
-            return verify_token(secret, credentials.credentials)
+            return verifier.verify(credentials.credentials)
         except InvalidToken:
             raise unauthorized from None
 

@@ -1,0 +1,121 @@
+"""Bearer tokens: pinned algorithms, required claims, no detail on refusal."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from worker.auth import InvalidToken, TokenVerifier, mint_token
+
+SECRET = "unit-secret-" + "y" * 40
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def public_pem(key: Any) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def claims(**extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {"sub": "alice", "iat": now, "exp": now + 300, **extra}
+
+
+def test_hs256_token_verifies_to_its_user() -> None:
+    assert TokenVerifier(SECRET).verify(mint_token(SECRET, "alice")) == "alice"
+
+
+@pytest.mark.parametrize(("key", "algorithm"), [(RSA_KEY, "RS256"), (EC_KEY, "ES256")])
+def test_public_key_tokens_verify(key: Any, algorithm: str) -> None:
+    verifier = TokenVerifier(public_key_pem=public_pem(key))
+    assert verifier.verify(jwt.encode(claims(), key, algorithm)) == "alice"
+
+
+def test_audience_and_issuer_are_checked_when_configured() -> None:
+    verifier = TokenVerifier(SECRET, audience="mti", issuer="https://idp.example.com")
+    good = jwt.encode(claims(aud="mti", iss="https://idp.example.com"), SECRET, "HS256")
+    assert verifier.verify(good) == "alice"
+    for bad in (
+        claims(aud="other", iss="https://idp.example.com"),
+        claims(aud="mti", iss="https://evil.example.com"),
+        claims(),
+    ):
+        with pytest.raises(InvalidToken):
+            verifier.verify(jwt.encode(bad, SECRET, "HS256"))
+
+
+def refused() -> list[tuple[str, TokenVerifier, str]]:
+    hs = TokenVerifier(SECRET)
+    both = TokenVerifier(SECRET, public_key_pem=public_pem(RSA_KEY))
+    rsa_only = TokenVerifier(public_key_pem=public_pem(RSA_KEY))
+    now = int(time.time())
+    unsigned = jwt.encode(claims(), None, "none")
+    # Algorithm confusion: HS256 "signed" with the RSA public key as the HMAC secret.
+    header, payload = jwt.encode(claims(), "x" * 40, "HS256").split(".")[:2]
+    forged = (
+        base64.urlsafe_b64encode(
+            hmac.new(
+                public_pem(RSA_KEY).encode(), f"{header}.{payload}".encode(), hashlib.sha256
+            ).digest()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    return [
+        ("alg-none", hs, unsigned),
+        ("alg-none-public-key", rsa_only, unsigned),
+        ("hs256-with-public-key", rsa_only, f"{header}.{payload}.{forged}"),
+        ("hs256-with-public-key-both", both, f"{header}.{payload}.{forged}"),
+        ("expired", hs, jwt.encode(claims(exp=now - 3600), SECRET, "HS256")),
+        ("no-exp", hs, jwt.encode({"sub": "alice"}, SECRET, "HS256")),
+        ("no-sub", hs, jwt.encode({"exp": now + 60}, SECRET, "HS256")),
+        ("not-yet-valid", hs, jwt.encode(claims(nbf=now + 3600), SECRET, "HS256")),
+        ("issued-in-the-future", hs, jwt.encode(claims(iat=now + 3600), SECRET, "HS256")),
+        ("wrong-secret", hs, jwt.encode(claims(), "another-" * 6, "HS256")),
+        ("rs256-without-key", hs, jwt.encode(claims(), RSA_KEY, "RS256")),
+        (
+            "other-rsa-key",
+            rsa_only,
+            jwt.encode(
+                claims(), rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256"
+            ),
+        ),
+        ("hs512", hs, jwt.encode(claims(), SECRET * 2, "HS512")),
+        ("garbage", hs, "not.a.token"),
+        ("empty", hs, ""),
+    ]
+
+
+REFUSED = refused()
+
+
+@pytest.mark.parametrize(
+    ("verifier", "token"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_bad_tokens_are_refused_without_detail(verifier: TokenVerifier, token: str) -> None:
+    with pytest.raises(InvalidToken) as exc:
+        verifier.verify(token)
+    assert str(exc.value) == ""
+
+
+def test_small_clock_skew_is_tolerated() -> None:
+    now = int(time.time())
+    token = jwt.encode(claims(nbf=now + 10, iat=now + 10), SECRET, "HS256")
+    assert TokenVerifier(SECRET).verify(token) == "alice"
+
+
+def test_a_verifier_needs_a_key() -> None:
+    with pytest.raises(ValueError, match="secret or public key"):
+        TokenVerifier()
