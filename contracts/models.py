@@ -108,6 +108,13 @@ class TriggerData(BaseModel):
     resolved_parameters: dict[str, Any]
 
 
+class RateLimitInfo(BaseModel):
+    scope: Literal["user", "workflow"]
+    limit: int = Field(description="Invocations allowed per period.")
+    period_seconds: int = 60
+    retry_after_seconds: int
+
+
 class InvokeResult(_Message):
     """The worker's answer to an `InvokeRequest`; the body of the HTTP response."""
 
@@ -123,6 +130,7 @@ class InvokeResult(_Message):
     trigger_data: TriggerData | None = None
     errors: list[FieldError] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    rate_limit: RateLimitInfo | None = None
     requested_by: str | None = None
     completed_at: datetime | None = None
 

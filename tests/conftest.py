@@ -25,6 +25,14 @@ from worker.runtime import Resources, open_resources, run_scheduler, run_worker
 from worker.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+LIMITED_WORKFLOW = {
+    "id": "wf_limited",
+    "name": "A workflow with tight rate limits",
+    "owner": "limit-owner",
+    "members": {"limit-user": "operator", "limit-user-2": "operator"},
+    "rate_limits": {"per_user_per_minute": 3, "per_workflow_per_minute": 5},
+    "triggers": [{"id": "trig_manual_1", "type": "MANUAL"}],
+}
 OTHER_WORKFLOW = {
     "id": "wf_other",
     "name": "Somebody else's workflow",
@@ -55,6 +63,10 @@ def make_settings(urls: dict[str, str], namespace: str, database: str) -> Settin
         retry_backoff_seconds=0.05,
         retry_backoff_max_seconds=0.2,
         reply_timeout_seconds=10,
+        # High defaults keep the suite's own traffic unlimited; tests of the limits use a
+        # workflow with its own, low limits.
+        rate_limit_per_user_per_minute=100_000,
+        rate_limit_per_workflow_per_minute=100_000,
         shutdown_grace_seconds=5,
         log_format="json",
     )
@@ -77,7 +89,8 @@ async def settings(urls: dict[str, str], namespace: str) -> AsyncIterator[Settin
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     pool = await store.create_pool(settings.database_url.get_secret_value())
     catalog = load_catalog(DEMO_FILE)
-    catalog.workflows.extend(Catalog.model_validate({"workflows": [OTHER_WORKFLOW]}).workflows)
+    extra = {"workflows": [OTHER_WORKFLOW, LIMITED_WORKFLOW]}
+    catalog.workflows.extend(Catalog.model_validate(extra).workflows)
     await apply_catalog(pool, catalog)
     yield pool
     await pool.close()

@@ -33,6 +33,13 @@ class TriggerDefinition(BaseModel):
     manual_invocation: bool = True
 
 
+class RateLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    per_user_per_minute: int | None = Field(default=None, ge=1)
+    per_workflow_per_minute: int | None = Field(default=None, ge=1)
+
+
 class WorkflowDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +48,7 @@ class WorkflowDefinition(BaseModel):
     owner: UserId
     members: dict[UserId, RoleName] = Field(default_factory=dict)
     triggers: list[TriggerDefinition] = Field(default_factory=list)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
 
     def model_post_init(self, _: Any) -> None:
         ids = [t.id for t in self.triggers]
@@ -70,6 +78,8 @@ async def apply_catalog(pool: asyncpg.Pool, catalog: Catalog) -> None:
                 name=workflow.name,
                 owner=workflow.owner,
                 members=dict(workflow.members),
+                rate_limit_per_user=workflow.rate_limits.per_user_per_minute,
+                rate_limit_per_workflow=workflow.rate_limits.per_workflow_per_minute,
                 triggers=[
                     store.Trigger(
                         workflow_id=workflow.id,

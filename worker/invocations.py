@@ -1,19 +1,49 @@
-"""Invocation status in Redis: what `GET /api/v1/invocations/{id}` answers, kept for a TTL."""
+"""Invocation records in Redis: each invocation's status, and the idempotency keys.
+
+Statuses answer `GET /api/v1/invocations/{id}` and let a redelivered request be answered as
+it was the first time. Idempotency keys map (user, key) to the first invocation made with
+them, with a fingerprint of the request, for `invocation_ttl_seconds` (24 h by default).
+When `cache_fail_open` is set, a Redis failure here is logged and the invocation goes on
+without the record; otherwise it is raised, and the request is retried later.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from contracts.models import InvokeRequest, InvokeResult, InvokeStatus
 from contracts.topology import Topology
 
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
-class InvocationStatusStore:
-    def __init__(self, redis: Redis, topology: Topology, ttl_seconds: int) -> None:
+
+class _RedisRecords:
+    def __init__(self, redis: Redis, topology: Topology, ttl_seconds: int, fail_open: bool) -> None:
         self._redis = redis
         self._topology = topology
         self._ttl = ttl_seconds
+        self._fail_open = fail_open
 
+    async def _guard(self, operation: Awaitable[T], fallback: T) -> T:
+        try:
+            return await operation
+        except (RedisError, OSError):
+            if not self._fail_open:
+                raise
+            log.warning("redis unavailable; going on without the record", store=type(self).__name__)
+            return fallback
+
+
+class InvocationStatusStore(_RedisRecords):
     def _key(self, invocation_id: str) -> str:
         return self._topology.redis_key("invocation", invocation_id)
 
@@ -28,13 +58,50 @@ class InvocationStatusStore:
             trigger_id=request.trigger_id,
             requested_by=request.user_id,
         )
-        await self._redis.set(
-            self._key(request.invocation_id), queued.body(), ex=self._ttl, nx=True
-        )
+        key = self._key(request.invocation_id)
+        await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
     async def save(self, result: InvokeResult) -> None:
-        await self._redis.set(self._key(result.invocation_id), result.body(), ex=self._ttl)
+        key = self._key(result.invocation_id)
+        await self._guard(self._redis.set(key, result.body(), ex=self._ttl), None)
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
-        raw = await self._redis.get(self._key(invocation_id))
+        raw = await self._guard(self._redis.get(self._key(invocation_id)), None)
         return InvokeResult.parse(raw) if raw is not None else None
+
+    async def finished(self, invocation_id: str) -> InvokeResult | None:
+        """The final answer to this invocation, if a worker already gave one."""
+        result = await self.get(invocation_id)
+        return result if result is not None and result.status is not InvokeStatus.QUEUED else None
+
+
+def fingerprint(request: InvokeRequest) -> str:
+    """What makes two keyed requests "the same request"."""
+    essence = request.model_dump(
+        mode="json", include={"workflow_id", "trigger_id", "parameters", "description", "dry_run"}
+    )
+    return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PriorUse:
+    invocation_id: str
+    same_request: bool
+
+
+class IdempotencyStore(_RedisRecords):
+    async def claim(self, request: InvokeRequest) -> PriorUse | None:
+        """Take the request's key for it; or, when the key was used before, say by whom."""
+        assert request.idempotency_key is not None
+        digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()
+        key = self._topology.redis_key("idempotency", request.user_id, digest)
+        mine = json.dumps(
+            {"invocation_id": request.invocation_id, "fingerprint": fingerprint(request)}
+        )
+        if await self._guard(self._redis.set(key, mine, ex=self._ttl, nx=True), True):
+            return None
+        raw = await self._guard(self._redis.get(key), None)
+        if raw is None:  # expired in between, or Redis failed open
+            return None
+        first = json.loads(raw)
+        return PriorUse(first["invocation_id"], first["fingerprint"] == fingerprint(request))

@@ -1,15 +1,17 @@
 """The invoke worker: one invoke request in, one trigger event out, one reply, then the ack.
 
-Pipeline (DESIGN.md): parse -> load workflow and trigger -> authorize -> validate -> resolve
--> dry run? -> publish the event (confirmed) -> record status, reply -> ack.
-Permanent failures (bad input, unknown, denied) are answered and acked; anything that raises
-is transient and goes back to the queue with a backoff, bounded by the delivery limit.
+Pipeline (DESIGN.md): parse and limit -> answered before? -> idempotency key -> load workflow
+and trigger -> authorize -> rate-limit -> validate -> resolve -> dry run? -> publish the event
+(confirmed) -> record status, reply -> ack. Permanent failures (bad input, unknown, denied,
+limited) are answered and acked; anything that raises is transient and goes back to the queue
+with a backoff, bounded by the delivery limit.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -17,30 +19,85 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMess
 from pydantic import ValidationError
 
 from contracts.ids import execution_id_for_event, execution_url
-from contracts.models import FieldError, InvokeRequest, InvokeResult, InvokeStatus, TriggerData
+from contracts.models import (
+    FieldError,
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+    RateLimitInfo,
+    TriggerData,
+)
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
-from worker.invocations import InvocationStatusStore
+from worker.invocations import IdempotencyStore, InvocationStatusStore
+from worker.ratelimit import Limits, RateLimiter
 from worker.resolvers import InvalidInvocation, prepare_invocation
+from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
 from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
 
+# An invoke message is the request body plus an envelope of ids and times.
+MAX_MESSAGE_BYTES = MAX_BODY_BYTES + 64 * 1024
 
-def _refusal(
-    request: InvokeRequest, status: InvokeStatus, message: str, errors: list[FieldError]
+
+def _answer(
+    request: InvokeRequest,
+    status: InvokeStatus,
+    message: str,
+    *,
+    errors: list[FieldError] | None = None,
+    code: str | None = None,
+    path: str = "",
+    **fields: Any,
 ) -> InvokeResult:
+    if code is not None:
+        errors = [FieldError(path=path, message=message, code=code)]
     return InvokeResult(
         invocation_id=request.invocation_id,
         status=status,
-        success=False,
+        success=status in (InvokeStatus.ACCEPTED, InvokeStatus.DRY_RUN),
         message=message,
         workflow_id=request.workflow_id,
         trigger_id=request.trigger_id,
-        errors=errors,
+        errors=errors or [],
         requested_by=request.user_id,
+        completed_at=datetime.now(UTC),
+        **fields,
     )
+
+
+def _denial(
+    request: InvokeRequest, role: Role | None, trigger: store.Trigger
+) -> InvokeResult | None:
+    forbidden = InvokeStatus.FORBIDDEN
+    if not can_invoke(role):
+        held = role.name.lower() if role else "none"
+        return _answer(
+            request,
+            forbidden,
+            f"Role '{held}' may not invoke; '{INVOKE_ROLE.name.lower()}' or higher needed",
+            code="insufficient_role",
+            path="/workflow_id",
+        )
+    if not trigger.manual_invocation:
+        return _answer(
+            request,
+            forbidden,
+            "Manual invocation is disabled for this trigger",
+            code="manual_invocation_disabled",
+            path="/trigger_id",
+        )
+    if not trigger.enabled:
+        return _answer(
+            request,
+            forbidden,
+            "The trigger is disabled",
+            code="trigger_disabled",
+            path="/trigger_id",
+        )
+    return None
 
 
 class InvokeWorker:
@@ -51,18 +108,24 @@ class InvokeWorker:
         channel: AbstractChannel,
         trigger_exchange: AbstractExchange,
         statuses: InvocationStatusStore,
+        idempotency: IdempotencyStore,
+        limiter: RateLimiter,
     ) -> None:
         self._settings = settings
         self._pool = pool
         self._channel = channel
         self._trigger_exchange = trigger_exchange
         self._statuses = statuses
+        self._idempotency = idempotency
+        self._limiter = limiter
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
         try:
+            if len(message.body) > MAX_MESSAGE_BYTES:
+                raise ValueError(f"invoke message larger than {MAX_MESSAGE_BYTES} bytes")
             request = InvokeRequest.parse(message.body)
-        except ValidationError as exc:
+        except (ValidationError, ValueError) as exc:
             await self._reject_malformed(message, exc)
             return
         structlog.contextvars.bind_contextvars(
@@ -86,8 +149,11 @@ class InvokeWorker:
         finally:
             structlog.contextvars.clear_contextvars()
         await message.ack()
+        reason = result.errors[0].code if result.errors else "none"
         label = trigger_type or "unknown"
-        metrics.INVOCATIONS.labels(trigger_type=label, status=result.status.value).inc()
+        metrics.INVOCATIONS.labels(
+            trigger_type=label, status=result.status.value, reason=reason
+        ).inc()
         metrics.INVOCATION_DURATION.labels(trigger_type=label).observe(
             time.perf_counter() - started
         )
@@ -99,36 +165,46 @@ class InvokeWorker:
             user_id=request.user_id,
             source=request.source.value,
             status=result.status.value,
+            reason=reason,
             execution_id=result.execution_id,
-            errors=len(result.errors),
+            errors=[e.path for e in result.errors],
             redelivered=message.redelivered,
         )
 
     async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         """Decide the outcome of one request; raises only for transient failures."""
+        # A redelivered request that was answered before is answered the same way again.
+        if (earlier := await self._statuses.finished(request.invocation_id)) is not None:
+            return earlier, earlier.trigger_data.trigger_type if earlier.trigger_data else None
+        if request.idempotency_key and (answer := await self._keyed(request)) is not None:
+            return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
+
         access = await store.load_access(
             self._pool, request.workflow_id, request.user_id, request.trigger_id
         )
         # Someone who may not read a workflow learns nothing of it, not even that it exists.
         if access is None or not can_read(access.role):
-            return _refusal(
+            return _answer(
                 request,
                 InvokeStatus.NOT_FOUND,
                 "Workflow not found",
-                [FieldError(path="/workflow_id", message="no such workflow", code="not_found")],
+                code="not_found",
+                path="/workflow_id",
             ), None
         trigger = access.trigger
         if trigger is None:
-            return _refusal(
+            return _answer(
                 request,
                 InvokeStatus.NOT_FOUND,
                 "Trigger not found",
-                [FieldError(path="/trigger_id", message="no such trigger", code="not_found")],
+                code="not_found",
+                path="/trigger_id",
             ), None
         trigger_type = trigger.type.value
-        denial = self._denial(request, access.role, trigger)
-        if denial is not None:
+        if (denial := _denial(request, access.role, trigger)) is not None:
             return denial, trigger_type
+        if (limited := await self._rate_limit(request, access)) is not None:
+            return limited, trigger_type
         try:
             prepared = prepare_invocation(request, trigger)
         except InvalidInvocation as exc:
@@ -136,80 +212,86 @@ class InvokeWorker:
                 metrics.VALIDATION_ERRORS.labels(
                     trigger_type=trigger_type, error_type=error.code
                 ).inc()
-            return _refusal(
-                request, InvokeStatus.INVALID, "Invalid parameters", exc.errors
+            return _answer(
+                request, InvokeStatus.INVALID, "Invalid parameters", errors=exc.errors
             ), trigger_type
+
         event = prepared.event
-        execution_id = execution_id_for_event(event.event_id)
-        trigger_data = TriggerData(
-            trigger_type=trigger.type, resolved_parameters=prepared.resolved_parameters
-        )
+        resolved: dict[str, Any] = {
+            "event_id": event.event_id,
+            "warnings": prepared.warnings,
+            "trigger_data": TriggerData(
+                trigger_type=trigger.type, resolved_parameters=prepared.resolved_parameters
+            ),
+        }
         if request.dry_run:
             metrics.DRY_RUNS.labels(trigger_type=trigger_type).inc()
-            return InvokeResult(
-                invocation_id=request.invocation_id,
-                status=InvokeStatus.DRY_RUN,
-                success=True,
-                message="Dry run: parameters are valid; nothing was executed",
-                workflow_id=request.workflow_id,
-                trigger_id=request.trigger_id,
-                event_id=event.event_id,
-                trigger_data=trigger_data,
-                warnings=prepared.warnings,
-                requested_by=request.user_id,
-                completed_at=datetime.now(UTC),
+            return _answer(
+                request,
+                InvokeStatus.DRY_RUN,
+                "Dry run: parameters are valid; nothing was executed",
+                **resolved,
             ), trigger_type
         await amqp.publish_event(self._trigger_exchange, event)
-        return InvokeResult(
-            invocation_id=request.invocation_id,
-            status=InvokeStatus.ACCEPTED,
-            success=True,
-            message="Workflow execution started successfully",
-            workflow_id=request.workflow_id,
-            trigger_id=request.trigger_id,
+        execution_id = execution_id_for_event(event.event_id)
+        return _answer(
+            request,
+            InvokeStatus.ACCEPTED,
+            "Workflow execution started successfully",
             execution_id=execution_id,
             execution_url=execution_url(execution_id),
-            event_id=event.event_id,
-            trigger_data=trigger_data,
-            warnings=prepared.warnings,
-            requested_by=request.user_id,
-            completed_at=datetime.now(UTC),
+            **resolved,
         ), trigger_type
 
-    @staticmethod
-    def _denial(
-        request: InvokeRequest, role: Role | None, trigger: store.Trigger
+    async def _keyed(self, request: InvokeRequest) -> InvokeResult | None:
+        """The answer owed to a request whose idempotency key was used before, if any."""
+        prior = await self._idempotency.claim(request)
+        if prior is None or prior.invocation_id == request.invocation_id:
+            return None  # a new key, or this very request delivered again
+        if not prior.same_request:
+            return _answer(
+                request,
+                InvokeStatus.CONFLICT,
+                "Idempotency-Key was already used with a different request",
+                code="idempotency_key_reused",
+                path="/idempotency_key",
+            )
+        first = await self._statuses.finished(prior.invocation_id)
+        if first is None:
+            return _answer(
+                request,
+                InvokeStatus.CONFLICT,
+                "A request with this Idempotency-Key is still in progress",
+                code="idempotency_key_in_progress",
+                path="/idempotency_key",
+            )
+        return first
+
+    async def _rate_limit(
+        self, request: InvokeRequest, access: store.Access
     ) -> InvokeResult | None:
-        if not can_invoke(role):
-            held = role.name.lower() if role else "none"
-            message = f"Role '{held}' may not invoke; '{INVOKE_ROLE.name.lower()}' or higher needed"
-            return _refusal(
-                request,
-                InvokeStatus.FORBIDDEN,
-                message,
-                [FieldError(path="/workflow_id", message=message, code="insufficient_role")],
-            )
-        if not trigger.manual_invocation:
-            message = "Manual invocation is disabled for this trigger"
-            return _refusal(
-                request,
-                InvokeStatus.FORBIDDEN,
-                message,
-                [
-                    FieldError(
-                        path="/trigger_id", message=message, code="manual_invocation_disabled"
-                    )
-                ],
-            )
-        if not trigger.enabled:
-            message = "The trigger is disabled"
-            return _refusal(
-                request,
-                InvokeStatus.FORBIDDEN,
-                message,
-                [FieldError(path="/trigger_id", message=message, code="trigger_disabled")],
-            )
-        return None
+        limits = Limits(
+            per_user_per_minute=access.rate_limit_per_user
+            or self._settings.rate_limit_per_user_per_minute,
+            per_workflow_per_minute=access.rate_limit_per_workflow
+            or self._settings.rate_limit_per_workflow_per_minute,
+        )
+        decision = await self._limiter.acquire(request.user_id, request.workflow_id, limits)
+        if decision.allowed:
+            return None
+        assert decision.scope in ("user", "workflow") and decision.limit is not None
+        return _answer(
+            request,
+            InvokeStatus.RATE_LIMITED,
+            f"Rate limit exceeded: {decision.limit} invocations per minute per {decision.scope}",
+            code="rate_limited",
+            path="",
+            rate_limit=RateLimitInfo(
+                scope=decision.scope,
+                limit=decision.limit,
+                retry_after_seconds=decision.retry_after_seconds,
+            ),
+        )
 
     async def _reply(self, message: AbstractIncomingMessage, result: InvokeResult) -> None:
         if not message.reply_to:
@@ -225,19 +307,24 @@ class InvokeWorker:
             mandatory=False,
         )
 
-    async def _reject_malformed(
-        self, message: AbstractIncomingMessage, exc: ValidationError
-    ) -> None:
+    async def _reject_malformed(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         """Malformed requests are permanent: answer if we can, and dead-letter for inspection."""
-        errors = from_pydantic(exc)
+        errors = (
+            from_pydantic(exc)
+            if isinstance(exc, ValidationError)
+            else [FieldError(path="", message=str(exc), code="too_large")]
+        )
         log.warning("malformed invoke request dead-lettered", errors=[e.path for e in errors])
-        metrics.INVOCATIONS.labels(trigger_type="unknown", status=InvokeStatus.INVALID.value).inc()
+        metrics.INVOCATIONS.labels(
+            trigger_type="unknown",
+            status=InvokeStatus.INVALID.value,
+            reason=errors[0].code if errors else "malformed",
+        ).inc()
         if message.reply_to:
-            invocation_id = message.correlation_id or "unknown"
             await self._reply(
                 message,
                 InvokeResult(
-                    invocation_id=invocation_id,
+                    invocation_id=message.correlation_id or "unknown",
                     status=InvokeStatus.INVALID,
                     success=False,
                     message="Malformed invoke request",

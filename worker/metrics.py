@@ -6,8 +6,8 @@ from prometheus_client import Counter, Histogram
 
 INVOCATIONS = Counter(
     "manual_trigger_invocations_total",
-    "Manual trigger invocations handled by the worker, by outcome.",
-    ["trigger_type", "status"],
+    "Manual trigger invocations handled by the worker, by outcome and reason (error code).",
+    ["trigger_type", "status", "reason"],
 )
 INVOCATION_DURATION = Histogram(
     "manual_trigger_invocation_duration_seconds",

@@ -21,8 +21,9 @@ from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
 from worker import amqp, store
-from worker.invocations import InvocationStatusStore
+from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
+from worker.ratelimit import RateLimiter
 from worker.scheduler import Scheduler
 from worker.settings import Settings
 
@@ -40,8 +41,20 @@ class Resources:
 
     @property
     def statuses(self) -> InvocationStatusStore:
+        s = self.settings
         return InvocationStatusStore(
-            self.redis, self.settings.topology, self.settings.invocation_ttl_seconds
+            self.redis, s.topology, s.invocation_ttl_seconds, s.cache_fail_open
+        )
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        s = self.settings
+        return IdempotencyStore(self.redis, s.topology, s.invocation_ttl_seconds, s.cache_fail_open)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(
+            self.redis, self.settings.topology, fail_open=self.settings.cache_fail_open
         )
 
 
@@ -70,7 +83,15 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     channel = await amqp.confirmed_channel(resources.connection, settings.prefetch)
     exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
     queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
-    worker = InvokeWorker(settings, resources.pool, channel, exchange, resources.statuses)
+    worker = InvokeWorker(
+        settings,
+        resources.pool,
+        channel,
+        exchange,
+        resources.statuses,
+        resources.idempotency,
+        resources.limiter,
+    )
     await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
     await channel.close()
 

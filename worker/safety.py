@@ -64,7 +64,7 @@ def _walk(
 
 def shape_errors(value: Any, base: str) -> list[FieldError]:
     """Depth, value count and string length limits, each reported at its path."""
-    errors = []
+    errors: list[FieldError] = []
     count = 0
     for path, item in _walk(value):
         count += 1
@@ -157,7 +157,7 @@ def url_problem(text: str) -> str | None:
 
 def url_errors(value: Any, base: str) -> list[FieldError]:
     """Every string that is an absolute URL must be http(s) to a public host."""
-    errors = []
+    errors: list[FieldError] = []
     for path, item in _walk(value):
         if isinstance(item, str) and _URL.match(item) and (problem := url_problem(item)):
             errors.append(FieldError(path=base + pointer(path), code="unsafe_url", message=problem))

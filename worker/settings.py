@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = Field(0.5, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)
     reply_timeout_seconds: float = Field(10.0, gt=0)
+    rate_limit_per_user_per_minute: int = Field(60, ge=1)
+    rate_limit_per_workflow_per_minute: int = Field(600, ge=1)
+    cache_fail_open: bool = Field(
+        False, description="Redis down: proceed without rate limits and idempotency records."
+    )
     invocation_ttl_seconds: int = Field(86_400, ge=60)
     shutdown_grace_seconds: float = Field(20.0, ge=0)
     metrics_port: int = Field(0, ge=0, description="Worker/scheduler /metrics port; 0 = off.")

@@ -138,6 +138,9 @@ class Access:
     workflow_id: str
     role: Role | None
     trigger: Trigger | None
+    # The workflow's own rate limits per minute, where it overrides the defaults.
+    rate_limit_per_user: int | None = None
+    rate_limit_per_workflow: int | None = None
 
 
 _TRIGGER_COLUMNS = "t.workflow_id, t.id, t.type, t.config, t.enabled, t.manual_invocation"
@@ -161,6 +164,7 @@ async def load_access(
     row = await pool.fetchrow(
         f"""SELECT w.id AS wf,
                    CASE WHEN w.owner = $2 THEN 'owner' ELSE m.role END AS role,
+                   w.rate_limit_per_user_per_minute, w.rate_limit_per_workflow_per_minute,
                    {_TRIGGER_COLUMNS}
               FROM workflows w
               LEFT JOIN workflow_members m ON m.workflow_id = w.id AND m.user_id = $2
@@ -173,7 +177,13 @@ async def load_access(
     if row is None:
         return None
     trigger = _trigger(row) if row["id"] is not None else None
-    return Access(workflow_id=row["wf"], role=Role.parse(row["role"]), trigger=trigger)
+    return Access(
+        workflow_id=row["wf"],
+        role=Role.parse(row["role"]),
+        trigger=trigger,
+        rate_limit_per_user=row["rate_limit_per_user_per_minute"],
+        rate_limit_per_workflow=row["rate_limit_per_workflow_per_minute"],
+    )
 
 
 async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
@@ -253,15 +263,25 @@ async def upsert_workflow(
     owner: str,
     members: dict[str, str],
     triggers: list[Trigger],
+    rate_limit_per_user: int | None = None,
+    rate_limit_per_workflow: int | None = None,
 ) -> None:
     """Create or update a workflow, its members and triggers, in the caller's transaction."""
     await conn.execute(
-        """INSERT INTO workflows (id, name, owner) VALUES ($1, $2, $3)
-           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner = EXCLUDED.owner,
-                                          updated_at = now()""",
+        """INSERT INTO workflows (id, name, owner, rate_limit_per_user_per_minute,
+                                  rate_limit_per_workflow_per_minute)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE
+              SET name = EXCLUDED.name, owner = EXCLUDED.owner,
+                  rate_limit_per_user_per_minute = EXCLUDED.rate_limit_per_user_per_minute,
+                  rate_limit_per_workflow_per_minute =
+                      EXCLUDED.rate_limit_per_workflow_per_minute,
+                  updated_at = now()""",
         workflow_id,
         name,
         owner,
+        rate_limit_per_user,
+        rate_limit_per_workflow,
     )
     await conn.execute("DELETE FROM workflow_members WHERE workflow_id = $1", workflow_id)
     await conn.executemany(

@@ -19,8 +19,9 @@ from tests.conftest import RunningSystem, make_settings
 from tests.factories import FIXED_TIME, invoke_request
 from tests.helpers import FlakyPool, eventually, publish_raw, take_all
 from worker import amqp, store
-from worker.invocations import InvocationStatusStore
+from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
+from worker.ratelimit import RateLimiter
 from worker.scheduler import Scheduler
 from worker.settings import Settings
 
@@ -278,6 +279,18 @@ async def consume_with(
     return asyncio.create_task(amqp.consume_until(queue, handler, stop, 1.0))
 
 
+def side_worker(side: Settings, pool: Any, channel: Any, exchange: Any, redis: Any) -> InvokeWorker:
+    return InvokeWorker(
+        side,
+        pool,
+        channel,
+        exchange,
+        InvocationStatusStore(redis, side.topology, 60, fail_open=False),
+        IdempotencyStore(redis, side.topology, 60, fail_open=False),
+        RateLimiter(redis, side.topology, fail_open=False),
+    )
+
+
 def dead_letter_reason(message: Any) -> str:
     deaths = message.headers.get("x-death") or []
     return str(deaths[0]["reason"]) if deaths else ""
@@ -354,9 +367,8 @@ async def test_worker_dead_letters_a_request_after_the_delivery_limit(
     # Given a worker whose database never comes back
     channel = await amqp.confirmed_channel(broker)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-    statuses = InvocationStatusStore(redis, side.topology, 60)
     flaky = FlakyPool(pool, failures=1000)
-    worker = InvokeWorker(side, flaky, channel, exchange, statuses)  # type: ignore[arg-type]
+    worker = side_worker(side, flaky, channel, exchange, redis)
     stop = asyncio.Event()
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     request = invoke_request()
@@ -378,9 +390,7 @@ async def test_worker_dead_letters_a_malformed_request_and_says_why(
 ) -> None:
     channel = await amqp.confirmed_channel(broker)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-    worker = InvokeWorker(
-        side, pool, channel, exchange, InvocationStatusStore(redis, side.topology, 60)
-    )
+    worker = side_worker(side, pool, channel, exchange, redis)
     stop = asyncio.Event()
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     try:

@@ -13,15 +13,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import aiormq
+import asyncpg
 import structlog
 import uvicorn
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
 
+from contracts.ids import idempotent_invocation_id
 from contracts.models import (
     IDENTIFIER_PATTERN,
     FieldError,
@@ -29,6 +35,7 @@ from contracts.models import (
     InvokeRequest,
     InvokeResult,
     InvokeStatus,
+    RateLimitInfo,
 )
 from worker import store
 from worker.auth import InvalidToken
@@ -37,6 +44,9 @@ from worker.redaction import redact
 from worker.resolvers import trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Resources
+from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
+from worker.shim.limits import BodySizeLimit
+from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +62,30 @@ HTTP_STATUS = {
     InvokeStatus.RATE_LIMITED: 429,
 }
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+# Dependencies that are down: answered 503 so that clients retry, never 500.
+UNAVAILABLE = (
+    RedisError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    aiormq.exceptions.AMQPError,
+)
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, with per-field errors."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+    invocation_id: str | None = None
+    status_url: str | None = None
+    rate_limit: RateLimitInfo | None = None
 
 
 class Problem(Exception):
@@ -67,30 +101,48 @@ class Problem(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(title)
-        self.status, self.title, self.detail = status, title, detail
-        self.errors = errors or []
+        self.document = ProblemDocument(
+            title=title, status=status, detail=detail, errors=errors or [], **extra
+        )
         self.headers = headers
-        self.extra = extra
 
     def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
-        if self.detail:
-            body["detail"] = self.detail
-        body["errors"] = [e.model_dump() for e in self.errors]
-        body.update(self.extra)
-        return JSONResponse(body, self.status, headers=self.headers, media_type=PROBLEM_JSON)
+        body = self.document.model_dump(mode="json", exclude_none=True)
+        return JSONResponse(
+            body, self.document.status, headers=self.headers, media_type=PROBLEM_JSON
+        )
 
 
 class InvokeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Trigger parameters; see the schema endpoint."
+    )
     description: str | None = Field(default=None, max_length=2000)
     dry_run: bool = False
 
 
 def not_found(what: str) -> Problem:
     return Problem(404, f"{what} not found")
+
+
+def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    titles = {
+        400: "Invalid request",
+        401: "No or invalid bearer token",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Idempotency-Key conflict",
+        413: "Body too large",
+        429: "Rate limited (see Retry-After)",
+        503: "A dependency is unavailable",
+        504: "No reply from a worker in time",
+    }
+    return {code: {"model": ProblemDocument, "description": titles[code]} for code in codes}
+
+
+READ_ERRORS = _problem_responses(400, 401, 404, 503)
 
 
 def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
@@ -102,11 +154,17 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
     )
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return exc.response()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return Problem(exc.status_code, str(exc.detail), headers=headers).response()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,6 +177,18 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             for error in exc.errors()
         ]
         return Problem(400, "Invalid request", errors=errors).response()
+
+    for unavailable in UNAVAILABLE:
+
+        @app.exception_handler(unavailable)
+        async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+            log.warning("dependency unavailable", error=type(exc).__name__)
+            return Problem(
+                503,
+                "Service unavailable",
+                "a dependency is unavailable; retry",
+                headers={"Retry-After": "5"},
+            ).response()
 
     async def current_user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -150,7 +220,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             raise not_found("Trigger")
         return access.trigger
 
-    @app.get("/api/v1/workflows/{workflow_id}/triggers")
+    @app.get("/api/v1/workflows/{workflow_id}/triggers", responses=READ_ERRORS)
     async def list_triggers(workflow_id: str, user: User) -> dict[str, Any]:
         await readable(workflow_id, user)
         triggers = await store.list_triggers(resources.pool, workflow_id)
@@ -172,7 +242,10 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             ],
         }
 
-    @app.get("/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke/schema")
+    @app.get(
+        "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke/schema",
+        responses=READ_ERRORS,
+    )
     async def trigger_schema(workflow_id: str, trigger_id: str, user: User) -> dict[str, Any]:
         trigger = await readable_trigger(workflow_id, trigger_id, user)
         spec = trigger_spec(trigger)
@@ -193,15 +266,34 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke",
         status_code=202,
         response_model=InvokeResult,
-        responses={200: {"description": "Dry run"}, 504: {"description": "No reply in time"}},
+        responses={
+            200: {"model": InvokeResult, "description": "Dry run: resolved, nothing recorded"},
+            **_problem_responses(400, 401, 403, 404, 409, 413, 429, 503, 504),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": InvokeBody.model_json_schema()}},
+            }
+        },
     )
     async def manual_invoke(
-        workflow_id: str, trigger_id: str, body: InvokeBody, user: User
+        workflow_id: str,
+        trigger_id: str,
+        http_request: Request,
+        user: User,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+        ] = None,
     ) -> Response:
+        body = await _invoke_body(http_request)
         if not (_IDENTIFIER.match(workflow_id) and _IDENTIFIER.match(trigger_id)):
             raise not_found("Trigger")
         request = InvokeRequest(
-            invocation_id=str(uuid.uuid4()),
+            # A keyed request always gets the same id, so its effect stays exactly-once.
+            invocation_id=idempotent_invocation_id(user, idempotency_key)
+            if idempotency_key
+            else str(uuid.uuid4()),
             workflow_id=workflow_id,
             trigger_id=trigger_id,
             user_id=user,
@@ -210,6 +302,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             dry_run=body.dry_run,
             requested_at=datetime.now(UTC),
             source=InvocationSource.HTTP,
+            idempotency_key=idempotency_key,
         )
         await statuses.mark_queued(request)
         result = await client.call(request, settings.reply_timeout_seconds)
@@ -223,7 +316,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             )
         return invoke_response(result)
 
-    @app.get("/api/v1/executions/{execution_id}")
+    @app.get("/api/v1/executions/{execution_id}", responses=READ_ERRORS)
     async def get_execution(execution_id: str, user: User) -> dict[str, Any]:
         execution = await store.get_execution(resources.pool, execution_id)
         if execution is None:
@@ -234,7 +327,9 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             raise not_found("Execution") from None
         return {**execution.__dict__, "created_at": execution.created_at.isoformat()}
 
-    @app.get("/api/v1/invocations/{invocation_id}", response_model=InvokeResult)
+    @app.get(
+        "/api/v1/invocations/{invocation_id}", response_model=InvokeResult, responses=READ_ERRORS
+    )
     async def get_invocation(invocation_id: str, user: User) -> InvokeResult:
         result = await statuses.get(invocation_id)
         if result is None:
@@ -249,7 +344,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "A dependency is down"}})
     async def readyz() -> JSONResponse:
         checks = {
             "broker": not resources.connection.is_closed,
@@ -265,21 +360,78 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _invoke_body(http_request: Request) -> InvokeBody:
+    """Parse the body ourselves: size, nesting and value limits come before any model."""
+    raw = await http_request.body()
+    try:
+        document = parse_json(raw)
+    except TooLarge:
+        raise Problem(413, "Body too large", f"at most {MAX_BODY_BYTES} bytes") from None
+    except ValueError as exc:
+        raise Problem(
+            400,
+            "Invalid request",
+            errors=[FieldError(path="", message=f"not valid JSON: {exc}", code="json_invalid")],
+        ) from None
+    if errors := shape_errors(document, ""):
+        raise Problem(400, "Invalid request", errors=errors)
+    try:
+        return InvokeBody.model_validate(document)
+    except ValidationError as exc:
+        raise Problem(400, "Invalid request", errors=from_pydantic(exc)) from None
 
 
 def invoke_response(result: InvokeResult) -> Response:
     status = HTTP_STATUS[result.status]
     if status >= 400:
+        headers = None
+        if result.rate_limit is not None:
+            headers = {"Retry-After": str(result.rate_limit.retry_after_seconds)}
         return Problem(
-            status, result.message, errors=result.errors, invocation_id=result.invocation_id
+            status,
+            result.message,
+            errors=result.errors,
+            headers=headers,
+            invocation_id=result.invocation_id,
+            rate_limit=result.rate_limit,
         ).response()
     headers = {"Location": result.execution_url} if result.execution_url else None
     return JSONResponse(result.model_dump(mode="json"), status, headers=headers)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, told the truth: errors are problem+json, and invalid requests are
+    400 (not FastAPI's 422)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None and "400" not in responses:
+                responses["400"] = _problem_responses(400)[400] | {
+                    "content": {
+                        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+                    }
+                }
+            for code, response in responses.items():
+                content = response.get("content", {})
+                if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    document["components"]["schemas"].pop("HTTPValidationError", None)
+    document["components"]["schemas"].pop("ValidationError", None)
+    app.openapi_schema = document
+    return document
 
 
 async def _probe(check: Any, timeout: float = 2.0) -> bool:

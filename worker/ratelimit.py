@@ -1,0 +1,97 @@
+"""Rate limits per user and per workflow, atomic in Redis: one round trip per invocation.
+
+Algorithm: GCRA (the generic cell rate algorithm, a leaky bucket kept as one timestamp).
+For a limit of N per minute, each invocation moves the key's "theoretical arrival time"
+(TAT) on by 60/N seconds; a request is refused when that would put the TAT more than a
+minute ahead of now, and `Retry-After` says when it would not. So N invocations may come at
+once, then one every 60/N seconds. Both keys (user, workflow) are checked and moved together
+in one Lua script, against Redis's own clock: either both count the invocation or neither
+does. Cost: one EVALSHA, two GETs and two SETs inside Redis, two keys of a few bytes each
+that expire as soon as they no longer limit anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from contracts.topology import Topology
+
+log = structlog.get_logger(__name__)
+
+PERIOD_MS = 60_000
+
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local period = tonumber(ARGV[1])
+local next_tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = period / tonumber(ARGV[i + 1])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local next_tat = tat + interval
+  local ahead = next_tat - now
+  if ahead > period then
+    return {0, i, math.ceil(ahead - period)}
+  end
+  next_tats[i] = next_tat
+end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, tostring(next_tats[i]), 'PX', math.ceil(next_tats[i] - now))
+end
+return {1, 0, 0}
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_user_per_minute: int
+    per_workflow_per_minute: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    scope: str | None = None  # "user" or "workflow": the limit that refused
+    limit: int | None = None
+    retry_after_seconds: int = 0
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, topology: Topology, *, fail_open: bool) -> None:
+        self._redis = redis
+        self._topology = topology
+        self._fail_open = fail_open
+        self._script = redis.register_script(_GCRA)
+
+    async def acquire(self, user_id: str, workflow_id: str, limits: Limits) -> Decision:
+        """Count one invocation against both limits, or refuse it with a retry time."""
+        keys = [
+            self._topology.redis_key("ratelimit", "user", user_id),
+            self._topology.redis_key("ratelimit", "workflow", workflow_id),
+        ]
+        try:
+            allowed, index, retry_ms = await self._script(
+                keys=keys,
+                args=[PERIOD_MS, limits.per_user_per_minute, limits.per_workflow_per_minute],
+            )
+        except (RedisError, OSError):
+            if not self._fail_open:
+                raise  # fail closed: the request waits for Redis (retried with backoff)
+            log.warning(
+                "rate limiter unavailable; failing open", user_id=user_id, workflow_id=workflow_id
+            )
+            return Decision(allowed=True)
+        if allowed:
+            return Decision(allowed=True)
+        scope, limit = (
+            ("user", limits.per_user_per_minute)
+            if index == 1
+            else ("workflow", limits.per_workflow_per_minute)
+        )
+        return Decision(False, scope, limit, max(1, math.ceil(int(retry_ms) / 1000)))
