@@ -173,11 +173,11 @@ class InvokeWorker:
 
     async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         """Decide the outcome of one request; raises only for transient failures."""
+        if request.idempotency_key and (answer := await self._keyed(request)) is not None:
+            return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
         # A redelivered request that was answered before is answered the same way again.
         if (earlier := await self._statuses.finished(request.invocation_id)) is not None:
             return earlier, earlier.trigger_data.trigger_type if earlier.trigger_data else None
-        if request.idempotency_key and (answer := await self._keyed(request)) is not None:
-            return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
 
         access = await store.load_access(
             self._pool, request.workflow_id, request.user_id, request.trigger_id
@@ -246,8 +246,8 @@ class InvokeWorker:
     async def _keyed(self, request: InvokeRequest) -> InvokeResult | None:
         """The answer owed to a request whose idempotency key was used before, if any."""
         prior = await self._idempotency.claim(request)
-        if prior is None or prior.invocation_id == request.invocation_id:
-            return None  # a new key, or this very request delivered again
+        if prior is None:
+            return None  # a new key
         if not prior.same_request:
             return _answer(
                 request,
@@ -256,6 +256,8 @@ class InvokeWorker:
                 code="idempotency_key_reused",
                 path="/idempotency_key",
             )
+        if prior.invocation_id == request.invocation_id:
+            return None  # this very request again: a redelivery, or a retry with the same key
         first = await self._statuses.finished(prior.invocation_id)
         if first is None:
             return _answer(

@@ -65,9 +65,7 @@ def _walk(
 def shape_errors(value: Any, base: str) -> list[FieldError]:
     """Depth, value count and string length limits, each reported at its path."""
     errors: list[FieldError] = []
-    count = 0
-    for path, item in _walk(value):
-        count += 1
+    for count, (path, item) in enumerate(_walk(value), start=1):
         if count > MAX_VALUES:
             return [
                 *errors,

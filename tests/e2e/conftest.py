@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ from worker.auth import mint_token
 from worker.settings import Settings
 
 CLI = Path(sys.executable).parent / "manual-trigger"
+PLANTED_SECRETS = (
+    "demo-webhook-signing-secret",
+    "demo-github-webhook-secret",
+    "demo-slack-signing-secret",
+    TEST_JWT_SECRET,
+)
 
 
 def free_port() -> int:
@@ -41,6 +47,7 @@ class Service:
     settings: Settings
     process: subprocess.Popen[bytes]
     log: Path
+    responses: list[str] = field(default_factory=list)  # every body the tests received
 
     def token(self, user: str, ttl: int = 600) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(TEST_JWT_SECRET, user, ttl)}"}
@@ -115,11 +122,22 @@ async def service(
     async with running("run", settings, broker, redis, log) as svc:
         yield svc
     assert svc.process.returncode == 0, f"unclean shutdown:\n{log.read_text()}"
+    # Signing secrets planted in the demo triggers never leave: not in a log line, not in
+    # any response of the whole run.
+    everything = log.read_text() + "\n".join(svc.responses)
+    assert svc.responses
+    for secret in PLANTED_SECRETS:
+        assert secret not in everything, f"{secret} leaked"
 
 
 @pytest.fixture
 async def http(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=service.url, timeout=20) as client:
+    async def keep(response: httpx.Response) -> None:
+        service.responses.append((await response.aread()).decode(errors="replace"))
+
+    async with httpx.AsyncClient(
+        base_url=service.url, timeout=20, event_hooks={"response": [keep]}
+    ) as client:
         yield client
 
 

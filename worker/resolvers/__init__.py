@@ -87,7 +87,8 @@ def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvo
     if config_errors := resolver.config_errors(trigger.config):
         raise InvalidInvocation(config_errors)
     # Shape limits first: a schema validator must never walk an absurdly deep or wide value.
-    if errors := shape_errors(request.parameters, "/parameters"):
+    # (Counted from the request body, as the shim counts, so both report the same paths.)
+    if errors := shape_errors({"parameters": request.parameters}, ""):
         raise InvalidInvocation(errors)
     # User parameters override the defaults, key by key at the top level.
     parameters = {**resolver.default_parameters(trigger.config), **request.parameters}

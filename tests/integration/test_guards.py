@@ -1,0 +1,219 @@
+"""Rate limits, idempotency and input limits, enforced by the worker for every entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from contracts.ids import idempotent_invocation_id
+from contracts.models import InvokeResult, InvokeStatus
+from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
+from tests.conftest import RunningSystem
+from tests.factories import invoke_request
+from tests.helpers import eventually
+from worker import amqp
+from worker.ratelimit import Limits, RateLimiter
+from worker.safety import MAX_BODY_BYTES
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+async def fresh_rate_limits(redis: Redis, settings: Settings) -> AsyncIterator[None]:
+    """Each test starts with empty buckets."""
+    async for key in redis.scan_iter(match=settings.topology.redis_key("ratelimit", "*")):
+        await redis.delete(key)
+    yield
+
+
+async def call(system: RunningSystem, **fields: Any) -> InvokeResult:
+    result = await system.client.call(invoke_request(**fields), timeout=10)
+    assert result is not None, "no reply from the worker"
+    return result
+
+
+LIMITED = {"workflow_id": "wf_limited", "trigger_id": "trig_manual_1"}
+
+
+async def test_a_user_over_the_workflows_per_user_limit_is_refused_dry_runs_included(
+    system: RunningSystem,
+) -> None:
+    # Given wf_limited allows 3 invocations a minute per user
+    results = [await call(system, user_id="limit-user", dry_run=True, **LIMITED) for _ in range(4)]
+    # Then three pass and the fourth is refused, saying which limit and when to come back
+    assert [r.status for r in results] == [InvokeStatus.DRY_RUN] * 3 + [InvokeStatus.RATE_LIMITED]
+    refused = results[-1]
+    assert refused.rate_limit is not None
+    assert (refused.rate_limit.scope, refused.rate_limit.limit) == ("user", 3)
+    assert 1 <= refused.rate_limit.retry_after_seconds <= 20
+    assert refused.errors[0].code == "rate_limited"
+    # And another user of the same workflow still gets through
+    assert (await call(system, user_id="limit-user-2", **LIMITED)).status is InvokeStatus.ACCEPTED
+
+
+async def test_the_per_workflow_limit_counts_every_user(system: RunningSystem) -> None:
+    # wf_limited allows 5 a minute in all: 3 + 2 pass, the sixth is refused for the workflow
+    statuses = [
+        (await call(system, user_id="limit-user", dry_run=True, **LIMITED)).status for _ in range(3)
+    ]
+    statuses += [
+        (await call(system, user_id="limit-user-2", dry_run=True, **LIMITED)).status
+        for _ in range(2)
+    ]
+    refused = await call(system, user_id="limit-user-2", dry_run=True, **LIMITED)
+    assert statuses == [InvokeStatus.DRY_RUN] * 5
+    assert refused.status is InvokeStatus.RATE_LIMITED
+    assert refused.rate_limit is not None and refused.rate_limit.scope == "workflow"
+
+
+async def test_gcra_refuses_both_or_counts_both(redis: Redis, settings: Settings) -> None:
+    limiter = RateLimiter(redis, settings.topology, fail_open=False)
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    # A burst of the limit passes; the next is refused with a retry time of about 60/N s.
+    decisions = [await limiter.acquire(user, "wf-a", Limits(4, 1000)) for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True] * 4 + [False]
+    assert decisions[-1].scope == "user" and 14 <= decisions[-1].retry_after_seconds <= 15
+    # A refusal by the workflow's limit does not use up the user's allowance.
+    other = f"u-{uuid.uuid4().hex[:6]}"
+    assert (await limiter.acquire(other, "wf-b", Limits(2, 1))).allowed
+    refused = await limiter.acquire(other, "wf-b", Limits(2, 1))
+    assert (refused.allowed, refused.scope) == (False, "workflow")
+    assert (await limiter.acquire(other, "wf-c", Limits(2, 1))).allowed  # 2nd of the user's 2
+
+
+async def test_redis_down_fails_closed_by_default_and_open_when_configured(
+    settings: Settings,
+) -> None:
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        with pytest.raises((RedisConnectionError, OSError)):
+            await RateLimiter(dead, settings.topology, fail_open=False).acquire(
+                "u", "wf", Limits(1, 1)
+            )
+        decision = await RateLimiter(dead, settings.topology, fail_open=True).acquire(
+            "u", "wf", Limits(1, 1)
+        )
+        assert decision.allowed
+    finally:
+        await dead.aclose()
+
+
+async def test_same_idempotency_key_returns_the_first_result_and_starts_nothing(
+    system: RunningSystem, pool: asyncpg.Pool
+) -> None:
+    key = f"key-{uuid.uuid4()}"
+    first = await call(
+        system,
+        idempotency_key=key,
+        parameters={"body": {"n": 1}},
+        invocation_id=idempotent_invocation_id("demo-user", key),
+    )
+    # A client that does not derive the invocation id (a plain AMQP publisher) is covered too
+    again = await call(system, idempotency_key=key, parameters={"body": {"n": 1}})
+    assert first.status is InvokeStatus.ACCEPTED
+    assert again == first
+    await asyncio.sleep(0.3)
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM workflow_executions WHERE metadata->>'invocation_id' = $1",
+            first.invocation_id,
+        )
+        == 1
+    )
+    # The same key with different parameters is a conflict
+    conflict = await call(system, idempotency_key=key, parameters={"body": {"n": 2}})
+    assert conflict.status is InvokeStatus.CONFLICT
+    assert conflict.errors[0].code == "idempotency_key_reused"
+    # Another user's identical key is another request
+    other = await call(
+        system,
+        idempotency_key=key,
+        user_id="other-owner",
+        workflow_id="wf_other",
+        parameters={"body": {"n": 1}},
+    )
+    assert other.status is InvokeStatus.ACCEPTED and other.invocation_id != first.invocation_id
+
+
+async def test_effects_stay_exactly_once_when_redis_loses_the_key(
+    system: RunningSystem, pool: asyncpg.Pool, redis: Redis, settings: Settings
+) -> None:
+    key = f"key-{uuid.uuid4()}"
+    invocation_id = idempotent_invocation_id("demo-user", key)
+    first = await call(system, idempotency_key=key, invocation_id=invocation_id)
+    await eventually(
+        lambda: pool.fetchval(
+            "SELECT count(*) FROM workflow_executions WHERE event_id = $1", first.event_id
+        )
+    )
+    # When Redis forgets everything about it
+    async for stored in redis.scan_iter(match=settings.topology.redis_key("*")):
+        await redis.delete(stored)
+    again = await call(system, idempotency_key=key, invocation_id=invocation_id)
+    # Then the same event is emitted again and the scheduler's unique key drops it
+    assert again.event_id == first.event_id
+    await asyncio.sleep(0.5)
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM workflow_executions WHERE event_id = $1", first.event_id
+        )
+        == 1
+    )
+
+
+async def direct_publish(
+    broker: AbstractRobustConnection, topology: Topology, body: bytes
+) -> InvokeResult:
+    """Publish an invoke message as a plain AMQP client would and wait for the reply."""
+    channel = await broker.channel()
+    replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+    answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def on_reply(message: Any) -> None:
+        if not answer.done():
+            answer.set_result(message.body)
+
+    await replies.consume(on_reply, no_ack=True)
+    exchange = await channel.get_exchange(topology.invoke_exchange, ensure=False)
+    message = amqp.json_message(
+        body, message_id="direct", correlation_id="direct", reply_to=DIRECT_REPLY_TO
+    )
+    await exchange.publish(message, routing_key=INVOKE_ROUTING_KEY)
+    try:
+        return InvokeResult.parse(await asyncio.wait_for(answer, 10))
+    finally:
+        await channel.close()
+
+
+async def test_direct_publishers_meet_the_same_input_limits(
+    system: RunningSystem, broker: AbstractRobustConnection, settings: Settings
+) -> None:
+    deep: Any = "x"
+    for _ in range(40):
+        deep = [deep]
+    request = invoke_request(parameters={"body": deep, "headers": {"X-A": "b\r\nc"}})
+    result = await direct_publish(broker, settings.topology, request.body())
+    assert result.status is InvokeStatus.INVALID
+    assert [e.code for e in result.errors] == ["too_deep"]
+    unsafe = invoke_request(parameters={"body": {"hook": "http://169.254.169.254/"}})
+    result = await direct_publish(broker, settings.topology, unsafe.body())
+    assert [(e.path, e.code) for e in result.errors] == [("/parameters/body/hook", "unsafe_url")]
+
+
+async def test_an_oversized_invoke_message_is_answered_and_dead_lettered(
+    system: RunningSystem, broker: AbstractRobustConnection, settings: Settings
+) -> None:
+    body = json.dumps({"padding": "x" * (MAX_BODY_BYTES + 100_000)}).encode()
+    result = await direct_publish(broker, settings.topology, body)
+    assert result.status is InvokeStatus.INVALID
+    assert result.errors[0].code == "too_large"
