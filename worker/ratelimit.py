@@ -1,4 +1,4 @@
-"""Rate limits per user and per workflow, atomic in Redis: one round trip per invocation.
+"""Rate limits per user (on one workflow) and per workflow, atomic in Redis: one round trip.
 
 Algorithm: GCRA (the generic cell rate algorithm, a leaky bucket kept as one timestamp).
 For a limit of N per minute, each invocation moves the key's "theoretical arrival time"
@@ -72,7 +72,7 @@ class RateLimiter:
     async def acquire(self, user_id: str, workflow_id: str, limits: Limits) -> Decision:
         """Count one invocation against both limits, or refuse it with a retry time."""
         keys = [
-            self._topology.redis_key("ratelimit", "user", user_id),
+            self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
             self._topology.redis_key("ratelimit", "workflow", workflow_id),
         ]
         try:

@@ -85,10 +85,12 @@ async def test_gcra_refuses_both_or_counts_both(redis: Redis, settings: Settings
     assert decisions[-1].scope == "user" and 14 <= decisions[-1].retry_after_seconds <= 15
     # A refusal by the workflow's limit does not use up the user's allowance.
     other = f"u-{uuid.uuid4().hex[:6]}"
+    user_key = settings.topology.redis_key("ratelimit", "user", "wf-b", other)
     assert (await limiter.acquire(other, "wf-b", Limits(2, 1))).allowed
+    before = await redis.get(user_key)
     refused = await limiter.acquire(other, "wf-b", Limits(2, 1))
     assert (refused.allowed, refused.scope) == (False, "workflow")
-    assert (await limiter.acquire(other, "wf-c", Limits(2, 1))).allowed  # 2nd of the user's 2
+    assert await redis.get(user_key) == before
 
 
 async def test_redis_down_fails_closed_by_default_and_open_when_configured(
