@@ -10,6 +10,7 @@ import uuid
 
 _MANUAL_EVENTS = uuid.UUID("6f1c3c52-6a5e-4c44-9a53-4bb5f4a3a1d0")
 _IDEMPOTENT_INVOCATIONS = uuid.UUID("9d2f7a61-3c4b-4e8a-b1f0-5a6c7d8e9f01")
+_REPLAYS = uuid.UUID("4c8e2b7d-1f3a-4d5e-8b9c-0a1b2c3d4e5f")
 _EXECUTIONS = uuid.UUID("0e4d1f0a-9c55-4b8e-8f0e-2d7d3f6a9b17")
 
 
@@ -17,6 +18,12 @@ def idempotent_invocation_id(user_id: str, idempotency_key: str) -> str:
     """The invocation id for a keyed request: the same user and key always make the same
     event, so effects stay exactly-once even if the idempotency record is lost."""
     return str(uuid.uuid5(_IDEMPOTENT_INVOCATIONS, f"{user_id}\n{idempotency_key}"))
+
+
+def replay_invocation_id(event_id: str, again: str = "") -> str:
+    """A replay of an event is one invocation, however often it is replayed, unless `again`
+    names a deliberate new run."""
+    return str(uuid.uuid5(_REPLAYS, f"{event_id}\n{again}"))
 
 
 def manual_event_id(invocation_id: str) -> str:

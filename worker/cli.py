@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import copy
+import getpass
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from aio_pika.abc import AbstractRobustConnection
 from pydantic import ValidationError
+from rich.console import Console
+from rich.json import JSON
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
+from contracts.ids import idempotent_invocation_id
+from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.topology import dead_letter_queue
 from worker import amqp, store
 from worker.auth import mint_token
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
+from worker.paths import as_pointer, parse_assignment, parse_value, set_path
+from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan
+from worker.replay import replay as replay_events
+from worker.resolvers import describe_trigger, trigger_spec
+from worker.rpc import InvokeClient
 from worker.runtime import Role, run_roles
 from worker.settings import Settings
 
@@ -141,6 +164,502 @@ def token(
         raise typer.Exit(2)
     claims = {"aud": settings.jwt_audience, "iss": settings.jwt_issuer}
     typer.echo(mint_token(secret, user, ttl, **{k: v for k, v in claims.items() if v}))
+
+
+# --- invoke and schema: the manual invocation path, from a terminal or a script -----------
+
+EXIT_CODES = {
+    InvokeStatus.ACCEPTED: 0,
+    InvokeStatus.DRY_RUN: 0,
+    InvokeStatus.QUEUED: 0,
+    InvokeStatus.INVALID: 2,
+    InvokeStatus.CONFLICT: 2,
+    InvokeStatus.FORBIDDEN: 3,
+    InvokeStatus.RATE_LIMITED: 3,
+    InvokeStatus.NOT_FOUND: 4,
+}
+EXIT_UNAVAILABLE = 5
+out = Console(width=None if sys.stdout.isatty() else 160)
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="Who invokes (default: $MTI_USER, else your login)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
+
+
+def _user(user: str | None) -> str:
+    return user or os.environ.get("MTI_USER") or getpass.getuser()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+async def _load_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger:
+    pool = await store.create_pool(settings.database_url.get_secret_value(), max_size=2)
+    try:
+        access = await store.load_access(pool, workflow, "", trigger)
+    finally:
+        await pool.close()
+    if access is None or access.trigger is None:
+        _fail(f"no trigger {trigger} in workflow {workflow}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+    return access.trigger
+
+
+def _parameters(
+    settings: Settings,
+    workflow: str,
+    trigger: str,
+    example: str | None,
+    params_file: str | None,
+    assignments: list[str],
+) -> dict[str, Any]:
+    """Example, then the file, then each --param: later ones win."""
+    parameters: dict[str, Any] = {}
+    if example:
+        found = _run(lambda: _load_trigger(settings, workflow, trigger))
+        examples = {e.name: e.parameters for e in trigger_spec(found).parameter_examples}
+        if example not in examples:
+            _fail(f"no example {example!r}; there are: {', '.join(examples) or 'none'}", 2)
+        parameters = copy.deepcopy(examples[example])
+    if params_file:
+        text = sys.stdin.read() if params_file == "-" else Path(params_file).read_text()
+        loaded = parse_value(text)
+        if not isinstance(loaded, dict):
+            _fail(f"{params_file}: parameters must be a JSON object", 2)
+        parameters |= loaded
+    for assignment in assignments:
+        try:
+            segments, value = parse_assignment(assignment)
+            set_path(parameters, segments, value)
+        except (ValueError, KeyError) as exc:
+            _fail(f"--param {assignment}: {exc}", 2)
+    return parameters
+
+
+def _print_result(result: InvokeResult) -> None:
+    ok = result.success
+    out.print(
+        f"[{'green' if ok else 'red'}]{'✓' if ok else '✗'} {result.status.value}[/]: "
+        f"{result.message}  (invocation {result.invocation_id})"
+    )
+    if result.execution_id:
+        out.print(f"  execution  {result.execution_id}  {result.execution_url}")
+    if result.event_id:
+        out.print(f"  event      {result.event_id}")
+    for warning in result.warnings:
+        out.print(f"  [yellow]warning[/]    {warning}")
+    if result.rate_limit:
+        limit = result.rate_limit
+        out.print(
+            f"  limit      {limit.limit}/min per {limit.scope}; "
+            f"retry in {limit.retry_after_seconds}s"
+        )
+    if result.errors:
+        table = Table("path", "message", "code", box=None)
+        for error in result.errors:
+            table.add_row(error.path or "/", error.message, error.code)
+        out.print(table)
+    if result.trigger_data:
+        out.print(f"  {result.trigger_data.trigger_type.value} event data:")
+        out.print(JSON.from_data(result.trigger_data.resolved_parameters))
+
+
+@app.command()
+def invoke(
+    workflow: Annotated[str, typer.Argument(help="Workflow id.")],
+    trigger: Annotated[str, typer.Argument(help="Trigger id.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="PATH=VALUE (dotted path or /pointer; VALUE is JSON or text)."
+        ),
+    ] = None,
+    params_file: Annotated[
+        str | None,
+        typer.Option("--params-file", help="A JSON object of parameters; - reads stdin."),
+    ] = None,
+    example: Annotated[str | None, typer.Option(help="Start from this named example.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Resolve only.")] = False,
+    description: Annotated[str | None, typer.Option(help="Why you invoke.")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Retries with the same key return the first answer.")
+    ] = None,
+    user: UserOption = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Publish and exit.")] = False,
+    json_output: JsonOption = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for the reply (default MTI_REPLY_TIMEOUT_SECONDS)."),
+    ] = None,
+) -> None:
+    """Publish an invoke request straight to RabbitMQ and print the worker's answer.
+
+    Exit codes: 0 ok, 2 invalid, 3 denied or rate limited, 4 not found,
+    5 timeout or broker unavailable.
+    """
+    settings = _settings()
+    who = _user(user)
+    parameters = _parameters(settings, workflow, trigger, example, params_file, param or [])
+    try:
+        request = InvokeRequest(
+            invocation_id=idempotent_invocation_id(who, idempotency_key)
+            if idempotency_key
+            else str(uuid.uuid4()),
+            workflow_id=workflow,
+            trigger_id=trigger,
+            user_id=who,
+            parameters=parameters,
+            description=description,
+            dry_run=dry_run,
+            requested_at=datetime.now(UTC),
+            source=InvocationSource.CLI,
+            idempotency_key=idempotency_key,
+        )
+    except ValidationError as exc:
+        _fail(f"invalid request: {exc}", 2)
+
+    async def send() -> InvokeResult | None:
+        connection = await amqp.connect(settings.amqp_url.get_secret_value(), "manual-trigger cli")
+        async with connection:
+            client = await InvokeClient.open(connection, settings.topology)
+            if no_wait:
+                await client.send(request, want_reply=False)
+                return None
+            return await client.call(request, timeout or settings.reply_timeout_seconds)
+
+    try:
+        result = _run(send)
+    except Exception as exc:  # connection refused, channel closed, unroutable...
+        _fail(f"broker unavailable: {type(exc).__name__}: {exc}", EXIT_UNAVAILABLE)
+    if no_wait:
+        typer.echo(
+            json.dumps({"invocation_id": request.invocation_id, "status": "queued"})
+            if json_output
+            else f"queued: invocation {request.invocation_id}"
+        )
+        return
+    if result is None:
+        _fail(
+            f"no reply within the timeout; invocation {request.invocation_id} stays queued",
+            EXIT_UNAVAILABLE,
+        )
+    if json_output:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        _print_result(result)
+    raise typer.Exit(EXIT_CODES[result.status])
+
+
+@app.command()
+def schema(
+    workflow: Annotated[str, typer.Argument(help="Workflow id.")],
+    trigger: Annotated[str, typer.Argument(help="Trigger id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a trigger's parameter schema, defaults and examples (secrets redacted)."""
+    settings = _settings()
+    document = describe_trigger(_run(lambda: _load_trigger(settings, workflow, trigger)))
+    if json_output:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    out.print(f"[bold]{document['trigger_type']}[/] trigger {trigger} of {workflow}")
+    out.print(document["description"])
+    schema_doc = document["parameter_schema"]
+    table = Table("parameter", "type", "default", "description", box=None)
+    required = set(schema_doc.get("required", []))
+    for name, prop in schema_doc.get("properties", {}).items():
+        kind = prop.get("type") or ("enum" if "enum" in prop else "any")
+        default = document["default_parameters"].get(name, prop.get("default"))
+        table.add_row(
+            name + (" *" if name in required else ""),
+            str(kind),
+            "" if default is None else json.dumps(default),
+            prop.get("description", ""),
+        )
+    out.print(table)
+    for example in document["examples"]:
+        out.print(f"[bold]example[/] {example['name']}: {example['description']}")
+        out.print(JSON.from_data(example["parameters"]))
+
+
+# --- dead letters and replay ---------------------------------------------------------------
+
+dlq_app = typer.Typer(help="Look at the dead-letter queue of trigger events.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+WorkflowFilter = Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")]
+TriggerFilter = Annotated[str | None, typer.Option("--trigger", help="Only this trigger.")]
+TypeFilter = Annotated[str | None, typer.Option("--trigger-type", help="Only this type.")]
+ReasonFilter = Annotated[
+    str | None, typer.Option("--reason", help="rejected, delivery_limit, expired or maxlen.")
+]
+SinceFilter = Annotated[
+    datetime | None, typer.Option("--since", help="Died at or after (ISO 8601).")
+]
+UntilFilter = Annotated[
+    datetime | None, typer.Option("--until", help="Died at or before (ISO 8601).")
+]
+MatchFilter = Annotated[
+    list[str] | None, typer.Option("--match", help="PATH=VALUE on the event body; repeatable.")
+]
+LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most N events.")]
+
+
+def _filters(
+    workflow: str | None,
+    trigger: str | None,
+    trigger_type: str | None,
+    reason: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    match: list[str] | None,
+) -> Filters:
+    try:
+        matches = [parse_assignment(m) for m in match or []]
+    except ValueError as exc:
+        _fail(f"--match: {exc}", 2)
+
+    def aware(moment: datetime | None) -> datetime | None:
+        return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+    return Filters(workflow, trigger, trigger_type, reason, aware(since), aware(until), matches)
+
+
+def _dead_letter_queue(settings: Settings) -> str:
+    return dead_letter_queue(settings.topology.scheduler_queue)
+
+
+async def _connect(settings: Settings) -> AbstractRobustConnection:
+    try:
+        return await amqp.connect(settings.amqp_url.get_secret_value(), "manual-trigger cli")
+    except Exception as exc:
+        _fail(f"broker unavailable: {exc}", EXIT_UNAVAILABLE)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    workflow: WorkflowFilter = None,
+    trigger: TriggerFilter = None,
+    trigger_type: TypeFilter = None,
+    reason: ReasonFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    match: MatchFilter = None,
+    limit: LimitOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """What the dead-letter queue holds, oldest first, without consuming or reordering it."""
+    settings = _settings()
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+
+    async def collect() -> list[dict[str, Any]]:
+        connection = await _connect(settings)
+        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+            found = []
+            for letter in letters:
+                if filters.accept(letter):
+                    found.append(letter.summary())
+                    if limit is not None and len(found) >= limit:
+                        break
+            return found
+
+    rows = _run(collect)
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(
+        "event id", "workflow", "trigger", "type", "reason", "queue", "count", "died at", box=None
+    )
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[k] if row[k] is not None else "-")
+                for k in (
+                    "event_id",
+                    "workflow_id",
+                    "trigger_id",
+                    "trigger_type",
+                    "reason",
+                    "queue",
+                    "count",
+                    "died_at",
+                )
+            )
+        )
+    out.print(table)
+    out.print(f"{len(rows)} dead-lettered event(s)")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    event_id: Annotated[str, typer.Argument(help="The event id.")], json_output: JsonOption = False
+) -> None:
+    """One dead-lettered event in full, with why it died; nothing is consumed."""
+    settings = _settings()
+
+    async def find() -> dict[str, Any] | None:
+        connection = await _connect(settings)
+        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+            for letter in letters:
+                if letter.event is not None and letter.event.event_id == event_id:
+                    return {**letter.summary(), "event": letter.document}
+        return None
+
+    found = _run(find)
+    if found is None:
+        _fail(f"no dead-lettered event {event_id}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+    if json_output:
+        typer.echo(json.dumps(found, indent=2))
+    else:
+        out.print(JSON.from_data(found))
+
+
+def _rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.removesuffix("/s"))
+    except ValueError:
+        _fail(f"--rate takes N/s, got {text!r}", 2)
+    if value <= 0:
+        _fail("--rate must be positive", 2)
+    return value
+
+
+@app.command()
+def replay(
+    workflow: WorkflowFilter = None,
+    trigger: TriggerFilter = None,
+    trigger_type: TypeFilter = None,
+    reason: ReasonFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    match: MatchFilter = None,
+    limit: LimitOption = None,
+    plan_only: Annotated[
+        bool, typer.Option("--plan", help="Show what would move; move nothing.")
+    ] = False,
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="At most N events per second (N/s).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="PATH=VALUE edit of the event (e.g. trigger_data.body.amount=5)."
+        ),
+    ] = None,
+    as_is: Annotated[
+        bool,
+        typer.Option("--as-is", help="Re-publish the original bytes to where the event died from."),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option("--again", help="Replay events that were replayed before as new executions."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    user: UserOption = None,
+    description: Annotated[str | None, typer.Option(help="Why you replay.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Replay dead-lettered trigger events: through the manual invocation path (authorized,
+    rate-limited, validated, marked as a replay) or, with --as-is, byte for byte."""
+    settings = _settings()
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+    edits: dict[str, Any] = {}
+    for assignment in set_ or []:
+        try:
+            segments, value = parse_assignment(assignment)
+        except ValueError as exc:
+            _fail(f"--set: {exc}", 2)
+        if segments[0] not in ("trigger_data", "input_data"):
+            _fail(f"--set {assignment}: only trigger_data and input_data can be edited", 2)
+        edits[as_pointer(segments)] = value
+    if as_is and edits:
+        _fail("--as-is replays the original bytes; it cannot be combined with --set", 2)
+    options = ReplayOptions(
+        user_id=_user(user),
+        filters=filters,
+        edits=edits,
+        as_is=as_is,
+        again=again,
+        rate=_rate(rate),
+        limit=limit,
+        description=description,
+        timeout=max(settings.reply_timeout_seconds, 30.0),
+    )
+    queue = _dead_letter_queue(settings)
+
+    async def main() -> tuple[int, list[dict[str, Any]], ReplaySummary | None]:
+        connection = await _connect(settings)
+        async with connection:
+            count, sample = await plan(connection, queue, filters, limit)
+            if plan_only or count == 0 or not _confirmed(count, yes):
+                return count, sample, None
+            client = await InvokeClient.open(connection, settings.topology)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            with _progress(count, enabled=not json_output) as advance:
+                summary = await replay_events(connection, queue, client, options, stop, advance)
+            await client.close()
+            return count, sample, summary
+
+    count, sample, summary = _run(main)
+    if summary is None:
+        document = {"plan": {"matching": count, "sample": sample}}
+        if json_output:
+            typer.echo(json.dumps(document, indent=2))
+        else:
+            out.print(f"{count} dead-lettered event(s) match" + (":" if sample else "."))
+            for row in sample:
+                out.print(
+                    f"  {row['event_id']}  {row['workflow_id']}/{row['trigger_id']}  "
+                    f"{row['trigger_type']}  {row['reason']}"
+                )
+            if not plan_only and count:
+                out.print("nothing replayed (not confirmed)")
+        raise typer.Exit(0 if plan_only or count == 0 else 2)
+    typer.echo(json.dumps(summary.as_dict()))
+    if summary.interrupted:
+        raise typer.Exit(EXIT_UNAVAILABLE if summary.failed else 130)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+def _confirmed(count: int, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        typer.echo("refusing to replay without --yes when not on a terminal", err=True)
+        return False
+    return typer.confirm(f"Replay {count} dead-lettered event(s)?")
+
+
+@contextlib.contextmanager
+def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[ReplaySummary], None]]:
+    """A progress bar with rate and ETA on a terminal; silence elsewhere."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda _: None
+        return
+    columns = (
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}/s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("replay", total=total, rate="-")
+        started = time.monotonic()
+
+        def advance(summary: ReplaySummary) -> None:
+            done = summary.replayed + sum(summary.failed.values())
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, rate=f"{rate:.0f}")
+
+        yield advance
 
 
 if __name__ == "__main__":

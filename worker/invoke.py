@@ -175,8 +175,10 @@ class InvokeWorker:
         """Decide the outcome of one request; raises only for transient failures."""
         if request.idempotency_key and (answer := await self._keyed(request)) is not None:
             return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
-        # A redelivered request that was answered before is answered the same way again.
-        if (earlier := await self._statuses.finished(request.invocation_id)) is not None:
+        # A redelivered request whose effect happened is answered as before, not run again.
+        # (A refusal is decided afresh: the workflow, a role or a limit may have changed.)
+        earlier = await self._statuses.finished(request.invocation_id)
+        if earlier is not None and earlier.success:
             return earlier, earlier.trigger_data.trigger_type if earlier.trigger_data else None
 
         access = await store.load_access(
@@ -256,9 +258,12 @@ class InvokeWorker:
                 code="idempotency_key_reused",
                 path="/idempotency_key",
             )
-        if prior.invocation_id == request.invocation_id:
-            return None  # this very request again: a redelivery, or a retry with the same key
         first = await self._statuses.finished(prior.invocation_id)
+        if prior.invocation_id == request.invocation_id:
+            # This very request again (a retry whose invocation id derives from the key, or
+            # a redelivery): the first answer if there is one, else carry on; the id keeps
+            # the effect exactly-once.
+            return first
         if first is None:
             return _answer(
                 request,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.conftest import TEST_JWT_SECRET
+from contracts.models import InvokeResult, InvokeStatus
+from tests.conftest import TEST_JWT_SECRET, RunningSystem
+from tests.helpers import eventually
+from worker import amqp
 from worker.auth import TokenVerifier
 from worker.settings import Settings
 
@@ -97,3 +104,172 @@ def test_migrate_and_demo_are_idempotent(settings: Settings, pool: asyncpg.Pool)
         assert "applied 0 migration(s)" in migrate.stdout
         assert demo.returncode == 0, demo.stderr
         assert "applied workflow wf_demo: 6 trigger(s)" in demo.stdout
+
+
+async def cli_async(
+    settings: Settings, *args: str, stdin: bytes | None = None, **env: str
+) -> tuple[int, str, str]:
+    """Run the CLI without blocking this event loop (the worker under test lives in it)."""
+    environment = {
+        **os.environ,
+        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
+        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
+        "MTI_NAMESPACE": settings.namespace,
+        "MTI_JWT_SECRET": TEST_JWT_SECRET,
+        "MTI_USER": "demo-user",
+        **env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        env=environment,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+WEBHOOK = ("wf_demo", "trig_webhook_1")
+
+
+async def test_invoke_prints_the_event_and_execution(
+    settings: Settings, system: RunningSystem, pool: asyncpg.Pool
+) -> None:
+    code, out, _ = await cli_async(
+        settings,
+        "invoke",
+        *WEBHOOK,
+        "--param",
+        "body.order=42",
+        "-p",
+        "headers.X-Source=cli",
+        "--description",
+        "from a test",
+    )
+    assert code == 0
+    assert "accepted" in out and "exec_" in out and '"order": 42' in out
+    assert '"X-Source": "cli"' in out
+
+
+async def test_invoke_json_merges_example_file_and_params(
+    settings: Settings, system: RunningSystem, tmp_path: Path
+) -> None:
+    params = tmp_path / "params.json"
+    params.write_text('{"number": 7, "title": "From a file"}')
+    code, out, _ = await cli_async(
+        settings,
+        "invoke",
+        "wf_demo",
+        "trig_github_1",
+        "--example",
+        "Pull request opened",
+        "--params-file",
+        str(params),
+        "-p",
+        "title=From the flag",
+        "--dry-run",
+        "--json",
+    )
+    assert code == 0
+    result = InvokeResult.parse(out)
+    assert result.status is InvokeStatus.DRY_RUN
+    assert result.trigger_data is not None
+    pr = result.trigger_data.resolved_parameters["payload"]["pull_request"]
+    assert (pr["number"], pr["title"], pr["head"]["ref"]) == (
+        7,
+        "From the flag",
+        "feature/manual-triggers",
+    )
+
+
+async def test_invoke_reads_parameters_from_stdin(
+    settings: Settings, system: RunningSystem
+) -> None:
+    code, out, _ = await cli_async(
+        settings,
+        "invoke",
+        *WEBHOOK,
+        "--params-file",
+        "-",
+        "--dry-run",
+        "--json",
+        stdin=b'{"body": {"piped": true}}',
+    )
+    assert code == 0
+    result = InvokeResult.parse(out)
+    assert result.trigger_data is not None
+    assert result.trigger_data.resolved_parameters["body"] == {"piped": True}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "shown"),
+    [
+        (["-p", "method=BREW"], {}, 2, "/parameters/method"),
+        ([], {"MTI_USER": "demo-viewer"}, 3, "insufficient_role"),
+        (["--user", "stranger"], {}, 4, "/workflow_id"),
+        ([], {"MTI_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}, 5, "broker unavailable"),
+    ],
+    ids=["invalid", "denied", "not-found", "broker-down"],
+)
+async def test_invoke_exit_codes(
+    settings: Settings,
+    system: RunningSystem,
+    args: list[str],
+    env: dict[str, str],
+    code: int,
+    shown: str,
+) -> None:
+    returned, out, err = await cli_async(settings, "invoke", *WEBHOOK, *args, **env)
+    assert returned == code
+    assert shown in out + err
+
+
+async def test_invoke_times_out_with_exit_5_when_no_worker_answers(
+    settings: Settings, system: RunningSystem, broker: Any
+) -> None:
+    lonely = settings.model_copy(update={"namespace": settings.namespace + "lonely"})
+    channel = await broker.channel()
+    await amqp.declare_topology(channel, lonely.topology, lonely.delivery_limit)
+    try:
+        returned, _, err = await cli_async(lonely, "invoke", *WEBHOOK, "--timeout", "0.5")
+    finally:
+        await amqp.delete_topology(channel, lonely.topology)
+        await channel.close()
+    assert returned == 5
+    assert "stays queued" in err
+
+
+async def test_no_wait_publishes_and_returns_the_invocation_id(
+    settings: Settings, system: RunningSystem
+) -> None:
+    code, out, _ = await cli_async(settings, "invoke", *WEBHOOK, "--no-wait", "--json")
+    assert code == 0
+    invocation_id = json.loads(out)["invocation_id"]
+    result = await eventually(lambda: system.resources.statuses.finished(invocation_id))
+    assert result.status is InvokeStatus.ACCEPTED
+
+
+async def test_idempotency_key_flag(settings: Settings, system: RunningSystem) -> None:
+    key = f"cli-{uuid.uuid4()}"
+    first = await cli_async(settings, "invoke", *WEBHOOK, "--idempotency-key", key, "--json")
+    again = await cli_async(settings, "invoke", *WEBHOOK, "--idempotency-key", key, "--json")
+    assert first[0] == again[0] == 0
+    assert InvokeResult.parse(first[1]) == InvokeResult.parse(again[1])
+    changed = await cli_async(
+        settings, "invoke", *WEBHOOK, "--idempotency-key", key, "-p", "body.x=1"
+    )
+    assert changed[0] == 2 and "idempotency_key_reused" in changed[1]
+
+
+async def test_schema_shows_parameters_defaults_and_examples(settings: Settings) -> None:
+    code, out, _ = await cli_async(settings, "schema", "wf_demo", "trig_manual_1")
+    assert code == 0
+    assert "environment *" in out and '"staging"' in out and "Deploy a release" in out
+    code, out, _ = await cli_async(settings, "schema", "wf_demo", "trig_github_1", "--json")
+    document = json.loads(out)
+    assert document["trigger_config"]["secret"] == "***REDACTED***"
+    assert "demo-github-webhook-secret" not in out
+    assert (await cli_async(settings, "schema", "wf_demo", "trig_nope"))[0] == 4

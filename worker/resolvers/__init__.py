@@ -19,8 +19,10 @@ from contracts.models import (
     TriggerType,
 )
 from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
+from worker.redaction import redact
 from worker.resolvers import cron, email, github, manual, slack, webhook
-from worker.resolvers.base import InvalidInvocation, Resolver
+from worker.resolvers.base import InvalidInvocation, Resolution, Resolver
+from worker.resolvers.replay import resolve_replay
 from worker.safety import shape_errors, url_errors
 from worker.store import Trigger
 from worker.validation import validate
@@ -29,6 +31,7 @@ __all__ = [
     "RESOLVERS",
     "InvalidInvocation",
     "PreparedInvocation",
+    "describe_trigger",
     "prepare_invocation",
     "trigger_spec",
 ]
@@ -64,6 +67,23 @@ def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
     )
 
 
+def describe_trigger(trigger: Trigger) -> dict[str, Any]:
+    """What the schema endpoint and `manual-trigger schema` show of a trigger; secrets redacted."""
+    spec = trigger_spec(trigger)
+    return {
+        "workflow_id": trigger.workflow_id,
+        "trigger_id": trigger.id,
+        "trigger_type": trigger.type.value,
+        "trigger_config": redact(trigger.config),
+        "supported": spec.supported,
+        "manual_invocation": trigger.manual_invocation,
+        "description": spec.description,
+        "parameter_schema": spec.parameter_schema,
+        "default_parameters": spec.default_parameters,
+        "examples": [e.model_dump() for e in spec.parameter_examples],
+    }
+
+
 def _config_examples(config: dict[str, Any]) -> list[ParameterExample]:
     examples = config.get("examples")
     if not isinstance(examples, list):
@@ -83,6 +103,8 @@ class PreparedInvocation:
 
 def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
     """Validate the parameters and resolve them into the event; raises `InvalidInvocation`."""
+    if request.replay_of is not None:
+        return _prepared(request, trigger, request.parameters, resolve_replay(request, trigger))
     resolver = RESOLVERS[trigger.type]
     if config_errors := resolver.config_errors(trigger.config):
         raise InvalidInvocation(config_errors)
@@ -98,6 +120,13 @@ def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvo
     ):
         raise InvalidInvocation(errors)
     resolution = resolver.resolve(trigger.config, parameters, request)
+    return _prepared(request, trigger, parameters, resolution)
+
+
+def _prepared(
+    request: InvokeRequest, trigger: Trigger, parameters: dict[str, Any], resolution: Resolution
+) -> PreparedInvocation:
+    """The event of a resolution, stamped with the manual invocation metadata."""
     manual_metadata = ManualInvocationMetadata(
         original_trigger_type=trigger.type,
         initiated_by=request.user_id,

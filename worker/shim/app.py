@@ -41,7 +41,7 @@ from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
 from worker.redaction import redact
-from worker.resolvers import trigger_spec
+from worker.resolvers import describe_trigger, trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Resources
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
@@ -247,20 +247,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         responses=READ_ERRORS,
     )
     async def trigger_schema(workflow_id: str, trigger_id: str, user: User) -> dict[str, Any]:
-        trigger = await readable_trigger(workflow_id, trigger_id, user)
-        spec = trigger_spec(trigger)
-        return {
-            "workflow_id": workflow_id,
-            "trigger_id": trigger.id,
-            "trigger_type": trigger.type.value,
-            "trigger_config": redact(trigger.config),
-            "supported": spec.supported,
-            "manual_invocation": trigger.manual_invocation,
-            "description": spec.description,
-            "parameter_schema": spec.parameter_schema,
-            "default_parameters": spec.default_parameters,
-            "examples": [e.model_dump() for e in spec.parameter_examples],
-        }
+        return describe_trigger(await readable_trigger(workflow_id, trigger_id, user))
 
     @app.post(
         "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke",

@@ -1,0 +1,507 @@
+"""Dead letters and replays on the real broker: nothing lost, duplicated or reordered.
+
+Events are dead-lettered the way production dead-letters them: the scheduler rejects events
+for a trigger that does not exist (yet), or gives up on them after the delivery limit while
+the database is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from contracts.ids import execution_id_for_event
+from contracts.models import TriggerEvent, TriggerType
+from contracts.topology import dead_letter_queue
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.helpers import FlakyPool, eventually, publish_raw
+from worker import amqp
+from worker.catalog import Catalog, apply_catalog
+from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay
+from worker.rpc import InvokeClient
+from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.scheduler import Scheduler
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+CLI = Path(sys.executable).parent / "manual-trigger"
+
+
+class Harness:
+    """A namespace of its own with a worker and a scheduler that tests can stop and start."""
+
+    def __init__(self, settings: Settings, resources: Resources) -> None:
+        self.settings = settings
+        self.resources = resources
+        self.topology = settings.topology
+        self.dlq = dead_letter_queue(self.topology.scheduler_queue)
+        self._roles: dict[str, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+
+    def start(self, role: str, scheduler_pool: Any = None) -> None:
+        stop = asyncio.Event()
+        if role == "worker":
+            task = asyncio.create_task(run_worker(self.resources, stop))
+        elif scheduler_pool is None:
+            task = asyncio.create_task(run_scheduler(self.resources, stop))
+        else:
+            task = asyncio.create_task(self._scheduler_with(scheduler_pool, stop))
+        self._roles[role] = (stop, task)
+
+    async def _scheduler_with(self, pool: Any, stop: asyncio.Event) -> None:
+        channel = await self.resources.connection.channel()
+        queue = await channel.get_queue(self.topology.scheduler_queue, ensure=False)
+        await amqp.consume_until(queue, Scheduler(self.settings, pool).handle, stop, 1.0)
+        await channel.close()
+
+    async def stop(self, role: str) -> None:
+        stop, task = self._roles.pop(role)
+        stop.set()
+        await task
+
+    async def stop_all(self) -> None:
+        for role in list(self._roles):
+            await self.stop(role)
+
+    async def order(self) -> list[str | None]:
+        """Event ids in the dead-letter queue, front to back (looked at, not consumed)."""
+        async with dead_letters(self.resources.connection, self.dlq) as letters:
+            return [letter.event.event_id if letter.event else None for letter in letters]
+
+    async def depth(self) -> int:
+        channel = await self.resources.connection.channel()
+        queue = await channel.declare_queue(self.dlq, passive=True)
+        await channel.close()
+        return queue.declaration_result.message_count or 0
+
+
+@pytest.fixture
+async def harness(
+    urls: dict[str, str], settings: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
+) -> AsyncIterator[Harness]:
+    own = make_settings(urls, f"{settings.namespace}r{uuid.uuid4().hex[:6]}", "unused")
+    own = own.model_copy(update={"database_url": settings.database_url})
+    async with open_resources(own, "replay tests") as resources:
+        rig = Harness(own, resources)
+        rig.start("worker")
+        rig.start("scheduler")
+        yield rig
+        await rig.stop_all()
+        channel = await broker.channel()
+        await amqp.delete_topology(channel, own.topology)
+        await channel.close()
+
+
+def lost_event(trigger_id: str, n: int, **fields: Any) -> TriggerEvent:
+    return TriggerEvent(
+        event_id=f"{trigger_id}-ev-{n}",
+        workflow_id="wf_replay",
+        trigger_id=trigger_id,
+        trigger_type=TriggerType.WEBHOOK,
+        occurred_at=datetime(2026, 11, 20, 8, 0, n, tzinfo=UTC),
+        trigger_data={"method": "POST", "body": {"n": n, "kind": "odd" if n % 2 else "even"}},
+        input_data={"n": n},
+        metadata={"ingress": "webhook-gateway"},
+        **fields,
+    )
+
+
+async def dead_letter(rig: Harness, events: list[TriggerEvent]) -> None:
+    """Publish as the real ingress does, for a trigger the scheduler does not know."""
+    before = await rig.depth()
+    for event in events:
+        await publish_raw(
+            rig.resources.connection,
+            rig.topology.trigger_exchange,
+            event.routing_key(),
+            event.body(),
+        )
+        await asyncio.sleep(0.02)  # one at a time, so the dead-letter order is the send order
+
+    async def all_dead() -> bool:
+        return await rig.depth() >= before + len(events)
+
+    await eventually(all_dead)
+
+
+async def create_trigger(pool: asyncpg.Pool, trigger_id: str) -> None:
+    """The fix an operator makes before replaying: the missing trigger now exists."""
+    catalog = Catalog.model_validate(
+        {
+            "workflows": [
+                {
+                    "id": "wf_replay",
+                    "name": "Replays",
+                    "owner": "replay-owner",
+                    "members": {"replayer": "operator", "replay-viewer": "viewer"},
+                    "triggers": [{"id": trigger_id, "type": "WEBHOOK"}],
+                }
+            ]
+        }
+    )
+    await apply_catalog(pool, catalog)
+
+
+async def executions_of(pool: asyncpg.Pool, trigger_id: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT * FROM workflow_executions WHERE trigger_id = $1 ORDER BY created_at", trigger_id
+    )
+
+
+async def run_replay(
+    rig: Harness, options: ReplayOptions, stop: asyncio.Event | None = None, on_progress: Any = None
+) -> ReplaySummary:
+    client = await InvokeClient.open(rig.resources.connection, rig.topology)
+    try:
+        return await replay(
+            rig.resources.connection,
+            rig.dlq,
+            client,
+            options,
+            stop or asyncio.Event(),
+            on_progress or (lambda _: None),
+        )
+    finally:
+        await client.close()
+
+
+def trigger_name() -> str:
+    return f"trig_{uuid.uuid4().hex[:8]}"
+
+
+async def test_listing_neither_consumes_nor_reorders(harness: Harness) -> None:
+    trigger = trigger_name()
+    events = [lost_event(trigger, n) for n in range(5)]
+    await dead_letter(harness, events)
+    first = await harness.order()
+    again = await harness.order()
+    assert first == again == [e.event_id for e in events]
+    assert await harness.depth() == 5
+    async with dead_letters(harness.resources.connection, harness.dlq) as letters:
+        assert {(letter.reason, letter.queue) for letter in letters} == {
+            ("rejected", harness.topology.scheduler_queue)
+        }
+        assert all(letter.count == 1 and letter.died_at for letter in letters)
+
+
+async def test_filters_select_by_workflow_trigger_reason_time_and_body(harness: Harness) -> None:
+    trigger, other = trigger_name(), trigger_name()
+    await dead_letter(harness, [lost_event(trigger, n) for n in range(4)] + [lost_event(other, 9)])
+    connection, dlq = harness.resources.connection, harness.dlq
+    now = datetime.now(UTC)
+    cases = [
+        (Filters(trigger=trigger), 4),
+        (Filters(workflow="wf_replay"), 5),
+        (Filters(workflow="wf_other"), 0),
+        (Filters(trigger_type="webhook", reason="rejected"), 5),
+        (Filters(reason="delivery_limit"), 0),
+        (Filters(since=now - timedelta(minutes=5)), 5),
+        (Filters(until=now - timedelta(minutes=5)), 0),
+        (Filters(matches=[(["trigger_data", "body", "kind"], "odd")]), 2 + 1),
+        (Filters(trigger=trigger, matches=[(["input_data", "n"], 2)]), 1),
+    ]
+    for filters, expected in cases:
+        count, sample = await plan(connection, dlq, filters, limit=None)
+        assert count == expected, filters
+        assert len(sample) == min(expected, 5)
+    assert (await plan(connection, dlq, Filters(), limit=2))[0] == 2
+    assert await harness.depth() == 5  # planning moved nothing
+
+
+async def test_replay_through_the_manual_path_records_each_event_once(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    # Given events dead-lettered because their trigger did not exist, which now does
+    trigger = trigger_name()
+    events = [lost_event(trigger, n) for n in range(3)]
+    await dead_letter(harness, events)
+    await create_trigger(pool, trigger)
+    # When an operator replays them
+    summary = await run_replay(
+        harness,
+        ReplayOptions(
+            user_id="replayer", filters=Filters(trigger=trigger), description="trigger was missing"
+        ),
+    )
+    # Then each became one execution carrying the original data, marked as a replay
+    assert summary.as_dict() == {
+        "matched": 3,
+        "replayed": 3,
+        "skipped": 0,
+        "failed": {},
+        "interrupted": False,
+    }
+    rows = await eventually(lambda: _exactly(pool, trigger, 3))
+    by_original = {
+        json.loads(r["metadata"])["replay_of"]
+        if isinstance(r["metadata"], str)
+        else r["metadata"]["replay_of"]: r
+        for r in rows
+    }
+    for event in events:
+        row = by_original[event.event_id]
+        assert row["trigger_data"] == event.trigger_data
+        assert row["input_data"] == event.input_data
+        assert row["metadata"]["initiated_by"] == "replayer"
+        assert row["metadata"]["source"] == "replay"
+        assert row["metadata"]["ingress"] == "webhook-gateway"  # the original metadata stays
+        assert row["event_id"] != event.event_id
+    assert await harness.depth() == 0
+
+
+async def _exactly(pool: asyncpg.Pool, trigger: str, n: int) -> list[asyncpg.Record] | None:
+    rows = await executions_of(pool, trigger)
+    assert len(rows) <= n, f"{len(rows)} executions, expected {n}"
+    return rows if len(rows) == n else None
+
+
+async def test_replay_with_edits(harness: Harness, pool: asyncpg.Pool) -> None:
+    trigger = trigger_name()
+    await dead_letter(harness, [lost_event(trigger, 1)])
+    await create_trigger(pool, trigger)
+    edits = {
+        "/trigger_data/body/n": 100,
+        "/trigger_data/body/fixed": True,
+        "/input_data": {"n": 100},
+    }
+    summary = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger), edits=edits)
+    )
+    assert summary.replayed == 1
+    (row,) = await eventually(lambda: _exactly(pool, trigger, 1))
+    assert row["trigger_data"]["body"] == {"n": 100, "kind": "odd", "fixed": True}
+    assert row["input_data"] == {"n": 100}
+    assert row["metadata"]["simulated_parameters"] == {"set": edits}
+
+
+async def test_replaying_an_event_twice_makes_one_execution_unless_again(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    # The same event dead-lettered three times (the ingress retried it)
+    trigger = trigger_name()
+    event = lost_event(trigger, 7)
+    await dead_letter(harness, [event, event, event])
+    await create_trigger(pool, trigger)
+    # Replaying two copies makes one execution
+    twice = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger), limit=2)
+    )
+    assert (twice.matched, twice.replayed) == (2, 2)
+    await eventually(lambda: _exactly(pool, trigger, 1))
+    await asyncio.sleep(0.3)
+    assert len(await executions_of(pool, trigger)) == 1
+    # Deliberately again: a new execution
+    again = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger), again=True)
+    )
+    assert again.replayed == 1
+    await eventually(lambda: _exactly(pool, trigger, 2))
+    assert await harness.depth() == 0
+
+
+async def test_refused_replays_and_unmatched_events_stay_in_order(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    trigger, untouched = trigger_name(), trigger_name()
+    events = [
+        lost_event(trigger, 0),
+        lost_event(untouched, 1),
+        lost_event(trigger, 2),
+        lost_event(untouched, 3),
+    ]
+    await dead_letter(harness, events)
+    await create_trigger(pool, trigger)
+    # A viewer may not replay: nothing moves
+    refused = await run_replay(
+        harness, ReplayOptions(user_id="replay-viewer", filters=Filters(trigger=trigger))
+    )
+    assert refused.failed == {"insufficient_role": 2} and refused.replayed == 0
+    assert await harness.order() == [e.event_id for e in events]
+    # An operator replays the matching ones; the others keep their order
+    done = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger))
+    )
+    assert (done.replayed, done.skipped) == (2, 2)
+    assert await harness.order() == [events[1].event_id, events[3].event_id]
+
+
+async def test_interrupting_a_replay_loses_nothing_and_resuming_finishes_it(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    trigger = trigger_name()
+    events = [lost_event(trigger, n) for n in range(6)]
+    await dead_letter(harness, events)
+    await create_trigger(pool, trigger)
+    stop = asyncio.Event()
+
+    def stop_after_two(summary: ReplaySummary) -> None:
+        if summary.replayed == 2:
+            stop.set()
+
+    first = await run_replay(
+        harness,
+        ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger)),
+        stop,
+        stop_after_two,
+    )
+    assert first.interrupted and first.replayed == 2
+    assert await harness.order() == [e.event_id for e in events[2:]]
+    rest = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger))
+    )
+    assert rest.replayed == 4 and not rest.interrupted
+    await eventually(lambda: _exactly(pool, trigger, 6))
+    assert await harness.depth() == 0
+
+
+async def test_a_killed_replay_leaves_the_rest_in_order_and_a_rerun_finishes_it(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    trigger = trigger_name()
+    events = [lost_event(trigger, n) for n in range(8)]
+    await dead_letter(harness, events)
+    await create_trigger(pool, trigger)
+    env = {
+        **os.environ,
+        "MTI_NAMESPACE": harness.settings.namespace,
+        "MTI_DATABASE_URL": harness.settings.database_url.get_secret_value(),
+        "MTI_AMQP_URL": harness.settings.amqp_url.get_secret_value(),
+        "MTI_JWT_SECRET": TEST_JWT_SECRET,
+        "MTI_USER": "replayer",
+    }
+    command = [str(CLI), "replay", "--trigger", trigger, "--yes", "--rate", "4/s", "--json"]
+    # When the replay is killed outright (no chance to clean up) part way through.
+    # (Subprocesses run without blocking this event loop: the worker and scheduler live here.)
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+    async def some_replayed() -> bool:
+        return len(await executions_of(pool, trigger)) >= 2
+
+    await eventually(some_replayed, timeout=20)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    # Then what it did not finish is still there, in order
+    remaining = await eventually(harness.order)  # the broker returns them on disconnect
+    done = len(await executions_of(pool, trigger))
+    assert remaining == [e.event_id for e in events][len(events) - len(remaining) :]
+    assert done + len(remaining) in (len(events), len(events) + 1)  # at most one in flight
+    # And running it again finishes the job with exactly one execution per event
+    rerun = await asyncio.create_subprocess_exec(
+        *command[:-3],
+        "--json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(rerun.communicate(), 60)
+    assert rerun.returncode == 0, stdout + stderr
+    await eventually(lambda: _exactly(pool, trigger, len(events)))
+    assert await harness.depth() == 0
+
+
+async def test_as_is_replay_after_a_database_outage(harness: Harness, pool: asyncpg.Pool) -> None:
+    # Given a scheduler whose database is down: events die after the delivery limit
+    await harness.stop("scheduler")
+    harness.start("scheduler", FlakyPool(pool, failures=10_000))
+    events = [
+        TriggerEvent(
+            event_id=f"outage-{uuid.uuid4().hex[:8]}-{n}",
+            workflow_id="wf_demo",
+            trigger_id="trig_webhook_1",
+            trigger_type=TriggerType.WEBHOOK,
+            occurred_at=datetime.now(UTC),
+            trigger_data={"body": {"n": n}},
+        )
+        for n in range(3)
+    ]
+    await dead_letter(harness, events)
+    async with dead_letters(harness.resources.connection, harness.dlq) as letters:
+        assert {letter.reason for letter in letters} == {"delivery_limit"}
+    # When the database is back and the operator re-publishes them as they were
+    await harness.stop("scheduler")
+    harness.start("scheduler")
+    summary = await run_replay(
+        harness, ReplayOptions(user_id="ops", filters=Filters(reason="delivery_limit"), as_is=True)
+    )
+    # Then the original events are recorded under their original ids, once each
+    assert summary.replayed == 3
+    for event in events:
+        row = await eventually(
+            lambda e=event: pool.fetchrow(
+                "SELECT * FROM workflow_executions WHERE event_id = $1", e.event_id
+            )
+        )
+        assert row["execution_id"] == execution_id_for_event(event.event_id)
+        assert row["metadata"] == {}
+    assert await harness.depth() == 0
+
+
+async def cli(rig: Harness, *args: str) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "MTI_NAMESPACE": rig.settings.namespace,
+        "MTI_DATABASE_URL": rig.settings.database_url.get_secret_value(),
+        "MTI_AMQP_URL": rig.settings.amqp_url.get_secret_value(),
+        "MTI_JWT_SECRET": TEST_JWT_SECRET,
+        "MTI_USER": "replayer",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_dlq_and_replay_commands_show_before_anything_moves(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    trigger = trigger_name()
+    events = [lost_event(trigger, n) for n in range(3)]
+    await dead_letter(harness, events)
+    code, out, _ = await cli(harness, "dlq", "list", "--trigger", trigger, "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["event_id"] for r in rows] == [e.event_id for e in events]
+    assert rows[0]["reason"] == "rejected" and rows[0]["queue"] == harness.topology.scheduler_queue
+    code, out, _ = await cli(harness, "dlq", "show", events[1].event_id, "--json")
+    assert code == 0 and json.loads(out)["event"]["trigger_data"]["body"]["n"] == 1
+    assert (await cli(harness, "dlq", "show", "no-such-event"))[0] == 4
+    code, out, _ = await cli(harness, "replay", "--trigger", trigger, "--plan", "--json")
+    assert code == 0 and json.loads(out)["plan"]["matching"] == 3
+    # Without --yes and without a terminal to ask on, nothing is replayed
+    code, _, err = await cli(harness, "replay", "--trigger", trigger)
+    assert code == 2 and "--yes" in err
+    assert await harness.order() == [e.event_id for e in events]
+    await create_trigger(pool, trigger)
+    code, out, _ = await cli(
+        harness, "replay", "--trigger", trigger, "--yes", "--set", "trigger_data.body.replayed=true"
+    )
+    assert code == 0
+    assert json.loads(out.splitlines()[-1]) == {
+        "matched": 3,
+        "replayed": 3,
+        "skipped": 0,
+        "failed": {},
+        "interrupted": False,
+    }
+    rows = await eventually(lambda: _exactly(pool, trigger, 3))
+    assert all(row["trigger_data"]["body"]["replayed"] is True for row in rows)

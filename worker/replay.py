@@ -1,0 +1,343 @@
+"""The dead-letter queue of trigger events: look at it, and replay what it holds.
+
+Reading never consumes or reorders: messages are fetched unacknowledged and, when the
+channel closes, RabbitMQ puts every one not acknowledged back at its original position. A
+replay acknowledges a dead letter only after its replay is confirmed (a worker's `accepted`
+answer, or the broker's publisher confirm for `--as-is`), so an interruption, a crash
+included, loses nothing and leaves the rest in order. A replay of an event has an invocation
+id derived from the event id, so replaying it twice makes one execution (unless `again`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+
+from contracts.ids import replay_invocation_id
+from contracts.models import InvocationSource, InvokeRequest, InvokeStatus, TriggerEvent
+from worker import amqp
+from worker.paths import get_path, parse_value
+from worker.rpc import InvokeClient
+
+log = structlog.get_logger(__name__)
+
+DEATH_HEADERS = (
+    "x-death",
+    "x-first-death-reason",
+    "x-first-death-queue",
+    "x-first-death-exchange",
+    "x-delivery-count",
+)
+REPLAY_HEADER = "x-mti-replayed"
+MAX_HELD = 1_000_000  # dead letters looked at in one go
+
+
+@dataclass
+class DeadLetter:
+    message: AbstractIncomingMessage
+    event: TriggerEvent | None  # None when the body is not a trigger event
+    document: Any  # the body as JSON, when it is JSON
+    reason: str
+    queue: str
+    exchange: str
+    routing_key: str
+    count: int
+    died_at: datetime | None
+
+    @classmethod
+    def of(cls, message: AbstractIncomingMessage) -> DeadLetter:
+        headers = message.headers or {}
+        recorded: Any = headers.get("x-death") or []
+        deaths: list[dict[str, Any]] = list(recorded)
+        first = deaths[-1] if deaths else {}  # RabbitMQ lists the most recent death first
+        try:
+            event: TriggerEvent | None = TriggerEvent.parse(message.body)
+        except ValidationError:
+            event = None
+        routing_keys = first.get("routing-keys") or [message.routing_key or ""]
+        died_at = first.get("time")
+        return cls(
+            message=message,
+            event=event,
+            document=parse_value(message.body.decode(errors="replace")),
+            reason=str(headers.get("x-first-death-reason") or first.get("reason") or ""),
+            queue=str(headers.get("x-first-death-queue") or first.get("queue") or ""),
+            exchange=str(headers.get("x-first-death-exchange") or first.get("exchange") or ""),
+            routing_key=str(routing_keys[0]),
+            count=sum(int(d.get("count", 1)) for d in deaths) or 1,
+            died_at=died_at.replace(tzinfo=UTC) if isinstance(died_at, datetime) else None,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        event = self.event
+        return {
+            "event_id": event.event_id if event else None,
+            "workflow_id": event.workflow_id if event else None,
+            "trigger_id": event.trigger_id if event else None,
+            "trigger_type": event.trigger_type.value if event else None,
+            "reason": self.reason,
+            "queue": self.queue,
+            "count": self.count,
+            "died_at": self.died_at.isoformat() if self.died_at else None,
+            "parses": event is not None,
+        }
+
+
+@dataclass
+class Filters:
+    workflow: str | None = None
+    trigger: str | None = None
+    trigger_type: str | None = None
+    reason: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    matches: list[tuple[list[str], Any]] = field(default_factory=list)
+
+    def accept(self, letter: DeadLetter) -> bool:
+        event = letter.event
+        wanted = (self.workflow, self.trigger, self.trigger_type)
+        if any(wanted) and event is None:
+            return False
+        if event is not None and (
+            (self.workflow and event.workflow_id != self.workflow)
+            or (self.trigger and event.trigger_id != self.trigger)
+            or (self.trigger_type and event.trigger_type.value != self.trigger_type.upper())
+        ):
+            return False
+        if self.reason and letter.reason != self.reason:
+            return False
+        if (self.since or self.until) and letter.died_at is None:
+            return False
+        if self.since and letter.died_at and letter.died_at < self.since:
+            return False
+        if self.until and letter.died_at and letter.died_at > self.until:
+            return False
+        return all(_matches(letter.document, path, value) for path, value in self.matches)
+
+
+def _matches(document: Any, path: list[str], value: Any) -> bool:
+    try:
+        found = get_path(document, path)
+    except KeyError:
+        return False
+    return bool(found == value or str(found) == str(value))
+
+
+@contextlib.asynccontextmanager
+async def dead_letters(
+    connection: AbstractRobustConnection, queue: str
+) -> AsyncIterator[list[DeadLetter]]:
+    """Every message in `queue` now, oldest first, held unacknowledged.
+
+    The whole queue is taken before anything is looked at, and whatever is not acked is
+    handed back in its original order: RabbitMQ 3.x puts returned messages at the back of a
+    quorum queue, so returning only part of it would move that part behind the rest. (A crash
+    returns everything held at once, which keeps the order too.)
+    """
+    channel = await connection.channel(publisher_confirms=False)
+    held: list[DeadLetter] = []
+    try:
+        source = await channel.declare_queue(queue, passive=True)
+        # Fetch until the queue says it is empty: a get is answered by the queue itself,
+        # whereas the count in queue.declare-ok can lag behind messages just returned.
+        while len(held) < MAX_HELD and (message := await source.get(no_ack=False, fail=False)):
+            held.append(DeadLetter.of(message))
+        yield held
+        for letter in held:
+            if not letter.message.processed:
+                await letter.message.nack(requeue=True)
+    finally:
+        await channel.close()
+
+
+@dataclass
+class ReplayOptions:
+    user_id: str
+    filters: Filters
+    edits: dict[str, Any] = field(default_factory=dict)  # JSON pointer -> value
+    as_is: bool = False
+    again: bool = False
+    rate: float | None = None  # events per second
+    limit: int | None = None
+    description: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass
+class ReplaySummary:
+    matched: int = 0
+    replayed: int = 0
+    skipped: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "replayed": self.replayed,
+            "skipped": self.skipped,
+            "failed": dict(self.failed),
+            "interrupted": self.interrupted,
+        }
+
+
+class Unavailable(Exception):
+    """No worker answered or the broker refused: stop, leaving the rest in the queue."""
+
+
+async def plan(
+    connection: AbstractRobustConnection,
+    queue: str,
+    filters: Filters,
+    limit: int | None,
+    sample: int = 5,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many dead letters a replay would take, and a few of them; nothing moves."""
+    count, shown = 0, list[dict[str, Any]]()
+    async with dead_letters(connection, queue) as letters:
+        for letter in letters:
+            if filters.accept(letter):
+                count += 1
+                if len(shown) < sample:
+                    shown.append(letter.summary())
+                if limit is not None and count >= limit:
+                    break
+    return count, shown
+
+
+async def replay(
+    connection: AbstractRobustConnection,
+    queue: str,
+    client: InvokeClient,
+    options: ReplayOptions,
+    stop: asyncio.Event,
+    on_progress: Callable[[ReplaySummary], None] = lambda _: None,
+) -> ReplaySummary:
+    summary = ReplaySummary()
+    nonce = uuid.uuid4().hex if options.again else ""
+    publisher = await amqp.confirmed_channel(connection)
+    interval = 1.0 / options.rate if options.rate else 0.0
+    next_at = time.monotonic()
+    try:
+        async with dead_letters(connection, queue) as letters:
+            for letter in letters:
+                if stop.is_set():
+                    summary.interrupted = True
+                    break
+                if not options.filters.accept(letter):
+                    summary.skipped += 1
+                    continue
+                if options.limit is not None and summary.matched >= options.limit:
+                    break
+                summary.matched += 1
+                if interval:
+                    await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                    next_at = max(next_at, time.monotonic()) + interval
+                if options.as_is:
+                    outcome = await _republish(publisher, letter, options.user_id)
+                else:
+                    outcome = await _through_worker(client, letter, options, nonce, stop)
+                if outcome == "replayed":
+                    await letter.message.ack()  # only now that its replay is confirmed
+                    summary.replayed += 1
+                else:
+                    summary.failed[outcome] += 1
+                on_progress(summary)
+    except Unavailable as exc:
+        if str(exc) != "interrupted":
+            summary.failed[str(exc)] += 1
+        summary.interrupted = True
+    finally:
+        await publisher.close()
+    return summary
+
+
+async def _republish(channel: Any, letter: DeadLetter, user_id: str) -> str:
+    """The original bytes to the exchange and routing key it died from, marked replayed."""
+    original = letter.message
+    headers = {k: v for k, v in (original.headers or {}).items() if k not in DEATH_HEADERS}
+    headers |= {
+        REPLAY_HEADER: "true",
+        "x-mti-replayed-by": user_id,
+        "x-mti-replayed-at": datetime.now(UTC).isoformat(),
+    }
+    exchange = (
+        await channel.get_exchange(letter.exchange, ensure=False)
+        if letter.exchange
+        else channel.default_exchange
+    )
+    message = aio_pika.Message(
+        original.body,
+        headers=headers,
+        content_type=original.content_type,
+        content_encoding=original.content_encoding,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=original.message_id,
+        correlation_id=original.correlation_id,
+        timestamp=original.timestamp,
+        type=original.type,
+        app_id=original.app_id,
+    )
+    try:
+        await exchange.publish(message, routing_key=letter.routing_key, mandatory=True)
+    except Exception as exc:
+        raise Unavailable(f"publish_failed: {type(exc).__name__}") from exc
+    return "replayed"
+
+
+async def _through_worker(
+    client: InvokeClient,
+    letter: DeadLetter,
+    options: ReplayOptions,
+    nonce: str,
+    stop: asyncio.Event,
+) -> str:
+    event = letter.event
+    if event is None:
+        return "not_a_trigger_event"
+    request = InvokeRequest(
+        invocation_id=replay_invocation_id(event.event_id, nonce),
+        workflow_id=event.workflow_id,
+        trigger_id=event.trigger_id,
+        user_id=options.user_id,
+        parameters={"set": options.edits} if options.edits else {},
+        description=options.description or f"replay of {event.event_id}",
+        requested_at=datetime.now(UTC),
+        source=InvocationSource.REPLAY,
+        replay_of=event,
+    )
+    while True:
+        try:
+            result = await client.call(request, options.timeout)
+        except Exception as exc:
+            raise Unavailable(f"broker_unavailable: {type(exc).__name__}") from exc
+        if result is None:
+            raise Unavailable("no_reply")
+        if result.status is InvokeStatus.ACCEPTED:
+            return "replayed"
+        if result.status is InvokeStatus.RATE_LIMITED and result.rate_limit and not stop.is_set():
+            # Keep the order: wait for this one's turn rather than skip ahead.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), result.rate_limit.retry_after_seconds)
+            if stop.is_set():
+                raise Unavailable("interrupted")
+            continue
+        log.warning(
+            "replay refused",
+            event_id=event.event_id,
+            status=result.status.value,
+            errors=[e.path for e in result.errors],
+        )
+        return result.errors[0].code if result.errors else result.status.value
