@@ -433,9 +433,24 @@ async def test_as_is_replay_after_a_database_outage(harness: Harness, pool: asyn
     # When the database is back and the operator re-publishes them as they were
     await harness.stop("scheduler")
     harness.start("scheduler")
+    channel = await harness.resources.connection.channel()
+    copies = await channel.declare_queue(exclusive=True)  # sees what the scheduler sees
+    await copies.bind(harness.topology.trigger_exchange, "#")
     summary = await run_replay(
         harness, ReplayOptions(user_id="ops", filters=Filters(reason="delivery_limit"), as_is=True)
     )
+    seen = []
+    while (copy := await copies.get(no_ack=True, fail=False)) is not None:
+        seen.append(copy)
+    await channel.close()
+    assert sorted(m.body for m in seen) == sorted(e.body() for e in events)  # byte for byte
+    assert all(
+        m.headers["x-mti-replayed"] == "true"
+        and m.headers["x-mti-replayed-by"] == "ops"
+        and "x-death" not in m.headers
+        for m in seen
+    )
+    assert {m.routing_key for m in seen} == {"webhook.wf_demo.trig_webhook_1"}
     # Then the original events are recorded under their original ids, once each
     assert summary.replayed == 3
     for event in events:
