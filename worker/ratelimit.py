@@ -42,7 +42,7 @@ for i, key in ipairs(KEYS) do
   next_tats[i] = next_tat
 end
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, tostring(next_tats[i]), 'PX', math.ceil(next_tats[i] - now))
+  redis.call('SET', key, tostring(next_tats[i]), 'PX', math.max(1, math.ceil(next_tats[i] - now)))
 end
 return {1, 0, 0}
 """

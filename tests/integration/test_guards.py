@@ -219,3 +219,12 @@ async def test_an_oversized_invoke_message_is_answered_and_dead_lettered(
     result = await direct_publish(broker, settings.topology, body)
     assert result.status is InvokeStatus.INVALID
     assert result.errors[0].code == "too_large"
+
+
+async def test_a_limit_so_high_it_never_limits_still_works(
+    redis: Redis, settings: Settings
+) -> None:
+    # 10^9 a minute: each invocation moves the bucket by less than a float can tell apart
+    limiter = RateLimiter(redis, settings.topology, fail_open=False)
+    decisions = [await limiter.acquire("u-huge", "wf-huge", Limits(10**9, 10**9)) for _ in range(3)]
+    assert all(d.allowed for d in decisions)
