@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 from pydantic import ValidationError
@@ -104,7 +103,7 @@ class InvokeWorker:
     def __init__(
         self,
         settings: Settings,
-        pool: asyncpg.Pool,
+        access: store.AccessCache,
         channel: AbstractChannel,
         trigger_exchange: AbstractExchange,
         statuses: InvocationStatusStore,
@@ -112,7 +111,7 @@ class InvokeWorker:
         limiter: RateLimiter,
     ) -> None:
         self._settings = settings
-        self._pool = pool
+        self._access = access
         self._channel = channel
         self._trigger_exchange = trigger_exchange
         self._statuses = statuses
@@ -181,9 +180,7 @@ class InvokeWorker:
         if earlier is not None and earlier.success:
             return earlier, earlier.trigger_data.trigger_type if earlier.trigger_data else None
 
-        access = await store.load_access(
-            self._pool, request.workflow_id, request.user_id, request.trigger_id
-        )
+        access = await self._access.load(request.workflow_id, request.user_id, request.trigger_id)
         # Someone who may not read a workflow learns nothing of it, not even that it exists.
         if access is None or not can_read(access.role):
             return _answer(

@@ -83,17 +83,22 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     channel = await amqp.confirmed_channel(resources.connection, settings.prefetch)
     exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
     queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
+    access = store.AccessCache(resources.pool)
+    await access.start(settings.database_url.get_secret_value())
     worker = InvokeWorker(
         settings,
-        resources.pool,
+        access,
         channel,
         exchange,
         resources.statuses,
         resources.idempotency,
         resources.limiter,
     )
-    await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
-    await channel.close()
+    try:
+        await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
+    finally:
+        await channel.close()
+        await access.close()
 
 
 async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:

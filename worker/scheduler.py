@@ -1,10 +1,15 @@
 """The workflow scheduler: records one `workflow_executions` row per trigger event.
 
 It has no branch for manual events: a manual invocation and a real trigger take the same path
-into the same table. The unique event id makes redelivery harmless.
+into the same table. The unique event id makes redelivery harmless. Events that arrive
+together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_SECONDS`),
+one statement and one commit for the lot; each event is acked once its row is committed.
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import asyncpg
 import structlog
@@ -17,11 +22,17 @@ from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+BATCH_SIZE = 200
+BATCH_WAIT_SECONDS = 0.005
+
 
 class Scheduler:
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
         self._settings = settings
         self._pool = pool
+        self._pending: list[tuple[TriggerEvent, asyncio.Future[str | None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -43,7 +54,7 @@ class Scheduler:
             trigger_type=event.trigger_type.value,
         )
         try:
-            execution_id = await store.record_execution(self._pool, event)
+            execution_id = await self._record(event)
         except store.UnknownTrigger:
             bound.warning("event for unknown workflow or trigger dead-lettered")
             metrics.SCHEDULER_EVENTS.labels(
@@ -60,10 +71,62 @@ class Scheduler:
                 cap=self._settings.retry_backoff_max_seconds,
             )
             return
-        # The row is committed (autocommit) before the event is acked.
+        # The row is committed before the event is acked.
         await message.ack()
         outcome = "recorded" if execution_id else "duplicate"
         metrics.SCHEDULER_EVENTS.labels(
             trigger_type=event.trigger_type.value, outcome=outcome
         ).inc()
         bound.info("trigger event handled", outcome=outcome, execution_id=execution_id)
+
+    def _record(self, event: TriggerEvent) -> asyncio.Future[str | None]:
+        """Queue the event for the next batch; resolves to its execution id once committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str | None] = loop.create_future()
+        self._pending.append((event, done))
+        if len(self._pending) >= BATCH_SIZE:
+            self._flush_now()
+        elif self._timer is None:
+            self._timer = loop.call_later(BATCH_WAIT_SECONDS, self._flush_now)
+        return done
+
+    def _flush_now(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._flush(batch))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, batch: list[tuple[TriggerEvent, asyncio.Future[str | None]]]) -> None:
+        try:
+            results: dict[str, Any] = await store.record_executions(
+                self._pool, [event for event, _ in batch]
+            )
+        except store.UnknownTrigger:
+            # Someone in the batch names an unknown trigger: find out who, one by one.
+            for event, done in batch:
+                try:
+                    _settle(done, result=await store.record_execution(self._pool, event))
+                except Exception as exc:
+                    _settle(done, error=exc)
+            return
+        except Exception as exc:
+            for _, done in batch:
+                _settle(done, error=exc)
+            return
+        for event, done in batch:
+            _settle(done, result=results[event.event_id])
+
+
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -186,6 +187,49 @@ async def load_access(
     )
 
 
+CATALOG_CHANNEL = "mti_catalog"  # NOTIFY payload: the id of a workflow that changed
+
+
+class AccessCache:
+    """Recently loaded `Access` answers, so the hot path skips a query per invocation.
+
+    Every change to a workflow, its members or triggers NOTIFYs `CATALOG_CHANNEL` on commit
+    (see `upsert_workflow`); the cache listens and drops that workflow's entries. Entries
+    also expire after `ttl` seconds, which bounds staleness should the listening connection
+    be lost.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, ttl: float = 10.0) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._entries: dict[tuple[str, str, str | None], tuple[float, Access | None]] = {}
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self, dsn: str) -> None:
+        self._listener = await asyncpg.connect(dsn)
+        await self._listener.add_listener(CATALOG_CHANNEL, self._changed)
+
+    def _changed(self, _conn: Any, _pid: int, _channel: str, workflow_id: str) -> None:
+        for key in [k for k in self._entries if k[0] == workflow_id]:
+            del self._entries[key]
+
+    async def load(self, workflow_id: str, user_id: str, trigger_id: str | None) -> Access | None:
+        key = (workflow_id, user_id, trigger_id)
+        now = time.monotonic()
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        access = await load_access(self._pool, workflow_id, user_id, trigger_id)
+        if len(self._entries) > 100_000:
+            self._entries.clear()
+        self._entries[key] = (now + self._ttl, access)
+        return access
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+
+
 async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
     rows = await pool.fetch(
         f"""SELECT {_TRIGGER_COLUMNS} FROM workflow_triggers t
@@ -222,6 +266,36 @@ async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | Non
     except asyncpg.ForeignKeyViolationError as exc:
         raise UnknownTrigger(f"{event.workflow_id}/{event.trigger_id}") from exc
     return inserted  # type: ignore[no-any-return]
+
+
+async def record_executions(
+    pool: asyncpg.Pool, events: list[TriggerEvent]
+) -> dict[str, str | None]:
+    """Insert the executions of many events in one statement: event id -> its execution id,
+    or None for an event seen before. Raises UnknownTrigger if any names an unknown trigger
+    (the caller then records them one by one to find which)."""
+    try:
+        rows = await pool.fetch(
+            """INSERT INTO workflow_executions
+                   (execution_id, event_id, workflow_id, trigger_id, trigger_type,
+                    trigger_data, input_data, metadata)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                    $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[])
+               ON CONFLICT (event_id) DO NOTHING
+               RETURNING event_id, execution_id""",
+            [execution_id_for_event(e.event_id) for e in events],
+            [e.event_id for e in events],
+            [e.workflow_id for e in events],
+            [e.trigger_id for e in events],
+            [e.trigger_type.value for e in events],
+            [e.trigger_data for e in events],
+            [e.input_data for e in events],
+            [e.metadata for e in events],
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise UnknownTrigger("a batch names an unknown workflow or trigger") from exc
+    inserted = {row["event_id"]: row["execution_id"] for row in rows}
+    return {e.event_id: inserted.get(e.event_id) for e in events}
 
 
 @dataclass(frozen=True)
@@ -283,6 +357,8 @@ async def upsert_workflow(
         rate_limit_per_user,
         rate_limit_per_workflow,
     )
+    # Delivered on commit: every worker's AccessCache forgets this workflow.
+    await conn.execute("SELECT pg_notify($1, $2)", CATALOG_CHANNEL, workflow_id)
     await conn.execute("DELETE FROM workflow_members WHERE workflow_id = $1", workflow_id)
     await conn.executemany(
         "INSERT INTO workflow_members (workflow_id, user_id, role) VALUES ($1, $2, $3)",

@@ -282,7 +282,7 @@ async def consume_with(
 def side_worker(side: Settings, pool: Any, channel: Any, exchange: Any, redis: Any) -> InvokeWorker:
     return InvokeWorker(
         side,
-        pool,
+        store.AccessCache(pool),
         channel,
         exchange,
         InvocationStatusStore(redis, side.topology, 60, fail_open=False),
@@ -404,3 +404,43 @@ async def test_worker_dead_letters_a_malformed_request_and_says_why(
         await channel.close()
     assert [m.body for m in dead] == [b'{"workflow_id": "wf_demo"}']
     assert dead_letter_reason(dead[0]) == "rejected"
+
+
+async def test_access_cache_forgets_a_workflow_when_it_changes(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    # Given a cache that has seen demo-viewer as a viewer of wf_cache
+    from worker.catalog import Catalog, apply_catalog
+
+    def catalog(role: str) -> Catalog:
+        return Catalog.model_validate(
+            {
+                "workflows": [
+                    {
+                        "id": "wf_cache",
+                        "name": "cache",
+                        "owner": "cache-owner",
+                        "members": {"cache-user": role},
+                        "triggers": [{"id": "t1", "type": "MANUAL"}],
+                    }
+                ]
+            }
+        )
+
+    await apply_catalog(pool, catalog("viewer"))
+    cache = store.AccessCache(pool, ttl=3600)
+    await cache.start(settings.database_url.get_secret_value())
+    try:
+        first = await cache.load("wf_cache", "cache-user", "t1")
+        assert first is not None and first.role is not None and first.role.name == "VIEWER"
+        # When the workflow file promotes the user
+        await apply_catalog(pool, catalog("operator"))
+
+        # Then the notification drops the cached answer, long before the TTL would
+        async def promoted() -> bool:
+            access = await cache.load("wf_cache", "cache-user", "t1")
+            return access is not None and access.role is not None and access.role.name == "OPERATOR"
+
+        await eventually(promoted, timeout=5)
+    finally:
+        await cache.close()

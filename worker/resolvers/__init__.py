@@ -6,13 +6,16 @@ timestamp and invocation id), so a redelivered request resolves to the very same
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
 from contracts.ids import manual_event_id
 from contracts.models import (
+    FieldError,
     InvokeRequest,
     ManualInvocationMetadata,
     TriggerEvent,
@@ -46,12 +49,23 @@ RESOLVERS: dict[TriggerType, Resolver] = {
 }
 
 
+def config_problems(trigger: Trigger) -> list[FieldError]:
+    """What is wrong with a trigger's config; cached, since configs rarely change and checking
+    one (a MANUAL trigger's JSON Schema, say) costs more than resolving an event."""
+    return list(_config_problems(trigger.type, json.dumps(trigger.config, sort_keys=True)))
+
+
+@lru_cache(maxsize=1024)
+def _config_problems(trigger_type: TriggerType, config_json: str) -> tuple[FieldError, ...]:
+    return tuple(RESOLVERS[trigger_type].config_errors(json.loads(config_json)))
+
+
 def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
     """The spec of the trigger's type, narrowed to this trigger's config: its schema, defaults,
     and only the examples that are valid for it (plus any its config lists)."""
     spec = SPECS[trigger.type]
     resolver = RESOLVERS[trigger.type]
-    if resolver.config_errors(trigger.config):
+    if config_problems(trigger):
         return spec
     schema = {"$schema": JSON_SCHEMA_DIALECT, **resolver.parameter_schema(trigger.config)}
     defaults = resolver.default_parameters(trigger.config)
@@ -106,7 +120,7 @@ def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvo
     if request.replay_of is not None:
         return _prepared(request, trigger, request.parameters, resolve_replay(request, trigger))
     resolver = RESOLVERS[trigger.type]
-    if config_errors := resolver.config_errors(trigger.config):
+    if config_errors := config_problems(trigger):
         raise InvalidInvocation(config_errors)
     # Shape limits first: a schema validator must never walk an absurdly deep or wide value.
     # (Counted from the request body, as the shim counts, so both report the same paths.)
