@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CLI := $(BIN)/manual-trigger
 
-.PHONY: help install services migrate topology demo run test test-unit lint format schemas clean
+.PHONY: help install services migrate topology demo run test test-unit lint format schemas bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -57,6 +57,12 @@ lint: install ## ruff, formatting and mypy
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: install services ## Benchmarks on the local services; writes bench-results.json (minutes)
+	$(BIN)/python -m tests.benchmarks.bench
+
+bench-smoke: install services ## Every benchmark figure on a few messages (seconds)
+	$(BIN)/python -m tests.benchmarks.bench --smoke --output /tmp/bench-smoke.json
 
 schemas: install ## Rewrite the exported JSON Schemas under contracts/schemas/
 	$(BIN)/python -m contracts.export

@@ -173,6 +173,7 @@ class ReplayOptions:
     limit: int | None = None
     description: str | None = None
     timeout: float = 30.0
+    window: int = 64  # replays in flight at once
 
 
 @dataclass
@@ -225,42 +226,61 @@ async def replay(
     stop: asyncio.Event,
     on_progress: Callable[[ReplaySummary], None] = lambda _: None,
 ) -> ReplaySummary:
+    """Replay the matching dead letters, up to `options.window` at a time (each acked only
+    once its own replay is confirmed), starting them in queue order at the given rate."""
     summary = ReplaySummary()
     nonce = uuid.uuid4().hex if options.again else ""
     publisher = await amqp.confirmed_channel(connection)
     interval = 1.0 / options.rate if options.rate else 0.0
     next_at = time.monotonic()
+    gate = asyncio.Semaphore(options.window)
+    broken: list[Unavailable] = []
+
+    async def one(letter: DeadLetter) -> None:
+        try:
+            if options.as_is:
+                outcome = await _republish(publisher, letter, options.user_id)
+            else:
+                outcome = await _through_worker(client, letter, options, nonce, stop)
+            if outcome == "replayed":
+                await letter.message.ack()  # only now that its replay is confirmed
+                summary.replayed += 1
+            else:
+                summary.failed[outcome] += 1
+            on_progress(summary)
+        except Unavailable as exc:
+            broken.append(exc)
+        finally:
+            gate.release()
+
+    running: set[asyncio.Task[None]] = set()
     try:
         async with dead_letters(connection, queue) as letters:
             for letter in letters:
-                if stop.is_set():
-                    summary.interrupted = True
-                    break
                 if not options.filters.accept(letter):
                     summary.skipped += 1
                     continue
                 if options.limit is not None and summary.matched >= options.limit:
                     break
-                summary.matched += 1
                 if interval:
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                     next_at = max(next_at, time.monotonic()) + interval
-                if options.as_is:
-                    outcome = await _republish(publisher, letter, options.user_id)
-                else:
-                    outcome = await _through_worker(client, letter, options, nonce, stop)
-                if outcome == "replayed":
-                    await letter.message.ack()  # only now that its replay is confirmed
-                    summary.replayed += 1
-                else:
-                    summary.failed[outcome] += 1
-                on_progress(summary)
-    except Unavailable as exc:
-        if str(exc) != "interrupted":
-            summary.failed[str(exc)] += 1
-        summary.interrupted = True
+                await gate.acquire()
+                if stop.is_set() or broken:
+                    gate.release()
+                    summary.interrupted = True
+                    break
+                summary.matched += 1
+                task = asyncio.create_task(one(letter))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            await asyncio.gather(*running)
     finally:
         await publisher.close()
+    for exc in broken:
+        summary.interrupted = True
+        if str(exc) != "interrupted":
+            summary.failed[str(exc)] += 1
     return summary
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 from aio_pika.abc import (
     AbstractChannel,
@@ -41,13 +42,15 @@ class InvokeClient:
         if waiter is not None and not waiter.done():
             waiter.set_result(InvokeResult.parse(message.body))
 
-    async def send(self, request: InvokeRequest, *, want_reply: bool = True) -> None:
+    async def send(
+        self, request: InvokeRequest, *, want_reply: bool = True, correlation_id: str | None = None
+    ) -> None:
         """Publish the request, confirmed; raises if the broker did not take it."""
         await self._exchange.publish(
             amqp.json_message(
                 request.body(),
                 message_id=request.invocation_id,
-                correlation_id=request.invocation_id,
+                correlation_id=correlation_id or request.invocation_id,
                 reply_to=DIRECT_REPLY_TO if want_reply else None,
             ),
             routing_key=INVOKE_ROUTING_KEY,
@@ -56,15 +59,17 @@ class InvokeClient:
 
     async def call(self, request: InvokeRequest, timeout: float) -> InvokeResult | None:
         """Publish and wait for the worker's answer; None when none came within `timeout`."""
+        # One correlation id per call: the same invocation may be in flight twice at once.
+        correlation_id = uuid.uuid4().hex
         waiter = asyncio.get_running_loop().create_future()
-        self._waiting[request.invocation_id] = waiter
+        self._waiting[correlation_id] = waiter
         try:
-            await self.send(request)
+            await self.send(request, correlation_id=correlation_id)
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return None
         finally:
-            self._waiting.pop(request.invocation_id, None)
+            self._waiting.pop(correlation_id, None)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
