@@ -20,6 +20,13 @@ def idempotent_invocation_id(user_id: str, idempotency_key: str) -> str:
     return str(uuid.uuid5(_IDEMPOTENT_INVOCATIONS, f"{user_id}\n{idempotency_key}"))
 
 
+def new_invocation_id(user_id: str, idempotency_key: str | None) -> str:
+    """A fresh invocation id, or for a keyed request the one its (user, key) always gets."""
+    return (
+        idempotent_invocation_id(user_id, idempotency_key) if idempotency_key else str(uuid.uuid4())
+    )
+
+
 def replay_invocation_id(event_id: str, again: str = "") -> str:
     """A replay of an event is one invocation, however often it is replayed, unless `again`
     names a deliberate new run."""

@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from rich.json import JSON
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from contracts.ids import idempotent_invocation_id
+from contracts.ids import new_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
 from contracts.topology import dead_letter_queue
 from worker import amqp, store
@@ -312,9 +311,7 @@ def invoke(
     parameters = _parameters(settings, workflow, trigger, example, params_file, param or [])
     try:
         request = InvokeRequest(
-            invocation_id=idempotent_invocation_id(who, idempotency_key)
-            if idempotency_key
-            else str(uuid.uuid4()),
+            invocation_id=new_invocation_id(who, idempotency_key),
             workflow_id=workflow,
             trigger_id=trigger,
             user_id=who,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from contracts.models import FieldError, InvokeRequest
+from contracts.specs import ManualInvocationSpec
+from worker.validation import validate
 
 _DERIVED = uuid.UUID("2b0c8f9e-5d7a-4f0e-9c41-7e1f3b6a2d55")
 
@@ -49,6 +51,23 @@ class Resolver(Protocol):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution: ...
+
+
+class SpecResolver:
+    """The common case: parameters as the type's spec declares them, the trigger's config
+    checked against `config_schema`. Resolvers override what their type does differently."""
+
+    spec: ManualInvocationSpec
+    config_schema: dict[str, Any] = {"type": "object"}  # noqa: RUF012 -- read-only
+
+    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.spec.default_parameters)
+
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        return self.spec.parameter_schema
+
+    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
+        return validate(self.config_schema, config, "/trigger_config")
 
 
 def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:

@@ -15,7 +15,7 @@ from croniter import croniter
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import CRON_SPEC
-from worker.resolvers.base import Resolution, invalid
+from worker.resolvers.base import Resolution, SpecResolver, invalid
 
 
 def _with_seconds(expression: str) -> bool:
@@ -58,12 +58,8 @@ def _zone(config: dict[str, Any]) -> ZoneInfo:
     return ZoneInfo(config.get("timezone", "UTC"))
 
 
-class CronResolver:
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        return dict(CRON_SPEC.default_parameters)
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return CRON_SPEC.parameter_schema
+class CronResolver(SpecResolver):
+    spec = CRON_SPEC
 
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
         errors = []

@@ -19,8 +19,7 @@ from typing import Any
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import EMAIL_SPEC
 from worker.redaction import redact
-from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
-from worker.validation import validate
+from worker.resolvers.base import InvalidInvocation, Resolution, SpecResolver, derived_uuid, invalid
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -136,15 +135,12 @@ def _fix_boundaries(message: EmailMessage, request: InvokeRequest) -> None:
             part.set_boundary(f"===============manual{derived_uuid(request, f'b{index}').hex}==")
 
 
-class EmailResolver:
+class EmailResolver(SpecResolver):
+    spec = EMAIL_SPEC
+    config_schema = _CONFIG_SCHEMA
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**EMAIL_SPEC.default_parameters, "to": [config.get("email_address", "")]}
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return EMAIL_SPEC.parameter_schema
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
 
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest

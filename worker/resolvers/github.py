@@ -18,12 +18,12 @@ from worker.resolvers import github_payloads as gh
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
+    SpecResolver,
     compact_json,
     derived_int,
     derived_uuid,
     hmac_sha256_hex,
 )
-from worker.validation import validate
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -102,7 +102,10 @@ def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldE
     return errors
 
 
-class GitHubResolver:
+class GitHubResolver(SpecResolver):
+    spec = GITHUB_SPEC
+    config_schema = _CONFIG_SCHEMA
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         first = _event_types(config)[0]
         event = first if first != "*" else "push"
@@ -111,12 +114,6 @@ class GitHubResolver:
             "sender": str(config.get("repository", "octocat/x")).split("/")[0],
         }
         return defaults
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return GITHUB_SPEC.parameter_schema
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
 
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest

@@ -20,12 +20,12 @@ from worker.redaction import redact
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
+    SpecResolver,
     compact_json,
     derived_hex,
     derived_uuid,
     hmac_sha256_hex,
 )
-from worker.validation import validate
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -100,7 +100,10 @@ def _bot_user_id(config: dict[str, Any]) -> str:
     return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
 
 
-class SlackResolver:
+class SlackResolver(SpecResolver):
+    spec = SLACK_SPEC
+    config_schema = _CONFIG_SCHEMA
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         event_types = config.get("event_types") or ["message"]
         channels = _channel_filter(config)
@@ -109,12 +112,6 @@ class SlackResolver:
             "event_type": event_types[0],
             "channel": channels[0] if channels else "C0MANUAL01",
         }
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return SLACK_SPEC.parameter_schema
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
 
     def resolve(
         self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest

@@ -12,11 +12,10 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from contracts.models import FieldError, InvokeRequest
+from contracts.models import InvokeRequest
 from contracts.specs import HTTP_METHODS, WEBHOOK_SPEC
 from worker.redaction import redact
-from worker.resolvers.base import Resolution, compact_json, hmac_sha256_hex, invalid
-from worker.validation import validate
+from worker.resolvers.base import Resolution, SpecResolver, compact_json, hmac_sha256_hex, invalid
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
 # Always present, whatever the user sends: downstream code can tell a simulated request.
@@ -84,16 +83,13 @@ def encode_body(body: Any, content_type: str) -> tuple[str, Any]:
     raise invalid("/parameters/body", f"a {media_type} body must be a string", "invalid_body")
 
 
-class WebhookResolver:
+class WebhookResolver(SpecResolver):
+    spec = WEBHOOK_SPEC
+    config_schema = _CONFIG_SCHEMA
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         method = config.get("method", WEBHOOK_SPEC.default_parameters["method"])
         return {**WEBHOOK_SPEC.default_parameters, "method": method}
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return WEBHOOK_SPEC.parameter_schema
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        return validate(_CONFIG_SCHEMA, config, "/trigger_config")
 
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest

@@ -8,7 +8,6 @@ and Redis. Errors are RFC 9457 problem documents with per-field JSON pointer pat
 import asyncio
 import contextlib
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
-from contracts.ids import idempotent_invocation_id
+from contracts.ids import new_invocation_id
 from contracts.models import (
     IDENTIFIER_PATTERN,
     FieldError,
@@ -277,10 +276,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         if not (_IDENTIFIER.match(workflow_id) and _IDENTIFIER.match(trigger_id)):
             raise not_found("Trigger")
         request = InvokeRequest(
-            # A keyed request always gets the same id, so its effect stays exactly-once.
-            invocation_id=idempotent_invocation_id(user, idempotency_key)
-            if idempotency_key
-            else str(uuid.uuid4()),
+            invocation_id=new_invocation_id(user, idempotency_key),
             workflow_id=workflow_id,
             trigger_id=trigger_id,
             user_id=user,
