@@ -37,6 +37,19 @@ class InvalidInvocation(Exception):
         self.errors = errors
 
 
+def unsubscribed(listened: list[str], event: str) -> list[FieldError]:
+    """The error for an event type the trigger does not listen to (`*` listens to all)."""
+    if event in listened or "*" in listened:
+        return []
+    return [
+        FieldError(
+            path="/parameters/event_type",
+            code="event_not_subscribed",
+            message=f"the trigger listens to {listened}, not {event!r}",
+        )
+    ]
+
+
 def invalid(path: str, message: str, code: str) -> InvalidInvocation:
     return InvalidInvocation([FieldError(path=path, message=message, code=code)])
 

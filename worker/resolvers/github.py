@@ -23,6 +23,7 @@ from worker.resolvers.base import (
     derived_int,
     derived_uuid,
     hmac_sha256_hex,
+    unsubscribed,
 )
 
 _CONFIG_SCHEMA: dict[str, Any] = {
@@ -63,16 +64,7 @@ def _event_types(config: dict[str, Any]) -> list[str]:
 
 
 def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldError]:
-    errors = []
-    listened = _event_types(config)
-    if event not in listened and "*" not in listened:
-        errors.append(
-            FieldError(
-                path="/parameters/event_type",
-                code="event_not_subscribed",
-                message=f"the trigger listens to {listened}, not {event!r}",
-            )
-        )
+    errors = unsubscribed(_event_types(config), event)
     action = p.get("action")
     if event in GITHUB_EVENTS_WITHOUT_ACTION and action is not None:
         errors.append(

@@ -25,6 +25,7 @@ from worker.resolvers.base import (
     derived_hex,
     derived_uuid,
     hmac_sha256_hex,
+    unsubscribed,
 )
 
 _CONFIG_SCHEMA: dict[str, Any] = {
@@ -118,15 +119,7 @@ class SlackResolver(SpecResolver):
     ) -> Resolution:
         event_type: str = p["event_type"]
         listened = config.get("event_types") or ["message"]
-        errors = []
-        if event_type not in listened:
-            errors.append(
-                FieldError(
-                    path="/parameters/event_type",
-                    code="event_not_subscribed",
-                    message=f"the trigger listens to {listened}, not {event_type!r}",
-                )
-            )
+        errors = unsubscribed(listened, event_type)
         channels = _channel_filter(config)
         if channels and p["channel"] not in channels:
             errors.append(
