@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from tests.conftest import TEST_JWT_SECRET
+from worker.settings import Settings
 
 T = TypeVar("T")
 
@@ -82,3 +88,36 @@ class FlakyPool:
             return await method(*args, **kwargs)
 
         return call
+
+
+CLI = Path(sys.executable).parent / "manual-trigger"
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that points `manual-trigger` at a test instance."""
+    return {
+        **os.environ,
+        "MTI_NAMESPACE": settings.namespace,
+        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
+        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
+        "MTI_REDIS_URL": settings.redis_url.get_secret_value(),
+        "MTI_JWT_SECRET": TEST_JWT_SECRET,
+        **extra,
+    }
+
+
+async def run_cli(
+    settings: Settings, *args: str, stdin: bytes | None = None, **env: str
+) -> tuple[int, str, str]:
+    """Run the CLI without blocking this event loop (a worker under test may live in it)."""
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        env=cli_env(settings, **env),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,11 +20,11 @@ from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
 from tests.conftest import TEST_JWT_SECRET, delete_redis_keys
+from tests.helpers import CLI, cli_env
 from worker import amqp
 from worker.auth import mint_token
 from worker.settings import Settings
 
-CLI = Path(sys.executable).parent / "manual-trigger"
 PLANTED_SECRETS = (
     "demo-webhook-signing-secret",
     "demo-github-webhook-secret",
@@ -66,18 +64,13 @@ async def running(
     namespace = f"{settings.namespace}e{uuid.uuid4().hex[:6]}"
     port = free_port()
     own = settings.model_copy(update={"namespace": namespace, "http_port": port})
-    environment = {
-        **os.environ,
-        "MTI_NAMESPACE": namespace,
-        "MTI_HTTP_PORT": str(port),
-        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
-        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
-        "MTI_REDIS_URL": settings.redis_url.get_secret_value(),
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-        "MTI_LOG_FORMAT": "json",
-        "MTI_RETRY_BACKOFF_SECONDS": "0.05",
+    environment = cli_env(
+        own,
+        MTI_HTTP_PORT=str(port),
+        MTI_LOG_FORMAT="json",
+        MTI_RETRY_BACKOFF_SECONDS="0.05",
         **{f"MTI_{k.upper()}": str(v) for k, v in env.items()},
-    }
+    )
     with log.open("wb") as sink:
         process = subprocess.Popen([str(CLI), role], env=environment, stdout=sink, stderr=sink)
     url = f"http://127.0.0.1:{port}"

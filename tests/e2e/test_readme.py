@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_JWT_SECRET
 from tests.e2e.conftest import Service
+from tests.helpers import cli_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,14 +52,8 @@ async def test_every_readme_example_answers_without_error(service: Service) -> N
     # Given the README's commands, pointed at the test instance with a real token
     host = service.url.removeprefix("http://")
     settings = service.settings
-    env = {
-        **os.environ,
-        "TOKEN": service.token("demo-user")["Authorization"].removeprefix("Bearer "),
-        "MTI_NAMESPACE": settings.namespace,
-        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
-        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-    }
+    token = service.token("demo-user")["Authorization"].removeprefix("Bearer ")
+    env = cli_env(settings, TOKEN=token)
     last_execution = ""
     for command in readme_commands():
         command = command.replace("localhost:8000", host)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,25 +13,22 @@ import pytest
 
 from contracts.models import InvokeResult, InvokeStatus
 from tests.conftest import TEST_JWT_SECRET, RunningSystem
-from tests.helpers import eventually
+from tests.helpers import CLI, cli_env, eventually, run_cli
 from worker import amqp
 from worker.auth import TokenVerifier
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
-CLI = Path(sys.executable).parent / "manual-trigger"
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
-        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
-        "MTI_NAMESPACE": settings.namespace,
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-    }
     return subprocess.run(
-        [str(CLI), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [str(CLI), *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -109,27 +103,7 @@ def test_migrate_and_demo_are_idempotent(settings: Settings, pool: asyncpg.Pool)
 async def cli_async(
     settings: Settings, *args: str, stdin: bytes | None = None, **env: str
 ) -> tuple[int, str, str]:
-    """Run the CLI without blocking this event loop (the worker under test lives in it)."""
-    environment = {
-        **os.environ,
-        "MTI_DATABASE_URL": settings.database_url.get_secret_value(),
-        "MTI_AMQP_URL": settings.amqp_url.get_secret_value(),
-        "MTI_NAMESPACE": settings.namespace,
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-        "MTI_USER": "demo-user",
-        **env,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        env=environment,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(settings, *args, stdin=stdin, **{"MTI_USER": "demo-user", **env})
 
 
 WEBHOOK = ("wf_demo", "trig_webhook_1")

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -25,8 +22,8 @@ from aio_pika.abc import AbstractRobustConnection
 from contracts.ids import execution_id_for_event
 from contracts.models import TriggerEvent, TriggerType
 from contracts.topology import dead_letter_queue
-from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.helpers import FlakyPool, eventually, publish_raw
+from tests.conftest import make_settings
+from tests.helpers import CLI, FlakyPool, cli_env, eventually, publish_raw, run_cli
 from worker import amqp
 from worker.catalog import Catalog, apply_catalog
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay
@@ -36,7 +33,6 @@ from worker.scheduler import Scheduler
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration
-CLI = Path(sys.executable).parent / "manual-trigger"
 
 
 class Harness:
@@ -374,14 +370,7 @@ async def test_a_killed_replay_leaves_the_rest_in_order_and_a_rerun_finishes_it(
     events = [lost_event(trigger, n) for n in range(8)]
     await dead_letter(harness, events)
     await create_trigger(pool, trigger)
-    env = {
-        **os.environ,
-        "MTI_NAMESPACE": harness.settings.namespace,
-        "MTI_DATABASE_URL": harness.settings.database_url.get_secret_value(),
-        "MTI_AMQP_URL": harness.settings.amqp_url.get_secret_value(),
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-        "MTI_USER": "replayer",
-    }
+    env = cli_env(harness.settings, MTI_USER="replayer")
     command = [str(CLI), "replay", "--trigger", trigger, "--yes", "--rate", "4/s", "--json"]
     # When the replay is killed outright (no chance to clean up) part way through.
     # (Subprocesses run without blocking this event loop: the worker and scheduler live here.)
@@ -468,25 +457,7 @@ async def test_as_is_replay_after_a_database_outage(harness: Harness, pool: asyn
 
 
 async def cli(rig: Harness, *args: str) -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        "MTI_NAMESPACE": rig.settings.namespace,
-        "MTI_DATABASE_URL": rig.settings.database_url.get_secret_value(),
-        "MTI_AMQP_URL": rig.settings.amqp_url.get_secret_value(),
-        "MTI_JWT_SECRET": TEST_JWT_SECRET,
-        "MTI_USER": "replayer",
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(rig.settings, *args, MTI_USER="replayer")
 
 
 async def test_dlq_and_replay_commands_show_before_anything_moves(
