@@ -6,16 +6,38 @@ builds a dict by hand and every consumer rejects the same malformed input the sa
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text and UTF-8 hold neither NUL nor half a UTF-16 surrogate pair."""
+    if _UNSTORABLE.search(text):
+        raise ValueError("must not contain NUL (\\u0000) or unpaired surrogates (\\ud800-\\udfff)")
+    return text
+
+
+# Text that is stored (user ids, descriptions, keys): refused at the door if it cannot be.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 # Ids go into routing keys (`type.workflow.trigger`), so they may not hold dots or wildcards.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+UserId = Annotated[StorableText, StringConstraints(min_length=1, max_length=256)]
 
 MANUAL_INVOCATION: Literal["MANUAL_INVOCATION"] = "MANUAL_INVOCATION"
 
@@ -76,11 +98,13 @@ class InvokeRequest(_Message):
     trigger_id: Identifier
     user_id: UserId
     parameters: dict[str, Any] = Field(default_factory=dict)
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    dry_run: bool = False
+    description: Annotated[StorableText, StringConstraints(max_length=2000)] | None = None
+    dry_run: StrictBool = False
     requested_at: AwareDatetime
     source: InvocationSource = InvocationSource.HTTP
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    idempotency_key: (
+        Annotated[StorableText, StringConstraints(min_length=1, max_length=255)] | None
+    ) = None
     replay_of: TriggerEvent | None = Field(
         default=None, description="The dead-lettered event this request replays."
     )

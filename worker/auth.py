@@ -4,20 +4,26 @@ Algorithms are pinned: HS256 with `MTI_JWT_SECRET`, and RS256 or ES256 with
 `MTI_JWT_PUBLIC_KEY` (the key's type decides which). A token's own `alg` header only selects
 among the configured ones, so `alg: none` and HS256 signed with the public key are refused.
 `exp` and `sub` are required; `nbf` and `iat` are honoured with a small leeway; `aud` and
-`iss` are checked when configured. A refused token learns nothing of why.
+`iss` are checked when configured; a token may live at most `MTI_JWT_MAX_AGE_SECONDS`.
+A refused token learns nothing of why.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import StrictStr, TypeAdapter, ValidationError
+
+from contracts.models import UserId
 
 LEEWAY_SECONDS = 30
+DEFAULT_MAX_AGE_SECONDS = 86_400
+USER_ID: TypeAdapter[str] = TypeAdapter(Annotated[UserId, StrictStr])
 
 
 class InvalidToken(Exception):
@@ -36,6 +42,9 @@ class TokenVerifier:
     public_key_pem: str | None = None
     audience: str | None = None
     issuer: str | None = None
+    # No token may live longer than this (exp - iat, or exp - now without iat): a leaked
+    # long-lived token would otherwise be good for years.
+    max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS
 
     def __post_init__(self) -> None:
         if not self.hmac_secret and not self.public_key_pem:
@@ -75,7 +84,14 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken from exc
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
+        issued = claims.get("iat")
+        start = issued if isinstance(issued, int | float) else time.time()
+        if claims["exp"] - start > self.max_age_seconds + LEEWAY_SECONDS:
             raise InvalidToken
-        return subject
+        subject = claims.get("sub")
+        # A subject the system cannot hold as a user id (empty, too long, NUL, half a
+        # surrogate pair) is no identity at all.
+        try:
+            return USER_ID.validate_python(subject)
+        except ValidationError:
+            raise InvalidToken from None

@@ -32,9 +32,10 @@ from worker.auth import mint_token
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
 from worker.paths import as_pointer, parse_assignment, parse_value, set_path
+from worker.redaction import Secrets
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan
 from worker.replay import replay as replay_events
-from worker.resolvers import describe_trigger, trigger_spec
+from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Role, run_roles
 from worker.settings import Settings
@@ -169,6 +170,13 @@ def token(
             "token needs MTI_JWT_SECRET (HS256); public-key tokens come from your IdP", err=True
         )
         raise typer.Exit(2)
+    if ttl > settings.jwt_max_age_seconds:
+        typer.echo(
+            f"--ttl {ttl} is over MTI_JWT_MAX_AGE_SECONDS ({settings.jwt_max_age_seconds}): "
+            "the API would refuse the token",
+            err=True,
+        )
+        raise typer.Exit(2)
     claims = {"aud": settings.jwt_audience, "iss": settings.jwt_issuer}
     typer.echo(mint_token(secret, user, ttl, **{k: v for k, v in claims.items() if v}))
 
@@ -203,15 +211,20 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-async def _load_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger:
+async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger | None:
     pool = await store.create_pool(settings.database_url.get_secret_value(), max_size=2)
     try:
         access = await store.load_access(pool, workflow, "", trigger)
     finally:
         await pool.close()
-    if access is None or access.trigger is None:
+    return access.trigger if access else None
+
+
+async def _load_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger:
+    found = await _find_trigger(settings, workflow, trigger)
+    if found is None:
         _fail(f"no trigger {trigger} in workflow {workflow}", EXIT_CODES[InvokeStatus.NOT_FOUND])
-    return access.trigger
+    return found
 
 
 def _parameters(
@@ -509,8 +522,16 @@ def dlq_show(
         async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
             for letter in letters:
                 if letter.event is not None and letter.event.event_id == event_id:
-                    return {**letter.summary(), "event": letter.document}
-        return None
+                    found = {**letter.summary(), "event": letter.document}
+                    break
+            else:
+                return None
+        # A dead-lettered event holds the secrets and signatures it was delivered with.
+        event = letter.event
+        trigger = await _find_trigger(settings, event.workflow_id, event.trigger_id)
+        secrets = trigger_secrets(trigger) if trigger else Secrets()
+        shown: dict[str, Any] = secrets.hide(found)
+        return shown
 
     found = _run(find)
     if found is None:

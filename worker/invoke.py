@@ -30,7 +30,7 @@ from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.ratelimit import Limits, RateLimiter
-from worker.resolvers import InvalidInvocation, prepare_invocation
+from worker.resolvers import InvalidInvocation, prepare_invocation, trigger_secrets
 from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
 from worker.validation import from_pydantic
@@ -216,11 +216,15 @@ class InvokeWorker:
             ), trigger_type
 
         event = prepared.event
+        # The event carries the real secrets and signatures to the scheduler; the answer shows
+        # them hidden, so the service is no signing oracle.
+        secrets = trigger_secrets(trigger)
         resolved: dict[str, Any] = {
             "event_id": event.event_id,
-            "warnings": prepared.warnings,
+            "warnings": secrets.hide(prepared.warnings),
             "trigger_data": TriggerData(
-                trigger_type=trigger.type, resolved_parameters=prepared.resolved_parameters
+                trigger_type=trigger.type,
+                resolved_parameters=secrets.hide(prepared.resolved_parameters),
             ),
         }
         if request.dry_run:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+
+import ada_url
 
 from contracts.models import FieldError
 from worker.validation import pointer
@@ -22,8 +25,17 @@ MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_STRING = 256 * 1024  # characters, for any one string the schema does not bound tighter
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# A scheme, as the WHATWG URL Standard reads one; with `//` after it any scheme is a URL.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+# Schemes a WHATWG parser treats as URLs even without `//` (`http:127.0.0.1`, `http:/x`).
+_SPECIAL_SCHEMES = {"http", "https", "ws", "wss", "ftp", "file"}
 _ALLOWED_SCHEMES = {"http", "https"}
+# Browsers and WHATWG parsers strip leading and trailing C0 controls and spaces, and drop
+# tabs and newlines anywhere, before they parse.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+# Slack's link markup: `<https://example.com|label>` in message text is a link Slack follows.
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|[^<>]*)?>")
 # Shared address space for carrier-grade NAT (RFC 6598): not global, not "private" either.
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 # Names that resolve to the machine itself or to a cloud's instance metadata service.
@@ -38,12 +50,17 @@ class TooLarge(Exception):
     """The input is over a size limit; the shim answers 413."""
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_json(body: bytes) -> Any:
-    """Parse a JSON body no larger than the limit; nesting too deep is a ValueError."""
+    """Parse a JSON body no larger than the limit. Nesting too deep, and the NaN/Infinity that
+    Python's parser would accept but JSON does not have, are ValueErrors."""
     if len(body) > MAX_BODY_BYTES:
         raise TooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
 
@@ -82,29 +99,55 @@ def shape_errors(value: Any, base: str) -> list[FieldError]:
                     message=f"nested deeper than {MAX_DEPTH} levels",
                 ),
             ]
-        if isinstance(item, str) and len(item) > MAX_STRING:
-            errors.append(
-                FieldError(
-                    path=base + pointer(path),
-                    code="string_too_long",
-                    message=f"longer than {MAX_STRING} characters",
+        at = base + pointer(path)
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                errors.append(
+                    FieldError(
+                        path=at,
+                        code="string_too_long",
+                        message=f"longer than {MAX_STRING} characters",
+                    )
                 )
+            if problem := unstorable(item):
+                errors.append(FieldError(path=at, code="unstorable_text", message=problem))
+        elif isinstance(item, float) and not math.isfinite(item):
+            errors.append(
+                FieldError(path=at, code="number_out_of_range", message="not a finite JSON number")
             )
         keys = item.keys() if isinstance(item, dict) else ()
         for key in keys:
             if len(key) > MAX_STRING:
                 errors.append(
+                    FieldError(path=at, code="string_too_long", message="a member name is too long")
+                )
+            if problem := unstorable(key):
+                errors.append(
                     FieldError(
-                        path=base + pointer(path),
-                        code="string_too_long",
-                        message="a member name is too long",
+                        path=at + pointer([key]),
+                        code="unstorable_text",
+                        message=f"member name: {problem}",
                     )
                 )
     return errors
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL (and UTF-8) cannot hold this text, or None: a NUL character, or half of a
+    UTF-16 surrogate pair (JSON's `\\ud800` escapes decode to such lone halves)."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "must not contain the NUL character (\\u0000)"
+    return "must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+
+
 def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a URL host spells, in any spelling an HTTP client accepts, or None."""
+    """The address a host spells in the forms urllib-based clients accept, or None."""
     host = host.strip("[]").split("%")[0]  # IPv6 brackets and zone ids
     try:
         return ipaddress.ip_address(host)
@@ -134,29 +177,83 @@ def _inward(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
-def url_problem(text: str) -> str | None:
-    """Why this URL may not be used, or None when it is an http(s) URL to the outside."""
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-    except ValueError:
-        return "not a valid URL"
-    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
-        return f"only http and https URLs are allowed, not {parts.scheme}"
-    if not host:
-        return "the URL has no host"
+def _host_problem(host: str) -> str | None:
     address = _ip_of(host)
-    if address is not None and _inward(address):
-        return f"the URL points at an internal address ({address})"
-    if address is None and _INTERNAL_NAMES.search(host.rstrip(".")):
+    if address is not None:
+        return f"the URL points at an internal address ({address})" if _inward(address) else None
+    name = host.rstrip(".")
+    # A name without a dot resolves through the machine's search domains: an intranet host.
+    if _INTERNAL_NAMES.search(name) or "." not in name:
         return f"the URL points at an internal host ({host})"
     return None
 
 
+def _whatwg_host(text: str) -> str | None:
+    """The host a browser, Node's fetch or httpx would connect to: percent-decoded, IDNA/UTS 46
+    mapped (full-width digits, ideographic dots, circled letters), IPv4 numbers normalised."""
+    try:
+        return ada_url.URL(text).hostname or None
+    except ValueError:
+        return None
+
+
+def _urllib_host(text: str) -> str | None:
+    """The host urllib, requests and curl-like parsers see (they differ from WHATWG on `\\`,
+    zone ids and more)."""
+    try:
+        return urlsplit(text).hostname
+    except ValueError:
+        return None
+
+
+def url_like(text: str) -> str | None:
+    """The text as a client would parse it, when a client would take it for a URL; else None."""
+    cleaned = _TAB_OR_NEWLINE.sub("", text.strip(_C0_AND_SPACE))
+    found = _SCHEME.match(cleaned)
+    if found is None or not (found.group(1).lower() in _SPECIAL_SCHEMES or found.group(2)):
+        return None
+    return cleaned
+
+
+def url_problem(text: str) -> str | None:
+    """Why this URL may not be used, or None when it is an http(s) URL to the outside.
+
+    The host is judged as each kind of client would read it, and refused if any of them
+    would reach an internal address: a spelling one parser reads harmlessly may be read by
+    another as 127.0.0.1.
+    """
+    cleaned = url_like(text) or text
+    found = _SCHEME.match(cleaned)
+    scheme = found.group(1).lower() if found else ""
+    if scheme not in _ALLOWED_SCHEMES:
+        return f"only http and https URLs are allowed, not {scheme or 'this'}"
+    hosts = {h for h in (_whatwg_host(cleaned), _urllib_host(cleaned)) if h}
+    # With no host for any parser, no client can fetch it: it is text, not a URL.
+    return next((problem for host in sorted(hosts) if (problem := _host_problem(host))), None)
+
+
+def _urls_in(text: str) -> Iterator[str]:
+    """The URLs a client could take from this text: the whole text, or Slack link markup."""
+    if url_like(text):
+        yield text
+    for link in _SLACK_LINK.findall(text):
+        if url_like(link):
+            yield link
+
+
 def url_errors(value: Any, base: str) -> list[FieldError]:
-    """Every string that is an absolute URL must be http(s) to a public host."""
+    """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
+    must be http(s) to a public host."""
     errors: list[FieldError] = []
     for path, item in _walk(value):
-        if isinstance(item, str) and _URL.match(item) and (problem := url_problem(item)):
-            errors.append(FieldError(path=base + pointer(path), code="unsafe_url", message=problem))
+        texts = [(path, item)] if isinstance(item, str) else []
+        if isinstance(item, dict):
+            texts += [((*path, key), key) for key in item]
+        for at, text in texts:
+            for url in _urls_in(text):
+                if problem := url_problem(url):
+                    errors.append(
+                        FieldError(path=base + pointer(at), code="unsafe_url", message=problem)
+                    )
+                    break
     return errors

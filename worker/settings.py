@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = Field(None, description="PEM; enables RS256 or ES256 tokens.")
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_max_age_seconds: int = Field(
+        86_400, ge=60, description="Tokens that live longer (exp - iat) are refused."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     namespace: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
@@ -81,6 +84,7 @@ class Settings(BaseSettings):
             public_key_pem=self.jwt_public_key,
             audience=self.jwt_audience,
             issuer=self.jwt_issuer,
+            max_age_seconds=self.jwt_max_age_seconds,
         )
 
 

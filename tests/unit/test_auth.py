@@ -119,3 +119,32 @@ def test_small_clock_skew_is_tolerated() -> None:
 def test_a_verifier_needs_a_key() -> None:
     with pytest.raises(ValueError, match="secret or public key"):
         TokenVerifier()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["a\x00b", "x" * 257, "\ud800", "", 42, None, ["alice"]],
+    ids=["nul", "too-long", "surrogate", "empty", "number", "null", "list"],
+)
+def test_a_subject_the_system_cannot_hold_is_no_identity(subject: Any) -> None:
+    token = jwt.encode(claims(sub=subject), SECRET, "HS256")
+    with pytest.raises(InvalidToken):
+        TokenVerifier(SECRET).verify(token)
+
+
+def test_the_longest_subject_the_system_holds_is_fine() -> None:
+    token = jwt.encode(claims(sub="u" * 256), SECRET, "HS256")
+    assert TokenVerifier(SECRET).verify(token) == "u" * 256
+
+
+def test_tokens_living_longer_than_the_maximum_are_refused() -> None:
+    verifier = TokenVerifier(SECRET, max_age_seconds=3600)
+    now = int(time.time())
+    assert verifier.verify(jwt.encode(claims(exp=now + 3600), SECRET, "HS256")) == "alice"
+    for too_long in (
+        claims(exp=now + 3 * 3600),  # iat now, lives 3 h
+        {"sub": "alice", "exp": now + 10 * 86_400},  # no iat: judged from now
+        claims(iat=now - 86_400, exp=now + 60),  # short-lived from now, long from its iat
+    ):
+        with pytest.raises(InvalidToken):
+            verifier.verify(jwt.encode(too_long, SECRET, "HS256"))

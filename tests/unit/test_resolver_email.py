@@ -152,3 +152,89 @@ def test_trigger_without_an_address_is_a_config_error() -> None:
     with pytest.raises(InvalidInvocation) as exc:
         resolve({}, email_address=None)
     assert error_paths(exc) == ["/trigger_config/email_address"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "path"),
+    [
+        ({"subject": "=?utf-8?q?hi=0D=0ABcc:_v@evil.test?="}, "/parameters/subject"),
+        ({"subject": "=?utf-8?b?aGkNCkJjYzogdkBldmlsLnRlc3Q=?="}, "/parameters/subject"),  # base64
+        ({"subject": "=?utf-8?q?a=00b?="}, "/parameters/subject"),  # NUL
+        (
+            {"headers": {"X-Note": "=?utf-8?q?x=0D=0A=0D=0Ainjected_body?="}},
+            "/parameters/headers/X-Note",
+        ),
+        ({"from": "=?utf-8?q?a=0Ab?= <dev@example.com>"}, "/parameters/from"),
+        ({"to": ["=?utf-8?q?a=0Db?= <x@example.com>"]}, "/parameters/to/0"),
+        ({"cc": ["ok@example.com", "=?utf-8?q?x=0A?= <c@example.com>"]}, "/parameters/cc/1"),
+        ({"attachments": ["=?utf-8?q?a=0Ab.pdf?="]}, "/parameters/attachments/0"),
+        ({"attachments": [{"name": "=?utf-8?q?a=0Ab?="}]}, "/parameters/attachments/0/name"),
+    ],
+)
+def test_encoded_words_cannot_smuggle_line_breaks_into_headers(
+    parameters: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve(parameters)
+    assert [(e.path, e.code) for e in exc.value.errors] == [(path, "line_break")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "From",
+        "to",
+        "CC",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+        "content-transfer-encoding",
+        "X-Manual-Trigger",
+    ],
+)
+def test_a_custom_header_cannot_duplicate_a_structural_one(name: str) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve({"headers": {name: "x@example.com"}})
+    assert [(e.path, e.code) for e in exc.value.errors] == [
+        (f"/parameters/headers/{name}", "structural_header")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "path"),
+    [
+        ({"from": "a@example.com, ceo@evil.test"}, "/parameters/from"),
+        ({"from": "Boss <boss@evil.test>, a@example.com"}, "/parameters/from"),
+        ({"headers": {"Sender": "relay@evil.test"}}, "/parameters/headers/Sender"),
+    ],
+)
+def test_every_sending_mailbox_must_pass_the_sender_filter(
+    parameters: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve(parameters)
+    (error,) = exc.value.errors
+    assert (error.path, error.code) == (path, "filter_allowed_senders")
+    assert "*@example.com" in error.message  # says what would pass
+
+
+def test_encoded_words_that_decode_to_one_line_are_fine_and_kept() -> None:
+    event = resolve(
+        {"subject": "=?utf-8?q?Caf=C3=A9_menu?=", "headers": {"Sender": "a@example.com"}}
+    )
+    assert (
+        email.message_from_string(event.trigger_data["raw_message"], policy=policy.default)[
+            "Subject"
+        ]
+        == "Café menu"
+    )
+
+
+def test_attachments_are_bounded_so_the_event_stays_small() -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve({"attachments": [{"name": "f", "size": 1_048_576}] * 50})
+    assert [(e.path, e.code) for e in exc.value.errors] == [
+        ("/parameters/attachments", "output_too_large")
+    ]

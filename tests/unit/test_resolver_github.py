@@ -216,3 +216,50 @@ def test_secret_is_not_in_the_event() -> None:
     event = prepare_invocation(demo_request(GITHUB), demo_trigger(GITHUB)).event
     assert SECRET not in event.model_dump_json()
     assert event.metadata["trigger_config"]["secret"] == "***REDACTED***"
+
+
+@pytest.mark.parametrize(
+    ("override", "path"),
+    [
+        (
+            {"repository": {"full_name": "evil-org/evil-repo"}},
+            "/parameters/payload/repository/full_name",
+        ),
+        ({"repository": {"name": "other"}}, "/parameters/payload/repository/name"),
+        (
+            {"repository": {"owner": {"login": "evil-org"}}},
+            "/parameters/payload/repository/owner/login",
+        ),
+        ({"repository": {"id": 1}}, "/parameters/payload/repository/id"),
+        ({"repository": None}, "/parameters/payload/repository/full_name"),
+        ({"installation": {"id": 999}}, "/parameters/payload/installation/id"),
+        ({"action": "exploded"}, "/parameters/payload/action"),
+        ({"sender": {"login": "not a login!"}}, "/parameters/payload/sender/login"),
+    ],
+)
+def test_payload_edits_obey_the_rules_of_the_named_parameters(
+    override: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve({"event_type": "pull_request", "payload": override})
+    assert path in [e.path for e in exc.value.errors]
+
+
+def test_payload_edits_within_the_rules_are_merged_and_signed() -> None:
+    data = resolve(
+        {
+            "event_type": "pull_request",
+            "payload": {
+                "repository": {"full_name": "demo-org/demo-repo", "description": "edited"},
+                "action": "closed",
+                "sender": {"login": "octocat"},
+                "pull_request": {"title": "Edited"},
+            },
+        }
+    )
+    assert data["payload"]["repository"]["description"] == "edited"
+    assert data["payload"]["action"] == "closed"
+    assert data["payload"]["pull_request"]["title"] == "Edited"
+    assert verify_signature(
+        data["raw_body"].encode(), SECRET, data["headers"]["X-Hub-Signature-256"]
+    )

@@ -17,6 +17,7 @@ from worker.safety import (
     TooLarge,
     parse_json,
     shape_errors,
+    url_errors,
     url_problem,
 )
 
@@ -80,6 +81,31 @@ def test_parse_json_refuses_big_bodies_and_survives_absurd_nesting() -> None:
         "file:///etc/passwd",
         "gopher://example.com/",
         "http:///nohost",
+        "http://jenkins/",  # a single-label name: the search domains make it an intranet host
+        # Spellings that WHATWG parsers (browsers, Node fetch, httpx) or urllib-based clients
+        # (requests, urllib, curl-like) all send to an internal address:
+        "http://%31%32%37.0.0.1/",
+        "http://loca%6chost/",
+        " http://127.0.0.1/",
+        "\thttp://127.0.0.1/",
+        "h\ttp://127.0.0.1/",
+        "http://127\u30020\u30020\u30021/",  # ideographic full stops
+        "http://\uff11\uff12\uff17.0.0.1/",  # full-width digits
+        "http://127\uff0e0\uff0e0\uff0e1/",  # full-width full stops
+        "http://\u24c1\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/",  # circled letters
+        "http:/127.0.0.1/",
+        "http:127.0.0.1",
+        "HTTP://127.0.0.1/",
+        "http://127.0.0.1:80\\@example.com/",  # WHATWG reads \\ as /: the host is 127.0.0.1
+        "http://example.com@127.0.0.1/",
+        "http://127.0.0.1./",
+        "http://localhost./",
+        "http://LOCALHOST/",
+        "http://[0:0:0:0:0:ffff:7f00:1]/",
+        "http://0x7f000001/",
+        "https://169.254.169.254.",
+        "ws://127.0.0.1:6379/",
+        "wss://example.com/",  # only http(s)
     ],
 )
 def test_inward_and_non_http_urls_are_refused(url: str) -> None:
@@ -91,6 +117,62 @@ def test_inward_and_non_http_urls_are_refused(url: str) -> None:
 )
 def test_public_http_urls_pass(url: str) -> None:
     assert url_problem(url) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Re: the deploy",  # a scheme-like word, but no client fetches it
+        "note:127.0.0.1",
+        "127.0.0.1:8080",
+        "see http://localhost:3000 in the docs",  # prose that mentions a URL is prose
+        "http: the protocol",  # a WHATWG parser refuses it: nothing can be fetched
+        "urn:isbn:0451450523",
+    ],
+)
+def test_text_that_no_client_would_fetch_is_not_judged_as_a_url(text: str) -> None:
+    assert url_errors({"text": text}, "") == []
+
+
+def test_urls_in_member_names_and_slack_link_markup_are_judged_too() -> None:
+    value = {
+        "body": {"http://127.0.0.1/": "x", "https://example.com/": "fine"},
+        "text": "see <http://169.254.169.254/latest|the docs> and <https://example.com|this>",
+        "mention": "<@U0DEMOBOT> <#C0DEMO001|general>",
+    }
+    assert sorted((e.path, e.code) for e in url_errors(value, "/parameters")) == [
+        ("/parameters/body/http:~1~1127.0.0.1~1", "unsafe_url"),
+        ("/parameters/text", "unsafe_url"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "code"),
+    [
+        ({"a": "\u0000"}, "/p/a", "unstorable_text"),
+        ({"a": ["ok", "x\x00y"]}, "/p/a/1", "unstorable_text"),
+        ({"a": "\ud800"}, "/p/a", "unstorable_text"),
+        ({"a": "x\udfffy"}, "/p/a", "unstorable_text"),
+        ({"k\x00": 1}, "/p/k\x00", "unstorable_text"),
+        ({"a": float("nan")}, "/p/a", "number_out_of_range"),
+        ({"a": [float("inf")]}, "/p/a/0", "number_out_of_range"),
+        ({"a": float("-inf")}, "/p/a", "number_out_of_range"),
+    ],
+)
+def test_what_postgresql_or_json_cannot_hold_is_refused_at_its_path(
+    value: Any, path: str, code: str
+) -> None:
+    assert [(e.path, e.code) for e in shape_errors(value, "/p")] == [(path, code)]
+
+
+def test_astral_characters_and_big_finite_numbers_are_fine() -> None:
+    assert shape_errors({"emoji": "\U0001f680 \u00e9", "n": 1e308, "i": 10**40}, "") == []
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": Infinity}', b'{"a": -Infinity}'])
+def test_parse_json_refuses_what_json_does_not_have(body: bytes) -> None:
+    with pytest.raises(ValueError, match="not a JSON number"):
+        parse_json(body)
 
 
 def test_every_unsafe_url_in_the_parameters_is_reported_with_its_path() -> None:

@@ -22,7 +22,7 @@ from contracts.models import (
     TriggerType,
 )
 from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
-from worker.redaction import redact
+from worker.redaction import Secrets
 from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver
 from worker.resolvers.replay import resolve_replay
@@ -36,6 +36,7 @@ __all__ = [
     "PreparedInvocation",
     "describe_trigger",
     "prepare_invocation",
+    "trigger_secrets",
     "trigger_spec",
 ]
 
@@ -58,6 +59,16 @@ def config_problems(trigger: Trigger) -> list[FieldError]:
 @lru_cache(maxsize=1024)
 def _config_problems(trigger_type: TriggerType, config_json: str) -> tuple[FieldError, ...]:
     return tuple(RESOLVERS[trigger_type].config_errors(json.loads(config_json)))
+
+
+def trigger_secrets(trigger: Trigger) -> Secrets:
+    """What must be hidden in anything shown of this trigger or of its events."""
+    return _secrets(trigger.type, json.dumps(trigger.config, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _secrets(trigger_type: TriggerType, config_json: str) -> Secrets:
+    return RESOLVERS[trigger_type].secrets(json.loads(config_json))
 
 
 def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
@@ -88,7 +99,7 @@ def describe_trigger(trigger: Trigger) -> dict[str, Any]:
         "workflow_id": trigger.workflow_id,
         "trigger_id": trigger.id,
         "trigger_type": trigger.type.value,
-        "trigger_config": redact(trigger.config),
+        "trigger_config": trigger_secrets(trigger).hide(trigger.config),
         "supported": spec.supported,
         "manual_invocation": trigger.manual_invocation,
         "description": spec.description,

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import ManualInvocationSpec
+from worker.redaction import Secrets, secrets_of
 from worker.validation import validate
 
 _DERIVED = uuid.UUID("2b0c8f9e-5d7a-4f0e-9c41-7e1f3b6a2d55")
@@ -61,6 +62,8 @@ class Resolver(Protocol):
 
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]: ...
 
+    def secrets(self, config: dict[str, Any]) -> Secrets: ...
+
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution: ...
@@ -81,6 +84,18 @@ class SpecResolver:
 
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
         return validate(self.config_schema, config, "/trigger_config")
+
+    def secrets(self, config: dict[str, Any]) -> Secrets:
+        """What the config schema declares secret, and the signature headers this type sends."""
+        return secrets_of(self.config_schema, config, self.signature_headers(config))
+
+    def signature_headers(self, config: dict[str, Any]) -> list[str]:
+        return []
+
+    def shown_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config as events' metadata and answers may show it: secrets replaced."""
+        shown: dict[str, Any] = self.secrets(config).hide(config)
+        return shown
 
 
 def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:

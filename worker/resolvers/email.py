@@ -12,14 +12,16 @@ import binascii
 import mimetypes
 import re
 from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import EMAIL_SPEC
-from worker.redaction import redact
 from worker.resolvers.base import InvalidInvocation, Resolution, SpecResolver, derived_uuid, invalid
+from worker.validation import pointer
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,9 +36,82 @@ _CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
+# Headers the resolver writes itself: a custom header may not add a second one (a second From
+# slips past the sender filter, a Content-Type rewrites the MIME structure).
+STRUCTURAL_HEADERS = {
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "x-manual-trigger",
+}
+# Placeholder and decoded attachment bytes, all together: their base64 lands in the raw
+# message, which must stay within the event bound.
+MAX_ATTACHMENT_BYTES = 1024 * 1024
+_LINE_BREAK_OR_NUL = re.compile("[\r\n\x00]")
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+
 def address_of(mailbox: str) -> str:
     """The bare address of `Name <addr>` or `addr`, lower-cased for comparison."""
     return parseaddr(mailbox)[1].lower()
+
+
+def mailboxes(field: str) -> list[str]:
+    """Every address in a header field: `From: a@x, b@y` names two senders, not one."""
+    return [address.lower() for _, address in getaddresses([field])]
+
+
+def decoded(value: str) -> str:
+    """A header value as a mail reader shows it: RFC 2047 encoded words decoded. A CR or LF
+    hidden in `=?utf-8?q?=0D=0A?=` is a header (or body) injection once serialised."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value
+
+
+def _header_values(parameters: dict[str, Any]) -> list[tuple[str, str]]:
+    values = [
+        ("/parameters/from", parameters["from"]),
+        ("/parameters/subject", parameters["subject"]),
+    ]
+    values += [(f"/parameters/to/{i}", a) for i, a in enumerate(parameters["to"])]
+    values += [(f"/parameters/cc/{i}", a) for i, a in enumerate(parameters["cc"])]
+    values += [(f"/parameters/headers{pointer([n])}", v) for n, v in parameters["headers"].items()]
+    for index, item in enumerate(parameters["attachments"]):
+        spec: dict[str, Any] = {"name": item} if isinstance(item, str) else item
+        path = f"/parameters/attachments/{index}" + ("" if isinstance(item, str) else "/name")
+        values.append((path, spec["name"]))
+    return values
+
+
+def header_errors(parameters: dict[str, Any]) -> list[FieldError]:
+    """Every value that becomes a header is one line once decoded, and no custom header
+    duplicates one the resolver writes."""
+    errors = [
+        FieldError(
+            path=path,
+            code="line_break",
+            message="must not contain CR, LF or NUL, not even RFC 2047-encoded",
+        )
+        for path, value in _header_values(parameters)
+        if _LINE_BREAK_OR_NUL.search(decoded(value))
+    ]
+    for name in parameters["headers"]:
+        lowered = name.lower()
+        if lowered in STRUCTURAL_HEADERS or lowered.startswith("content-"):
+            errors.append(
+                FieldError(
+                    path=f"/parameters/headers{pointer([name])}",
+                    code="structural_header",
+                    message=f"{name} comes from the named parameters; not a custom header",
+                )
+            )
+    return errors
 
 
 def _check_addresses(parameters: dict[str, Any]) -> list[FieldError]:
@@ -44,30 +119,43 @@ def _check_addresses(parameters: dict[str, Any]) -> list[FieldError]:
     fields += [(f"/parameters/to/{i}", a) for i, a in enumerate(parameters["to"])]
     fields += [(f"/parameters/cc/{i}", a) for i, a in enumerate(parameters["cc"])]
     errors = []
-    for path, mailbox in fields:
-        _, address = parseaddr(mailbox)
-        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+    for path, field in fields:
+        found = mailboxes(field)
+        if not found or not all(_ADDRESS.fullmatch(address) for address in found):
             errors.append(
-                FieldError(path=path, code="format", message=f"not an email address: {mailbox!r}")
+                FieldError(path=path, code="format", message=f"not an email address: {field!r}")
             )
     return errors
 
 
+def _senders(parameters: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, address) of every mailbox that claims to have sent the message."""
+    found = [("/parameters/from", a) for a in mailboxes(parameters["from"])]
+    for name, value in parameters["headers"].items():
+        if name.lower() == "sender":
+            found += [(f"/parameters/headers{pointer([name])}", a) for a in mailboxes(value)]
+    return found
+
+
 def filter_errors(config: dict[str, Any], parameters: dict[str, Any]) -> list[FieldError]:
-    """The trigger's filters a real message would have to pass; each failure names its filter."""
+    """The trigger's filters a real message would have to pass; each failure names its filter
+    and what would pass it. Every mailbox of From (and Sender) must pass the sender filter."""
     errors = []
-    sender = address_of(parameters["from"])
     senders = [s.lower() for s in config.get("allowed_senders", [])]
     domains = [d.lower().lstrip("@") for d in config.get("allowed_sender_domains", [])]
-    if (senders or domains) and not (sender in senders or sender.rpartition("@")[2] in domains):
-        errors.append(
-            FieldError(
-                path="/parameters/from",
-                code="filter_allowed_senders",
-                message=f"sender {sender!r} does not pass the trigger's allowed_senders/"
-                f"allowed_sender_domains filter",
+    if senders or domains:
+        allowed = ", ".join([*senders, *(f"*@{d}" for d in domains)])
+        for path, sender in _senders(parameters):
+            if sender in senders or sender.rpartition("@")[2] in domains:
+                continue
+            errors.append(
+                FieldError(
+                    path=path,
+                    code="filter_allowed_senders",
+                    message=f"sender {sender!r} does not pass the trigger's allowed_senders/"
+                    f"allowed_sender_domains filter; it passes: {allowed}",
+                )
             )
-        )
     subject = parameters["subject"]
     contains = config.get("subject_contains")
     if contains and contains.lower() not in subject.lower():
@@ -125,6 +213,12 @@ def _attachments(parameters: dict[str, Any]) -> list[tuple[str, str, bytes]]:
         found.append((name, content_type, data))
     if errors:
         raise InvalidInvocation(errors)
+    if (total := sum(len(data) for _, _, data in found)) > MAX_ATTACHMENT_BYTES:
+        raise invalid(
+            "/parameters/attachments",
+            f"attachments total {total} bytes; at most {MAX_ATTACHMENT_BYTES} fit in one event",
+            "output_too_large",
+        )
     return found
 
 
@@ -145,7 +239,8 @@ class EmailResolver(SpecResolver):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
-        if errors := _check_addresses(parameters) + filter_errors(config, parameters):
+        errors = header_errors(parameters) or _check_addresses(parameters)
+        if errors := errors or filter_errors(config, parameters):
             raise InvalidInvocation(errors)
         attachments = _attachments(parameters)
         sender_domain = address_of(parameters["from"]).rpartition("@")[2]
@@ -201,7 +296,7 @@ class EmailResolver(SpecResolver):
                 "email_subject": parameters["subject"],
                 "sender": parameters["from"],
             },
-            metadata={"filter_matched": True, "trigger_config": redact(config)},
+            metadata={"filter_matched": True, "trigger_config": self.shown_config(config)},
         )
 
 

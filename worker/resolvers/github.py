@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import GITHUB_ACTIONS, GITHUB_EVENTS_WITHOUT_ACTION, GITHUB_SPEC
-from worker.redaction import redact
 from worker.resolvers import github_payloads as gh
 from worker.resolvers.base import (
     InvalidInvocation,
@@ -25,6 +25,7 @@ from worker.resolvers.base import (
     hmac_sha256_hex,
     unsubscribed,
 )
+from worker.validation import pointer
 
 _CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -32,7 +33,7 @@ _CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "repository": {"type": "string", "pattern": r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"},
         "event_types": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "secret": {"type": "string", "minLength": 1},
+        "secret": {"type": "string", "minLength": 1, "writeOnly": True},
         "installation_id": {"type": "integer", "minimum": 1},
         "hook_id": {"type": "integer", "minimum": 1},
         "webhook_url": {"type": "string"},
@@ -94,9 +95,69 @@ def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldE
     return errors
 
 
+# Where a free-form `payload` edit may not take the delivery: what the trigger's own filter
+# (its repository and installation) decides must stay as the trigger would receive it.
+_GUARDED = [
+    ("repository", "full_name"),
+    ("repository", "name"),
+    ("repository", "owner", "login"),
+    ("repository", "id"),
+    ("installation", "id"),
+]
+_LOGIN = re.compile(GITHUB_SPEC.parameter_schema["properties"]["sender"]["pattern"])
+
+
+def _at(document: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
+def _payload_edit_errors(generated: dict[str, Any], edited: Any, event: str) -> list[FieldError]:
+    """Edits through `payload` obey the rules the named parameters obey."""
+    if not isinstance(edited, dict):
+        return [FieldError(path="/parameters/payload", code="type", message="must be an object")]
+    errors = [
+        FieldError(
+            path="/parameters/payload" + pointer(path),
+            code="filter_mismatch",
+            message=f"the trigger receives {'.'.join(path)} = {_at(generated, path)!r}, "
+            f"not {_at(edited, path)!r}",
+        )
+        for path in _GUARDED
+        if _at(edited, path) != _at(generated, path)
+    ]
+    action = edited.get("action")
+    if action != generated.get("action") and (
+        event in GITHUB_EVENTS_WITHOUT_ACTION or action not in GITHUB_ACTIONS.get(event, [action])
+    ):
+        errors.append(
+            FieldError(
+                path="/parameters/payload/action",
+                code="enum",
+                message=f"{action!r} is not an action of {event} events",
+            )
+        )
+    login = _at(edited, ("sender", "login"))
+    if login != _at(generated, ("sender", "login")) and not (
+        isinstance(login, str) and _LOGIN.fullmatch(login)
+    ):
+        errors.append(
+            FieldError(
+                path="/parameters/payload/sender/login",
+                code="pattern",
+                message=f"{login!r} is not a GitHub login",
+            )
+        )
+    return errors
+
+
 class GitHubResolver(SpecResolver):
     spec = GITHUB_SPEC
     config_schema = _CONFIG_SCHEMA
+
+    def signature_headers(self, config: dict[str, Any]) -> list[str]:
+        return ["X-Hub-Signature", "X-Hub-Signature-256"]
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         first = _event_types(config)[0]
@@ -137,7 +198,10 @@ class GitHubResolver(SpecResolver):
             )
         else:
             payload = BUILDERS.get(event, gh.generic)(delivery, p)
-        payload = deep_merge(payload, p.get("payload", {}))
+        edited = deep_merge(payload, p.get("payload", {}))
+        if errors := _payload_edit_errors(payload, edited, event):
+            raise InvalidInvocation(errors)
+        payload = edited
         raw_body = compact_json(payload)
         delivery_id = str(derived_uuid(request, "github-delivery"))
         headers = {
@@ -174,7 +238,7 @@ class GitHubResolver(SpecResolver):
             metadata={
                 "github_event": event,
                 "installation_id": config.get("installation_id"),
-                "trigger_config": redact(config),
+                "trigger_config": self.shown_config(config),
             },
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
+from worker.redaction import Secrets
 from worker.resolvers.base import Resolution
 from worker.validation import schema_problems
 
@@ -28,6 +29,9 @@ class ManualResolver:
 
     def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
         return input_schema(config)
+
+    def secrets(self, config: dict[str, Any]) -> Secrets:
+        return Secrets()  # a MANUAL trigger's config declares inputs, no credentials
 
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
         schema = config.get("input_schema", _ANY_INPUTS)

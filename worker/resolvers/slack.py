@@ -16,7 +16,7 @@ from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import SLACK_SPEC
-from worker.redaction import redact
+from worker.redaction import Secrets
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
@@ -44,8 +44,8 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"enum": ["message", "app_mention", "reaction_added"]},
         },
-        "signing_secret": {"type": "string", "minLength": 1},
-        "verification_token": {"type": "string", "minLength": 1},
+        "signing_secret": {"type": "string", "minLength": 1, "writeOnly": True},
+        "verification_token": {"type": "string", "minLength": 1, "writeOnly": True},
         "app_id": {"type": "string", "pattern": "^A[A-Z0-9]{6,}$"},
         "bot_user_id": {"type": "string", "pattern": "^[UW][A-Z0-9]{6,}$"},
     },
@@ -101,9 +101,26 @@ def _bot_user_id(config: dict[str, Any]) -> str:
     return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
 
 
+def _verification_token(config: dict[str, Any]) -> str:
+    return str(
+        config.get("verification_token") or slack_id("", f"token:{config['workspace_id']}", 24)
+    )
+
+
 class SlackResolver(SpecResolver):
     spec = SLACK_SPEC
     config_schema = _CONFIG_SCHEMA
+
+    def signature_headers(self, config: dict[str, Any]) -> list[str]:
+        return ["X-Slack-Signature"]
+
+    def secrets(self, config: dict[str, Any]) -> Secrets:
+        # The envelope's token is a credential even when derived (Slack's verification token
+        # authenticates deliveries to apps that do not check signatures): hidden too.
+        declared = super().secrets(config)
+        if not isinstance(config.get("workspace_id"), str):
+            return declared
+        return Secrets(declared.values | {_verification_token(config)}, declared.headers)
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         event_types = config.get("event_types") or ["message"]
@@ -180,7 +197,7 @@ class SlackResolver(SpecResolver):
                 )
         context = {"et": event_type, "tid": team, "aid": app_id, "cid": p["channel"]}
         envelope: dict[str, Any] = {
-            "token": config.get("verification_token") or slack_id("", f"token:{team}", 24),
+            "token": _verification_token(config),
             "team_id": team,
         }
         if event_type != "app_mention":  # Slack leaves these out of app_mention deliveries
@@ -239,7 +256,7 @@ class SlackResolver(SpecResolver):
             metadata={
                 "slack_event": event_type,
                 "workspace_id": team,
-                "trigger_config": redact(config),
+                "trigger_config": self.shown_config(config),
             },
             warnings=warnings,
         )

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode
 
 from contracts.models import InvokeRequest
 from contracts.specs import HTTP_METHODS, WEBHOOK_SPEC
-from worker.redaction import redact
+from worker.redaction import CREDENTIAL_HEADER_PATTERN
 from worker.resolvers.base import Resolution, SpecResolver, compact_json, hmac_sha256_hex, invalid
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
@@ -28,8 +28,15 @@ _CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "webhook_url": {"type": "string"},
         "method": {"enum": HTTP_METHODS},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-        "secret": {"type": "string", "minLength": 1},
+        "headers": {
+            "type": "object",
+            "description": "Headers the ingress adds; credential-bearing ones are secret.",
+            "patternProperties": {
+                CREDENTIAL_HEADER_PATTERN: {"type": "string", "writeOnly": True},
+            },
+            "additionalProperties": {"type": "string"},
+        },
+        "secret": {"type": "string", "minLength": 1, "writeOnly": True},
         "signature_header": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"},
     },
 }
@@ -91,6 +98,9 @@ class WebhookResolver(SpecResolver):
         method = config.get("method", WEBHOOK_SPEC.default_parameters["method"])
         return {**WEBHOOK_SPEC.default_parameters, "method": method}
 
+    def signature_headers(self, config: dict[str, Any]) -> list[str]:
+        return [config.get("signature_header", DEFAULT_SIGNATURE_HEADER)]
+
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
@@ -115,7 +125,10 @@ class WebhookResolver(SpecResolver):
                 "trigger_time": request.requested_at.isoformat(),
             },
             input_data=body,
-            metadata={"simulated_request": True, "original_webhook_config": redact(config)},
+            metadata={
+                "simulated_request": True,
+                "original_webhook_config": self.shown_config(config),
+            },
         )
 
 

@@ -22,7 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
@@ -35,12 +35,13 @@ from contracts.models import (
     InvokeResult,
     InvokeStatus,
     RateLimitInfo,
+    StorableText,
 )
 from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
-from worker.redaction import redact
-from worker.resolvers import describe_trigger, trigger_spec
+from worker.redaction import Secrets
+from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Resources
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
@@ -118,8 +119,8 @@ class InvokeBody(BaseModel):
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Trigger parameters; see the schema endpoint."
     )
-    description: str | None = Field(default=None, max_length=2000)
-    dry_run: bool = False
+    description: StorableText | None = Field(default=None, max_length=2000)
+    dry_run: StrictBool = Field(default=False, description="A JSON boolean, not a string.")
 
 
 def not_found(what: str) -> Problem:
@@ -134,6 +135,7 @@ def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Idempotency-Key conflict",
         413: "Body too large",
+        415: "The body is not JSON",
         429: "Rate limited (see Retry-After)",
         503: "A dependency is unavailable",
         504: "No reply from a worker in time",
@@ -233,7 +235,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
                     "enabled": t.enabled,
                     "manual_invocation": t.manual_invocation,
                     "manual_invocation_supported": trigger_spec(t).supported,
-                    "config": redact(t.config),
+                    "config": trigger_secrets(t).hide(t.config),
                     "schema_url": f"{base}/{t.id}/manual-invoke/schema",
                     "invoke_url": f"{base}/{t.id}/manual-invoke",
                 }
@@ -254,7 +256,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         response_model=InvokeResult,
         responses={
             200: {"model": InvokeResult, "description": "Dry run: resolved, nothing recorded"},
-            **_problem_responses(400, 401, 403, 404, 409, 413, 429, 503, 504),
+            **_problem_responses(400, 401, 403, 404, 409, 413, 415, 429, 503, 504),
         },
         openapi_extra={
             "requestBody": {
@@ -305,10 +307,15 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         if execution is None:
             raise not_found("Execution")
         try:
-            await readable(execution.workflow_id, user)
+            access = await readable(execution.workflow_id, user, execution.trigger_id)
         except Problem:
             raise not_found("Execution") from None
-        return {**execution.__dict__, "created_at": execution.created_at.isoformat()}
+        # The row holds the event as the scheduler got it, signatures and all: shown hidden.
+        secrets = trigger_secrets(access.trigger) if access.trigger else Secrets()
+        shown: dict[str, Any] = secrets.hide(
+            {**execution.__dict__, "created_at": execution.created_at.isoformat()}
+        )
+        return shown
 
     @app.get(
         "/api/v1/invocations/{invocation_id}", response_model=InvokeResult, responses=READ_ERRORS
@@ -351,8 +358,23 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     return app
 
 
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type in ("", "application/json") or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def _invoke_body(http_request: Request) -> InvokeBody:
     """Parse the body ourselves: size, nesting and value limits come before any model."""
+    content_type = http_request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        raise Problem(
+            415,
+            "Unsupported media type",
+            f"the body must be application/json, not {content_type[:100]}",
+            headers={"Accept": "application/json"},
+        )
     raw = await http_request.body()
     try:
         document = parse_json(raw)
