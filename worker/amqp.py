@@ -115,10 +115,13 @@ def json_message(
     )
 
 
-async def publish_event(exchange: AbstractExchange, event: TriggerEvent) -> None:
-    """Publish onto the trigger events exchange and wait for the broker's confirm."""
+async def publish_event(
+    exchange: AbstractExchange, event: TriggerEvent, body: bytes | None = None
+) -> None:
+    """Publish onto the trigger events exchange and wait for the broker's confirm (`body`:
+    the event already serialised, when the caller has it)."""
     await exchange.publish(
-        json_message(event.body(), message_id=event.event_id),
+        json_message(body or event.body(), message_id=event.event_id),
         routing_key=event.routing_key(),
         mandatory=True,
     )

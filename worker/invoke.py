@@ -30,7 +30,12 @@ from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.ratelimit import Limits, RateLimiter
-from worker.resolvers import InvalidInvocation, prepare_invocation, trigger_secrets
+from worker.resolvers import (
+    InvalidInvocation,
+    PreparedInvocation,
+    prepare_invocation,
+    trigger_secrets,
+)
 from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
 from worker.validation import from_pydantic
@@ -97,6 +102,29 @@ def _denial(
             path="/trigger_id",
         )
     return None
+
+
+def _prepare(
+    request: InvokeRequest, trigger: store.Trigger
+) -> PreparedInvocation | InvalidInvocation:
+    """The event, or why there is none. Resolution is pure, so whatever fails in it fails
+    again on every redelivery: an exception is refused now (and logged as the bug it is)
+    rather than retried into the dead-letter queue."""
+    try:
+        return prepare_invocation(request, trigger)
+    except InvalidInvocation as exc:
+        return exc
+    except Exception as exc:
+        log.exception("resolving the invocation failed")
+        return InvalidInvocation(
+            [
+                FieldError(
+                    path="/parameters",
+                    code="unresolvable",
+                    message=f"these parameters cannot be simulated ({type(exc).__name__})",
+                )
+            ]
+        )
 
 
 class InvokeWorker:
@@ -204,15 +232,14 @@ class InvokeWorker:
             return denial, trigger_type
         if (limited := await self._rate_limit(request, access)) is not None:
             return limited, trigger_type
-        try:
-            prepared = prepare_invocation(request, trigger)
-        except InvalidInvocation as exc:
-            for error in exc.errors:
+        prepared = _prepare(request, trigger)
+        if isinstance(prepared, InvalidInvocation):
+            for error in prepared.errors:
                 metrics.VALIDATION_ERRORS.labels(
                     trigger_type=trigger_type, error_type=error.code
                 ).inc()
             return _answer(
-                request, InvokeStatus.INVALID, "Invalid parameters", errors=exc.errors
+                request, InvokeStatus.INVALID, "Invalid parameters", errors=prepared.errors
             ), trigger_type
 
         event = prepared.event
@@ -235,7 +262,7 @@ class InvokeWorker:
                 "Dry run: parameters are valid; nothing was executed",
                 **resolved,
             ), trigger_type
-        await amqp.publish_event(self._trigger_exchange, event)
+        await amqp.publish_event(self._trigger_exchange, event, prepared.body)
         execution_id = execution_id_for_event(event.event_id)
         return _answer(
             request,

@@ -24,6 +24,8 @@ MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_STRING = 256 * 1024  # characters, for any one string the schema does not bound tighter
+# No answer, stored status or event may be larger (no amplification of a 1 MiB request).
+MAX_OUTPUT_BYTES = 2 * 1024 * 1024
 
 # A scheme, as the WHATWG URL Standard reads one; with `//` after it any scheme is a URL.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")

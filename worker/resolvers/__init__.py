@@ -24,11 +24,11 @@ from contracts.models import (
 from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
 from worker.redaction import Secrets
 from worker.resolvers import cron, email, github, manual, slack, webhook
-from worker.resolvers.base import InvalidInvocation, Resolution, Resolver
+from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
-from worker.safety import shape_errors, url_errors
+from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
 from worker.store import Trigger
-from worker.validation import validate
+from worker.validation import pointer, validate
 
 __all__ = [
     "RESOLVERS",
@@ -122,13 +122,46 @@ def _config_examples(config: dict[str, Any]) -> list[ParameterExample]:
 @dataclass(frozen=True)
 class PreparedInvocation:
     event: TriggerEvent
+    body: bytes  # the event as published, serialised once
     resolved_parameters: dict[str, Any]
     warnings: list[str]
 
 
 def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
-    """Validate the parameters and resolve them into the event; raises `InvalidInvocation`."""
+    """Validate the parameters and resolve them into the event; raises `InvalidInvocation`.
+
+    The event is bounded (`MAX_OUTPUT_BYTES`): the answer and the stored status show part of
+    it, so they are bounded too and a small request cannot become a huge one.
+    """
+    prepared = _resolve(request, trigger)
+    if len(prepared.body) > MAX_OUTPUT_BYTES:
+        raise InvalidInvocation([_too_large(request, len(prepared.body))])
+    return prepared
+
+
+def _too_large(request: InvokeRequest, size: int) -> FieldError:
+    """The error for an oversized event, at the parameter that contributes the most."""
+    sizes = {name: len(compact_json(value)) for name, value in request.parameters.items()}
     if request.replay_of is not None:
+        path = "/replay_of"
+    elif sizes:
+        path = "/parameters" + pointer([max(sizes, key=lambda name: sizes[name])])
+    else:
+        path = "/parameters"
+    return FieldError(
+        path=path,
+        code="output_too_large",
+        message=f"the simulated event would be {size} bytes; at most {MAX_OUTPUT_BYTES} are "
+        "allowed (no request may produce an event, answer or record over that)",
+    )
+
+
+def _resolve(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
+    if request.replay_of is not None:
+        # A dead letter may hold what no store can (it may have died for that very reason).
+        original = request.replay_of.model_dump(mode="json", include={"trigger_data", "input_data"})
+        if errors := shape_errors(original, "/replay_of"):
+            raise InvalidInvocation(errors)
         return _prepared(request, trigger, request.parameters, resolve_replay(request, trigger))
     resolver = RESOLVERS[trigger.type]
     if config_errors := config_problems(trigger):
@@ -173,5 +206,8 @@ def _prepared(
         metadata={**resolution.metadata, **manual_metadata.model_dump(mode="json")},
     )
     return PreparedInvocation(
-        event=event, resolved_parameters=resolution.trigger_data, warnings=resolution.warnings
+        event=event,
+        body=event.body(),
+        resolved_parameters=resolution.trigger_data,
+        warnings=resolution.warnings,
     )

@@ -43,14 +43,23 @@ def most_recent_firing(expression: str, moment: datetime) -> datetime:
     return previous
 
 
+# Schedules are looked at one firing either side of the time: the calendar must have room.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+
+
 def _parse_time(text: str, zone: ZoneInfo) -> datetime:
     """ISO 8601; a time without an offset is read in the trigger's time zone."""
+    path = "/parameters/scheduled_time"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        raise invalid(path, f"not an ISO 8601 date-time: {text!r}", "format") from None
+    if not EARLIEST_YEAR < moment.year < LATEST_YEAR:
         raise invalid(
-            "/parameters/scheduled_time", f"not an ISO 8601 date-time: {text!r}", "format"
-        ) from None
+            path,
+            f"must lie after {EARLIEST_YEAR} and before {LATEST_YEAR}: {text!r}",
+            "out_of_range",
+        )
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 

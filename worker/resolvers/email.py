@@ -51,7 +51,8 @@ STRUCTURAL_HEADERS = {
 # Placeholder and decoded attachment bytes, all together: their base64 lands in the raw
 # message, which must stay within the event bound.
 MAX_ATTACHMENT_BYTES = 1024 * 1024
-_LINE_BREAK_OR_NUL = re.compile("[\r\n\x00]")
+# Every character str.splitlines() (and so the email package) ends a line at, and NUL.
+_LINE_BREAK_OR_NUL = re.compile("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
@@ -96,7 +97,7 @@ def header_errors(parameters: dict[str, Any]) -> list[FieldError]:
         FieldError(
             path=path,
             code="line_break",
-            message="must not contain CR, LF or NUL, not even RFC 2047-encoded",
+            message="must not contain line breaks or NUL, not even RFC 2047-encoded",
         )
         for path, value in _header_values(parameters)
         if _LINE_BREAK_OR_NUL.search(decoded(value))
