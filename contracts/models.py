@@ -120,6 +120,13 @@ class InvokeStatus(StrEnum):
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
 
+    @property
+    def final(self) -> bool:
+        """An answer no retry of the same request can change (as Stripe keeps them): kept for
+        a day and replayed to an Idempotency-Key. A refusal, a rate limit or a conflict may
+        change on the next try: kept briefly, never replayed."""
+        return self in (InvokeStatus.ACCEPTED, InvokeStatus.DRY_RUN, InvokeStatus.INVALID)
+
 
 class FieldError(BaseModel):
     path: str = Field(description="JSON pointer into the request body, e.g. /parameters/method.")

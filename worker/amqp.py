@@ -127,10 +127,17 @@ async def publish_event(
     )
 
 
+# Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.
+MAX_BACKOFF_DOUBLINGS = 32
+
+
 def delivery_count(message: AbstractIncomingMessage) -> int:
-    """How often the quorum queue delivered this message before (its own count, not ours)."""
+    """How often the quorum queue delivered this message before (its own count, not ours).
+    A publisher can forge the header on a first delivery: anything odd counts as 0."""
     count = (message.headers or {}).get("x-delivery-count", 0)
-    return count if isinstance(count, int) else 0
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        return 0
+    return count
 
 
 async def retry_later(
@@ -138,11 +145,23 @@ async def retry_later(
 ) -> None:
     """Return a message to its queue after an exponential backoff; the queue counts the tries."""
     attempt = delivery_count(message)
-    delay = min(cap, base * 2**attempt)
+    delay = min(cap, base * 2 ** min(attempt, MAX_BACKOFF_DOUBLINGS))
     metrics.TRANSIENT_FAILURES.labels(role=role).inc()
     log.warning("transient failure, will retry", attempt=attempt + 1, retry_in_s=delay)
     await asyncio.sleep(delay)
     await message.nack(requeue=True)
+
+
+async def _dead_letter_unsettled(message: AbstractIncomingMessage) -> None:
+    """The settling path is total: a handler that failed even to ack, nack or retry must not
+    leave its message unacked, holding a prefetch slot until the process restarts."""
+    log.exception("message handling failed; dead-lettering it", message_id=message.message_id)
+    if message.processed:
+        return
+    try:
+        await message.reject(requeue=False)
+    except Exception:  # the channel is gone: the broker hands the message back by itself
+        log.warning("could not dead-letter; the broker redelivers it", exc_info=True)
 
 
 async def consume_until(
@@ -158,6 +177,8 @@ async def consume_until(
         in_flight.add(task)
         try:
             await handler(message)
+        except Exception:
+            await _dead_letter_unsettled(message)
         finally:
             in_flight.discard(task)
 

@@ -27,10 +27,18 @@ T = TypeVar("T")
 
 
 class _RedisRecords:
-    def __init__(self, redis: Redis, topology: Topology, ttl_seconds: int, fail_open: bool) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        topology: Topology,
+        ttl_seconds: int,
+        fail_open: bool,
+        short_ttl_seconds: int = 60,
+    ) -> None:
         self._redis = redis
         self._topology = topology
         self._ttl = ttl_seconds
+        self._short_ttl = short_ttl_seconds  # for answers that are not final
         self._fail_open = fail_open
 
     async def _guard(self, operation: Awaitable[T], fallback: T) -> T:
@@ -48,7 +56,8 @@ class InvocationStatusStore(_RedisRecords):
         return self._topology.redis_key("invocation", invocation_id)
 
     async def mark_queued(self, request: InvokeRequest) -> None:
-        """Record that a request was sent; never overwrites a worker's answer."""
+        """Record that a request is waiting for a worker (a caller stopped waiting for the
+        answer and will poll); never overwrites a worker's answer."""
         queued = InvokeResult(
             invocation_id=request.invocation_id,
             status=InvokeStatus.QUEUED,
@@ -62,8 +71,11 @@ class InvocationStatusStore(_RedisRecords):
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
     async def save(self, result: InvokeResult) -> None:
+        """Keep the answer: a final one for the full TTL, a refusal only briefly (refused
+        requests must not cost a day of storage each)."""
         key = self._key(result.invocation_id)
-        await self._guard(self._redis.set(key, result.body(), ex=self._ttl), None)
+        ttl = self._ttl if result.status.final else self._short_ttl
+        await self._guard(self._redis.set(key, result.body(), ex=ttl), None)
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
         raw = await self._guard(self._redis.get(self._key(invocation_id)), None)

@@ -199,7 +199,26 @@ class InvokeWorker:
         )
 
     async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
-        """Decide the outcome of one request; raises only for transient failures."""
+        """Decide the outcome of one request; raises only for transient failures. Refusals
+        (403/404) count against the user's refusal budget; past it, the answer is 429."""
+        result, trigger_type = await self._decide(request)
+        if result.status not in (InvokeStatus.FORBIDDEN, InvokeStatus.NOT_FOUND):
+            return result, trigger_type
+        budget = self._settings.refusal_budget_per_minute
+        decision = await self._limiter.charge_refusal(request.user_id, budget)
+        if decision.allowed:
+            return result, trigger_type
+        return _answer(
+            request,
+            InvokeStatus.RATE_LIMITED,
+            f"Too many refused requests: at most {budget} per minute",
+            code="too_many_refusals",
+            rate_limit=RateLimitInfo(
+                scope="user", limit=budget, retry_after_seconds=decision.retry_after_seconds
+            ),
+        ), trigger_type
+
+    async def _decide(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         if request.idempotency_key and (answer := await self._keyed(request)) is not None:
             return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
         # A redelivered request whose effect happened is answered as before, not run again.
@@ -287,6 +306,8 @@ class InvokeWorker:
                 path="/idempotency_key",
             )
         first = await self._statuses.finished(prior.invocation_id)
+        if first is not None and not first.status.final:
+            first = None  # a refusal, limit or conflict is not replayed: decide afresh
         if prior.invocation_id == request.invocation_id:
             # This very request again (a retry whose invocation id derives from the key, or
             # a redelivery): the first answer if there is one, else carry on; the id keeps

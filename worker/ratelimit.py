@@ -63,6 +63,8 @@ class Decision:
 
 
 class RateLimiter:
+    """GCRA limits in Redis; also the budget of refused requests per user."""
+
     def __init__(self, redis: Redis, topology: Topology, *, fail_open: bool) -> None:
         self._redis = redis
         self._topology = topology
@@ -95,3 +97,17 @@ class RateLimiter:
             else ("workflow", limits.per_workflow_per_minute)
         )
         return Decision(False, scope, limit, max(1, math.ceil(int(retry_ms) / 1000)))
+
+    async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
+        """Count one refused request (403/404) against the user's refusal budget: probing for
+        workflows one may not see is bounded, and so is the work it costs."""
+        key = self._topology.redis_key("ratelimit", "refusals", user_id)
+        try:
+            allowed, _, retry_ms = await self._script(keys=[key], args=[PERIOD_MS, per_minute])
+        except (RedisError, OSError):
+            if not self._fail_open:
+                raise
+            return Decision(allowed=True)
+        if allowed:
+            return Decision(allowed=True)
+        return Decision(False, "user", per_minute, max(1, math.ceil(int(retry_ms) / 1000)))

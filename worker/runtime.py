@@ -43,7 +43,11 @@ class Resources:
     def statuses(self) -> InvocationStatusStore:
         s = self.settings
         return InvocationStatusStore(
-            self.redis, s.topology, s.invocation_ttl_seconds, s.cache_fail_open
+            self.redis,
+            s.topology,
+            s.invocation_ttl_seconds,
+            s.cache_fail_open,
+            s.refused_ttl_seconds,
         )
 
     @property

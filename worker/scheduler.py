@@ -4,6 +4,10 @@ It has no branch for manual events: a manual invocation and a real trigger take 
 into the same table. The unique event id makes redelivery harmless. Events that arrive
 together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_SECONDS`),
 one statement and one commit for the lot; each event is acked once its row is committed.
+
+One bad event harms only itself: when the database refuses a batch for a row's own reason,
+the batch is recorded row by row, and only the refused rows are dead-lettered, at once.
+Batches are written one at a time, in arrival order, so dead letters keep that order too.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class Scheduler:
         self._pending: list[tuple[TriggerEvent, asyncio.Future[str | None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        # Flushes run one after another (asyncio.Lock is first come, first served), so events
+        # settle, and dead letters are rejected, in the order they arrived.
+        self._writing = asyncio.Lock()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -55,8 +62,8 @@ class Scheduler:
         )
         try:
             execution_id = await self._record(event)
-        except store.UnknownTrigger:
-            bound.warning("event for unknown workflow or trigger dead-lettered")
+        except store.UnrecordableEvent as exc:
+            bound.warning("event the database refuses dead-lettered", reason=str(exc)[:200])
             metrics.SCHEDULER_EVENTS.labels(
                 trigger_type=event.trigger_type.value, outcome="rejected"
             ).inc()
@@ -101,12 +108,16 @@ class Scheduler:
             task.add_done_callback(self._flushes.discard)
 
     async def _flush(self, batch: list[tuple[TriggerEvent, asyncio.Future[str | None]]]) -> None:
+        async with self._writing:
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[TriggerEvent, asyncio.Future[str | None]]]) -> None:
         try:
             results: dict[str, Any] = await store.record_executions(
                 self._pool, [event for event, _ in batch]
             )
-        except store.UnknownTrigger:
-            # Someone in the batch names an unknown trigger: find out who, one by one.
+        except store.UnrecordableEvent:
+            # Some row of the batch is refused: find out which, one by one; only those fail.
             for event, done in batch:
                 try:
                     _settle(done, result=await store.record_execution(self._pool, event))

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         False, description="Redis down: proceed without rate limits and idempotency records."
     )
     invocation_ttl_seconds: int = Field(86_400, ge=60)
+    refused_ttl_seconds: int = Field(
+        60, ge=1, description="How long a refusal (403, 404, 409, 429) is kept for polling."
+    )
+    refusal_budget_per_minute: int = Field(
+        30, ge=1, description="Refused requests (403/404) per user per minute; then 429."
+    )
     shutdown_grace_seconds: float = Field(20.0, ge=0)
     metrics_port: int = Field(0, ge=0, description="Worker/scheduler /metrics port; 0 = off.")
     log_level: str = "INFO"

@@ -239,12 +239,28 @@ async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
     return [_trigger(row) for row in rows]
 
 
-class UnknownTrigger(Exception):
-    """The event names a workflow or trigger that does not exist: a permanent failure."""
+class UnrecordableEvent(Exception):
+    """The database refuses this event's row for a reason of the row's own (data it cannot
+    hold, a constraint it breaks): no retry can fix it, and it must not hold back others."""
+
+
+class UnknownTrigger(UnrecordableEvent):
+    """The event names a workflow or trigger that does not exist."""
+
+
+# PostgreSQL error classes about the row itself, not the server: 22 data exception (NUL in
+# text, unpaired surrogates, bad JSON numbers), 23 integrity constraint violation, 54
+# program limit exceeded (a value too large).
+ROW_ERRORS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 
 async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | None:
-    """Insert the execution for this event; its id, or None if the event was seen before."""
+    """Insert the execution for this event; its id, or None if the event was seen before.
+    Raises `UnrecordableEvent` when the row itself is refused."""
     execution_id = execution_id_for_event(event.event_id)
     try:
         inserted = await pool.fetchval(
@@ -265,6 +281,8 @@ async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | Non
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise UnknownTrigger(f"{event.workflow_id}/{event.trigger_id}") from exc
+    except ROW_ERRORS as exc:
+        raise UnrecordableEvent(f"{type(exc).__name__}: {exc}") from exc
     return inserted  # type: ignore[no-any-return]
 
 
@@ -272,8 +290,8 @@ async def record_executions(
     pool: asyncpg.Pool, events: list[TriggerEvent]
 ) -> dict[str, str | None]:
     """Insert the executions of many events in one statement: event id -> its execution id,
-    or None for an event seen before. Raises UnknownTrigger if any names an unknown trigger
-    (the caller then records them one by one to find which)."""
+    or None for an event seen before. Raises UnrecordableEvent if any row is refused (the
+    caller then records them one by one to find which)."""
     try:
         rows = await pool.fetch(
             """INSERT INTO workflow_executions
@@ -292,8 +310,8 @@ async def record_executions(
             [e.input_data for e in events],
             [e.metadata for e in events],
         )
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise UnknownTrigger("a batch names an unknown workflow or trigger") from exc
+    except ROW_ERRORS as exc:
+        raise UnrecordableEvent("a row of the batch was refused") from exc
     inserted = {row["event_id"]: row["execution_id"] for row in rows}
     return {e.event_id: inserted.get(e.event_id) for e in events}
 

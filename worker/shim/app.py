@@ -289,9 +289,11 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             source=InvocationSource.HTTP,
             idempotency_key=idempotency_key,
         )
-        await statuses.mark_queued(request)
         result = await client.call(request, settings.reply_timeout_seconds)
         if result is None:
+            # Written only now that the caller is told to poll: a request answered in time
+            # costs no status write of its own, a refused one only a short-lived record.
+            await statuses.mark_queued(request)
             raise Problem(
                 504,
                 "No reply in time",
