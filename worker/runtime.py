@@ -136,8 +136,8 @@ async def run_roles(settings: Settings, roles: list[Role]) -> None:
         loop.add_signal_handler(sig, stop.set)
     if "shim" in roles:
         settings.token_verifier()  # refuse to start now rather than fail every request
-    if settings.metrics_port and "shim" not in roles:
-        start_http_server(settings.metrics_port)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.http_host)
     async with open_resources(settings, "manual-trigger " + "+".join(roles)) as resources:
         log.info("started", roles=roles, namespace=settings.namespace or None)
         tasks = [asyncio.create_task(ROLE_RUNNERS[role](resources, stop)) for role in roles]

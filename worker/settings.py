@@ -61,7 +61,16 @@ class Settings(BaseSettings):
         30, ge=1, description="Refused requests (403/404) per user per minute; then 429."
     )
     shutdown_grace_seconds: float = Field(20.0, ge=0)
-    metrics_port: int = Field(0, ge=0, description="Worker/scheduler /metrics port; 0 = off.")
+    metrics_port: int = Field(0, ge=0, description="A port of its own for /metrics; 0 = off.")
+    metrics_on_api_port: bool = Field(
+        True, description="Also serve /metrics on the API port (false: only on metrics_port)."
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request's headers must arrive within this (slow clients)."
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request's body must arrive within this; else 408."
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -45,7 +45,7 @@ from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Resources
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
-from worker.shim.limits import BodySizeLimit
+from worker.shim.limits import BodySizeLimit, header_deadline
 from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
@@ -155,7 +155,9 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
     )
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=MAX_BODY_BYTES, timeout=settings.http_body_timeout_seconds
+    )
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
@@ -352,9 +354,11 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
-    @app.get("/metrics", response_class=Response)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if settings.metrics_on_api_port:
+
+        @app.get("/metrics", response_class=Response)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -468,6 +472,7 @@ async def serve(resources: Resources, stop: asyncio.Event) -> None:
         log_config=None,
         access_log=False,
         lifespan="off",
+        http=header_deadline(settings.http_header_timeout_seconds),
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve())
