@@ -18,11 +18,22 @@ TOO_LARGE = b'{"type":"about:blank","title":"Body too large","status":413,"error
 TOO_SLOW = b'{"type":"about:blank","title":"Request body too slow","status":408,"errors":[]}'
 
 
-def header_deadline(seconds: float) -> type[H11Protocol]:
-    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers (uvicorn has
-    none: a client sending a header byte now and then would hold its connection forever)."""
+def _uvicorn_protocol() -> type[Any]:
+    """The HTTP/1.1 protocol uvicorn itself would pick: httptools' C parser where installed."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return H11Protocol
+    return HttpToolsProtocol
 
-    class HeaderDeadline(H11Protocol):
+
+def header_deadline(seconds: float) -> type[Any]:
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers (uvicorn has
+    none: a client sending a header byte now and then would hold its connection forever).
+    Both of uvicorn's protocols keep the request in `cycle` once its headers are parsed."""
+    base = _uvicorn_protocol()
+
+    class HeaderDeadline(base):  # type: ignore[valid-type,misc]
         _deadline: asyncio.TimerHandle | None = None
 
         def _waiting_for_headers(self) -> bool:
