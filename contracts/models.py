@@ -173,6 +173,7 @@ class ManualInvocationMetadata(BaseModel):
     trigger_type: Literal["MANUAL_INVOCATION"] = MANUAL_INVOCATION
     original_trigger_type: TriggerType
     initiated_by: str
+    invoked_by: str = Field(description="The same as initiated_by, as the design's §5.2 names it.")
     invocation_id: str
     invocation_description: str | None
     simulated_parameters: dict[str, Any]

@@ -176,9 +176,29 @@ CRON_SPEC = ManualInvocationSpec(
                 "type": "boolean",
                 "description": "Accept a scheduled_time the schedule would never fire at.",
             },
+            "trigger_time": {
+                "type": "string",
+                "description": "ISO 8601 date-time the scheduler's tick happened (default: the "
+                "time of the request).",
+            },
+            "cron_expression": {
+                "type": "string",
+                "maxLength": 255,
+                "description": "Fire as this schedule, not the trigger's (a warning says so).",
+            },
+            "timezone": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "IANA time zone to read times in instead of the trigger's.",
+            },
+            "execution_type": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]{0,63}$",
+                "description": "The execution context's execution_type (default manual_cron).",
+            },
         },
     },
-    default_parameters={"allow_off_schedule": False},
+    default_parameters={"allow_off_schedule": False, "execution_type": "manual_cron"},
     parameter_examples=[
         ParameterExample(
             name="Latest scheduled run",
@@ -309,7 +329,12 @@ EMAIL_SPEC = ManualInvocationSpec(
 )
 
 
-SHA = {"type": "string", "pattern": "^[0-9a-f]{40}$", "description": "A 40-hex-digit commit SHA."}
+SHA = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{4,40}$",
+    "description": "A commit SHA; a short one (4 to 39 hex digits) is completed to the 40 "
+    "digits GitHub sends, with a warning.",
+}
 # Actions per GitHub event that has them; the first is the default.
 GITHUB_ACTIONS: dict[str, list[str]] = {
     "pull_request": [
@@ -563,6 +588,11 @@ SLACK_SPEC = ManualInvocationSpec(
                 "type": "string",
                 "pattern": "^[UW][A-Z0-9]{6,}$",
                 "description": "reaction_added: author of the message.",
+            },
+            "bot_id": {
+                "type": "string",
+                "pattern": "^B[A-Z0-9]{6,}$",
+                "description": "message, app_mention: posted by this bot (Slack's bot_id).",
             },
         },
     },

@@ -91,3 +91,39 @@ def test_a_broken_trigger_config_is_a_clear_error(config: dict[str, Any], path: 
     with pytest.raises(InvalidInvocation) as exc:
         resolve(datetime(2026, 3, 7, tzinfo=UTC), **config)
     assert error_paths(exc) == [path]
+
+
+def test_the_documents_overrides_are_accepted_and_reported() -> None:
+    event = resolve(
+        datetime(2026, 3, 4, 12, 0, tzinfo=UTC),
+        {
+            "timezone": "America/New_York",
+            "cron_expression": "30 6 * * *",
+            "trigger_time": "2026-03-04T07:00:00",
+            "execution_type": "backfill",
+        },
+    ).event
+    data = event.trigger_data
+    assert data["timezone"] == "America/New_York"
+    assert data["cron_expression"] == "30 6 * * *"
+    assert data["trigger_time"] == "2026-03-04T07:00:00-05:00"
+    assert data["scheduled_time"] == "2026-03-04T06:30:00-05:00"  # from the overriding schedule
+    assert data["execution_type"] == "backfill"
+    assert event.metadata["original_schedule"] == "0 9 * * 1-5"  # the trigger's own
+
+
+@pytest.mark.parametrize(
+    ("parameters", "path"),
+    [
+        ({"timezone": "Mars/Olympus"}, "/parameters/timezone"),
+        ({"cron_expression": "every day"}, "/parameters/cron_expression"),
+        ({"cron_expression": "61 * * * *"}, "/parameters/cron_expression"),
+        ({"trigger_time": "yesterday"}, "/parameters/trigger_time"),
+        ({"trigger_time": "0001-01-01T00:00:00"}, "/parameters/trigger_time"),
+        ({"execution_type": "Not Snake"}, "/parameters/execution_type"),
+    ],
+)
+def test_bad_overrides_are_400_at_their_path(parameters: dict[str, Any], path: str) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve(datetime(2026, 3, 4, 12, 0, tzinfo=UTC), parameters)
+    assert path in error_paths(exc)

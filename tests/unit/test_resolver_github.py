@@ -97,10 +97,10 @@ def test_push_payload_has_githubs_fields_and_types() -> None:
     repository = payload["repository"]
     assert len(repository) >= 80
     assert isinstance(repository["created_at"], int) and isinstance(repository["pushed_at"], int)
-    assert repository["url"] == "https://github.com/demo-org/demo-repo"
-    assert repository["full_name"] == "demo-org/demo-repo"
+    assert repository["url"] == "https://github.com/myorg/myrepo"
+    assert repository["full_name"] == "myorg/myrepo"
     assert {"name", "email", "login"} <= set(repository["owner"])
-    assert payload["pusher"] == {"name": "demo-org", "email": payload["pusher"]["email"]}
+    assert payload["pusher"] == {"name": "myorg", "email": payload["pusher"]["email"]}
     assert payload["installation"]["id"] == 4242
 
 
@@ -108,7 +108,7 @@ def test_repository_object_elsewhere_has_iso_times_and_api_url() -> None:
     repository = resolve({"event_type": "issues"})["payload"]["repository"]
     assert len(repository) >= 78
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", repository["created_at"])
-    assert repository["url"] == "https://api.github.com/repos/demo-org/demo-repo"
+    assert repository["url"] == "https://api.github.com/repos/myorg/myrepo"
     for key in (
         "id",
         "node_id",
@@ -160,7 +160,7 @@ def test_ping_and_workflow_dispatch() -> None:
         owner_type="Organization",
     )
     assert dispatch["payload"]["inputs"] == {"env": "prod"}
-    assert dispatch["payload"]["organization"]["login"] == "demo-org"
+    assert dispatch["payload"]["organization"]["login"] == "myorg"
     assert dispatch["action"] is None
 
 
@@ -183,7 +183,7 @@ def test_payload_overrides_merge_deeply() -> None:
         "payload"
     ]
     assert payload["repository"]["private"] is True
-    assert payload["repository"]["full_name"] == "demo-org/demo-repo"
+    assert payload["repository"]["full_name"] == "myorg/myrepo"
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ def test_payload_overrides_merge_deeply() -> None:
         ({"event_type": "push", "action": "opened"}, {}, "/parameters/action", "no_action"),
         ({"event_type": "issues", "action": "exploded"}, {}, "/parameters/action", "enum"),
         ({"repository": "someone/else"}, {}, "/parameters/repository", "repository_mismatch"),
-        ({"commits": [{"id": "abc123"}]}, {}, "/parameters/commits/0/id", "pattern"),
+        ({"commits": [{"id": "not-a-sha"}]}, {}, "/parameters/commits/0/id", "pattern"),
         ({"before": "xyz"}, {}, "/parameters/before", "pattern"),
     ],
 )
@@ -250,7 +250,7 @@ def test_payload_edits_within_the_rules_are_merged_and_signed() -> None:
         {
             "event_type": "pull_request",
             "payload": {
-                "repository": {"full_name": "demo-org/demo-repo", "description": "edited"},
+                "repository": {"full_name": "myorg/myrepo", "description": "edited"},
                 "action": "closed",
                 "sender": {"login": "octocat"},
                 "pull_request": {"title": "Edited"},
@@ -263,3 +263,18 @@ def test_payload_edits_within_the_rules_are_merged_and_signed() -> None:
     assert verify_signature(
         data["raw_body"].encode(), SECRET, data["headers"]["X-Hub-Signature-256"]
     )
+
+
+def test_a_short_commit_id_is_completed_as_github_would_send_it_with_a_warning() -> None:
+    request = demo_request(
+        GITHUB, parameters={"event_type": "push", "commits": [{"id": "abc123"}], "before": "0f1e"}
+    )
+    prepared = prepare_invocation(request, demo_trigger(GITHUB))
+    payload = prepared.event.trigger_data["payload"]
+    full = payload["commits"][0]["id"]
+    assert SHA.match(full) and full.startswith("abc123")
+    assert payload["head_commit"]["id"] == payload["after"] == full
+    assert SHA.match(payload["before"]) and payload["before"].startswith("0f1e")
+    assert any("commits/0/id" in w and full in w for w in prepared.warnings)
+    again = prepare_invocation(request, demo_trigger(GITHUB)).event
+    assert again.trigger_data["payload"]["commits"][0]["id"] == full  # pure: the same each time

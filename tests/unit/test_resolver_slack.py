@@ -137,3 +137,12 @@ def test_no_signing_secret_no_signature() -> None:
 def test_signing_secret_is_not_in_the_event() -> None:
     event = resolve({}).event
     assert SECRET not in event.model_dump_json()
+
+
+def test_a_bot_id_marks_a_message_posted_by_a_bot_and_the_envelope_is_on_top() -> None:
+    request = demo_request(TriggerType.SLACK, parameters={"bot_id": "B0DEPLOY01", "text": "done"})
+    data = prepare_invocation(request, demo_trigger(TriggerType.SLACK)).event.trigger_data
+    assert data["event"]["bot_id"] == "B0DEPLOY01"
+    assert data["event"] == data["payload"]["event"]
+    assert (data["type"], data["team_id"]) == ("event_callback", "T0DEMO001")
+    assert data["token"] == data["payload"]["token"]

@@ -188,6 +188,7 @@ def _prepared(
     manual_metadata = ManualInvocationMetadata(
         original_trigger_type=trigger.type,
         initiated_by=request.user_id,
+        invoked_by=request.user_id,
         invocation_id=request.invocation_id,
         invocation_description=request.description,
         simulated_parameters=parameters,

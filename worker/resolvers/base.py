@@ -46,7 +46,7 @@ def unsubscribed(listened: list[str], event: str) -> list[FieldError]:
         FieldError(
             path="/parameters/event_type",
             code="event_not_subscribed",
-            message=f"the trigger listens to {listened}, not {event!r}",
+            message=f"the trigger's event_types filter passes {listened}, not {event!r}",
         )
     ]
 

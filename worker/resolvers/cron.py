@@ -15,7 +15,7 @@ from croniter import croniter
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import CRON_SPEC
-from worker.resolvers.base import Resolution, SpecResolver, invalid
+from worker.resolvers.base import InvalidInvocation, Resolution, SpecResolver, invalid
 
 
 def _with_seconds(expression: str) -> bool:
@@ -47,9 +47,8 @@ def most_recent_firing(expression: str, moment: datetime) -> datetime:
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
 
 
-def _parse_time(text: str, zone: ZoneInfo) -> datetime:
+def _parse_time(text: str, zone: ZoneInfo, path: str = "/parameters/scheduled_time") -> datetime:
     """ISO 8601; a time without an offset is read in the trigger's time zone."""
-    path = "/parameters/scheduled_time"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -63,52 +62,62 @@ def _parse_time(text: str, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-def _zone(config: dict[str, Any]) -> ZoneInfo:
-    return ZoneInfo(config.get("timezone", "UTC"))
+def expression_problem(expression: Any) -> str | None:
+    """Why this is not a cron expression of 5 fields (6 with seconds first), or None."""
+    if not isinstance(expression, str) or len(expression.split()) not in (5, 6):
+        return "must be a cron expression of 5 fields (6 with seconds first)"
+    if not croniter.is_valid(expression, second_at_beginning=_with_seconds(expression)):
+        return f"not a valid cron expression: {expression!r}"
+    return None
+
+
+def zone_problem(name: Any) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return f"not an IANA time zone: {name!r}"
+    return None
 
 
 class CronResolver(SpecResolver):
     spec = CRON_SPEC
 
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        errors = []
-        expression = config.get("schedule")
-        if not isinstance(expression, str) or len(expression.split()) not in (5, 6):
-            errors.append(
-                FieldError(
-                    path="/trigger_config/schedule",
-                    code="invalid_trigger_config",
-                    message="schedule must be a cron expression of 5 fields (6 with seconds first)",
-                )
-            )
-        elif not croniter.is_valid(expression, second_at_beginning=_with_seconds(expression)):
-            errors.append(
-                FieldError(
-                    path="/trigger_config/schedule",
-                    code="invalid_trigger_config",
-                    message=f"not a valid cron expression: {expression!r}",
-                )
-            )
-        timezone = config.get("timezone", "UTC")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            errors.append(
-                FieldError(
-                    path="/trigger_config/timezone",
-                    code="invalid_trigger_config",
-                    message=f"not an IANA time zone: {timezone!r}",
-                )
-            )
-        return errors
+        checks = [
+            ("schedule", expression_problem(config.get("schedule"))),
+            ("timezone", zone_problem(config.get("timezone", "UTC"))),
+        ]
+        return [
+            FieldError(path=f"/trigger_config/{name}", code="invalid_trigger_config", message=m)
+            for name, m in checks
+            if m
+        ]
 
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
-        expression: str = config["schedule"]
-        zone = _zone(config)
-        requested = request.requested_at.astimezone(zone)
-        warnings = []
+        # The document's overrides: another schedule or zone, the tick's time, its type.
+        checks = (("cron_expression", expression_problem), ("timezone", zone_problem))
+        if errors := [
+            FieldError(path=f"/parameters/{name}", code="format", message=problem)
+            for name, check in checks
+            if name in parameters and (problem := check(parameters[name]))
+        ]:
+            raise InvalidInvocation(errors)
+        expression: str = parameters.get("cron_expression", config["schedule"])
+        zone = ZoneInfo(parameters.get("timezone", config.get("timezone", "UTC")))
+        warnings = [
+            f"{name} {parameters[name]!r} overrides the trigger's {own!r}"
+            for name, own in (
+                ("cron_expression", config["schedule"]),
+                ("timezone", config.get("timezone", "UTC")),
+            )
+            if name in parameters and parameters[name] != own
+        ]
+        if "trigger_time" in parameters:
+            requested = _parse_time(parameters["trigger_time"], zone, "/parameters/trigger_time")
+        else:
+            requested = request.requested_at.astimezone(zone)
         if "scheduled_time" in parameters:
             scheduled = _parse_time(parameters["scheduled_time"], zone)
             on_schedule = _fires_at(expression, scheduled)
@@ -126,7 +135,7 @@ class CronResolver(SpecResolver):
         trigger_data = {
             "trigger_time": requested.isoformat(),
             "scheduled_time": scheduled.isoformat(),
-            "execution_type": "manual_cron",
+            "execution_type": parameters["execution_type"],
             "cron_expression": expression,
             "timezone": zone.key,
         }
@@ -136,7 +145,10 @@ class CronResolver(SpecResolver):
                 "scheduled_time": trigger_data["scheduled_time"],
                 "trigger_time": trigger_data["trigger_time"],
             },
-            metadata={"original_schedule": expression},
+            metadata={
+                "original_schedule": config["schedule"],
+                "invoked_at": request.requested_at.isoformat(),
+            },
             warnings=warnings,
         )
 

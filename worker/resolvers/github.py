@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import GITHUB_ACTIONS, GITHUB_EVENTS_WITHOUT_ACTION, GITHUB_SPEC
@@ -20,6 +21,7 @@ from worker.resolvers.base import (
     Resolution,
     SpecResolver,
     compact_json,
+    derived_hex,
     derived_int,
     derived_uuid,
     hmac_sha256_hex,
@@ -89,7 +91,8 @@ def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldE
             FieldError(
                 path="/parameters/repository",
                 code="repository_mismatch",
-                message=f"the trigger listens to {config['repository']}, not {repository}",
+                message=f"the trigger's repository filter passes {config['repository']}, "
+                f"not {repository}",
             )
         )
     return errors
@@ -152,6 +155,35 @@ def _payload_edit_errors(generated: dict[str, Any], edited: Any, event: str) -> 
     return errors
 
 
+# GitHub's webhook URLs are absolute; a relative `webhook_url` in the config is read against
+# this reserved (RFC 2606) host, so every URL in a payload is absolute as GitHub's are.
+WEBHOOK_BASE = "https://webhooks.example.com/"
+_SHA_FIELDS = ("before", "after", "head_sha")
+
+
+def _complete_shas(p: dict[str, Any], seed: str) -> list[str]:
+    """GitHub sends full 40-digit SHAs; a short one given (`abc123`) is completed the same
+    way every time, keeping its digits as the prefix, and a warning says so."""
+    warnings = []
+
+    def complete(value: str, where: str) -> str:
+        if len(value) == 40:
+            return value
+        full = value + derived_hex(f"{seed}:{where}:{value}", 40 - len(value))
+        warnings.append(f"{where}: short commit id {value!r} completed to {full}")
+        return full
+
+    for name in _SHA_FIELDS:
+        if isinstance(p.get(name), str):
+            p[name] = complete(p[name], name)
+    if isinstance(p.get("commits"), list):
+        p["commits"] = [
+            {**c, "id": complete(c["id"], f"commits/{i}/id")} if isinstance(c.get("id"), str) else c
+            for i, c in enumerate(p["commits"])
+        ]
+    return warnings
+
+
 class GitHubResolver(SpecResolver):
     spec = GITHUB_SPEC
     config_schema = _CONFIG_SCHEMA
@@ -172,6 +204,7 @@ class GitHubResolver(SpecResolver):
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
         p = dict(parameters)
+        warnings = _complete_shas(p, request.invocation_id)
         event = p["event_type"]
         if event in GITHUB_ACTIONS:
             p.setdefault("action", GITHUB_ACTIONS[event][0])
@@ -194,7 +227,7 @@ class GitHubResolver(SpecResolver):
                 p,
                 hook_id=hook_id,
                 events=_event_types(config),
-                webhook_url=config.get("webhook_url", ""),
+                webhook_url=urljoin(WEBHOOK_BASE, config.get("webhook_url", f"/github/{hook_id}")),
             )
         else:
             payload = BUILDERS.get(event, gh.generic)(delivery, p)
@@ -224,6 +257,7 @@ class GitHubResolver(SpecResolver):
             "action": payload.get("action"),
             "delivery_id": delivery_id,
             "hook_id": hook_id,
+            "webhook_id": hook_id,  # as the design document names it
             "installation_id": config.get("installation_id"),
             "repository": {"full_name": config["repository"], "private": delivery.private},
             "sender": {"login": delivery.sender_login, "type": "User"},
@@ -240,6 +274,7 @@ class GitHubResolver(SpecResolver):
                 "installation_id": config.get("installation_id"),
                 "trigger_config": self.shown_config(config),
             },
+            warnings=warnings,
         )
 
 

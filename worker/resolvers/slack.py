@@ -143,7 +143,8 @@ class SlackResolver(SpecResolver):
                 FieldError(
                     path="/parameters/channel",
                     code="filter_channel",
-                    message=f"channel {p['channel']} does not pass the trigger's channel_filter",
+                    message=f"channel {p['channel']} does not pass the trigger's channel_filter; "
+                    f"it passes {', '.join(channels)}",
                 )
             )
         if errors:
@@ -183,9 +184,11 @@ class SlackResolver(SpecResolver):
                 "text": text,
                 "team": team,
             }
+            # The design document's event keys are always there, null when not set.
+            event["thread_ts"] = p.get("thread_ts")
             if p.get("thread_ts"):
-                event["thread_ts"] = p["thread_ts"]
                 event["parent_user_id"] = p.get("item_user") or user
+            event["bot_id"] = p.get("bot_id")
             event |= {
                 "blocks": rich_text(text, f"{request.invocation_id}:block"),
                 "channel": p["channel"],
@@ -244,8 +247,10 @@ class SlackResolver(SpecResolver):
         )
         return Resolution(
             trigger_data={
+                # The Events API envelope at the top, as the design document shows it
+                # (its `token` is hidden in every answer), and the summary beside it.
+                **envelope,
                 "event_type": event_type,
-                "team_id": team,
                 **summary,
                 "headers": headers,
                 "payload": envelope,
