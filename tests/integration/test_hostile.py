@@ -4,6 +4,7 @@ harms only itself, the retry path is total, refusals leave nothing lasting."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -58,15 +59,27 @@ async def recorded(pool: asyncpg.Pool, events: list[TriggerEvent]) -> int:
     return count
 
 
+@contextlib.asynccontextmanager
+async def scheduling(
+    side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
+) -> AsyncIterator[None]:
+    """A scheduler consuming the side namespace's queue while the block runs."""
+    stop = asyncio.Event()
+    task = await consume_with(
+        broker, side.topology.scheduler_queue, Scheduler(side, pool).handle, stop
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 async def test_rows_the_database_refuses_harm_only_themselves(
     side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
 ) -> None:
     # Given a scheduler, and real trigger events published at once: most ordinary, some
     # carrying what PostgreSQL cannot store (a NUL, an unpaired surrogate, NaN)
-    stop = asyncio.Event()
-    task = await consume_with(
-        broker, side.topology.scheduler_queue, Scheduler(side, pool).handle, stop
-    )
     good = [event(body={"n": n}) for n in range(40)]
     poison = [
         event(body={"a": "\x00"}).body(),
@@ -76,16 +89,13 @@ async def test_rows_the_database_refuses_harm_only_themselves(
     bodies = [e.body() for e in good]
     for index, bad in enumerate(poison):
         bodies.insert(10 * index + 5, bad)
-    try:
+    async with scheduling(side, pool, broker):
         await asyncio.gather(
             *(publish_raw(broker, side.topology.trigger_exchange, "webhook.a.b", b) for b in bodies)
         )
         # Then every ordinary event is recorded
         await eventually(lambda: _all(recorded(pool, good), len(good)), timeout=20)
         dead = await take_all(broker, dead_letter_queue(side.topology.scheduler_queue), wait=10)
-    finally:
-        stop.set()
-        await task
     # And only the refused rows are dead-lettered, at once (not after the delivery limit)
     assert sorted(m.body for m in dead) == sorted(poison)
     assert {dead_letter_reason(m) for m in dead} == {"rejected"}
@@ -98,12 +108,8 @@ async def _all(count: Any, expected: int) -> bool:
 async def test_dead_letters_keep_the_order_events_arrived_in(
     side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
 ) -> None:
-    stop = asyncio.Event()
-    task = await consume_with(
-        broker, side.topology.scheduler_queue, Scheduler(side, pool).handle, stop
-    )
     unknown = [event(workflow_id="wf_nobody", seq=n) for n in range(20)]
-    try:
+    async with scheduling(side, pool, broker):
         channel = await broker.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
         for e in unknown:  # published in order, on one channel
@@ -117,9 +123,6 @@ async def test_dead_letters_keep_the_order_events_arrived_in(
             return len(dead) >= len(unknown)
 
         await eventually(all_dead, timeout=20)
-    finally:
-        stop.set()
-        await task
     assert [json.loads(m.body)["trigger_data"]["seq"] for m in dead] == list(range(20))
 
 
