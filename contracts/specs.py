@@ -6,6 +6,7 @@ and the exported JSON Schemas all read them from here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,19 @@ from pydantic import BaseModel, Field
 from contracts.models import TriggerType
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One trigger of a workflow as configured: what a spec is narrowed by, and what a
+    resolver resolves against. The store loads it; the resolvers never touch the store."""
+
+    workflow_id: str
+    id: str
+    type: TriggerType
+    config: dict[str, Any]
+    enabled: bool
+    manual_invocation: bool
 
 
 class ParameterExample(BaseModel):

@@ -8,8 +8,8 @@ from functools import cache
 from typing import Any
 
 from contracts.models import InvocationSource, InvokeRequest, TriggerType
+from contracts.specs import Trigger
 from worker.catalog import DEMO_FILE, load_catalog
-from worker.store import Trigger
 
 FIXED_TIME = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
 

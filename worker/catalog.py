@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.models import Identifier, TriggerType, UserId
+from contracts.specs import Trigger
 from worker import store
 
 DEMO_FILE = Path(__file__).parent / "demo.yaml"
@@ -81,7 +82,7 @@ async def apply_catalog(pool: asyncpg.Pool, catalog: Catalog) -> None:
                 rate_limit_per_user=workflow.rate_limits.per_user_per_minute,
                 rate_limit_per_workflow=workflow.rate_limits.per_workflow_per_minute,
                 triggers=[
-                    store.Trigger(
+                    Trigger(
                         workflow_id=workflow.id,
                         id=t.id,
                         type=t.type,

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from contracts.ids import new_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.specs import Trigger
 from contracts.topology import dead_letter_queue
 from worker import amqp, store
 from worker.auth import mint_token
@@ -211,7 +212,7 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger | None:
+async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> Trigger | None:
     pool = await store.create_pool(settings.database_url.get_secret_value(), max_size=2)
     try:
         access = await store.load_access(pool, workflow, "", trigger)
@@ -220,7 +221,7 @@ async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> stor
     return access.trigger if access else None
 
 
-async def _load_trigger(settings: Settings, workflow: str, trigger: str) -> store.Trigger:
+async def _load_trigger(settings: Settings, workflow: str, trigger: str) -> Trigger:
     found = await _find_trigger(settings, workflow, trigger)
     if found is None:
         _fail(f"no trigger {trigger} in workflow {workflow}", EXIT_CODES[InvokeStatus.NOT_FOUND])

@@ -26,6 +26,7 @@ from contracts.models import (
     RateLimitInfo,
     TriggerData,
 )
+from contracts.specs import Trigger
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
 from worker.invocations import IdempotencyStore, InvocationStatusStore
@@ -72,9 +73,7 @@ def _answer(
     )
 
 
-def _denial(
-    request: InvokeRequest, role: Role | None, trigger: store.Trigger
-) -> InvokeResult | None:
+def _denial(request: InvokeRequest, role: Role | None, trigger: Trigger) -> InvokeResult | None:
     forbidden = InvokeStatus.FORBIDDEN
     if not can_invoke(role):
         held = role.name.lower() if role else "none"
@@ -104,9 +103,7 @@ def _denial(
     return None
 
 
-def _prepare(
-    request: InvokeRequest, trigger: store.Trigger
-) -> PreparedInvocation | InvalidInvocation:
+def _prepare(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation | InvalidInvocation:
     """The event, or why there is none. Resolution is pure, so whatever fails in it fails
     again on every redelivery: an exception is refused now (and logged as the bug it is)
     rather than retried into the dead-letter queue."""

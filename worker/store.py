@@ -19,6 +19,7 @@ import structlog
 
 from contracts.ids import execution_id_for_event
 from contracts.models import TriggerEvent, TriggerType
+from contracts.specs import Trigger
 from worker.authz import Role
 
 log = structlog.get_logger(__name__)
@@ -120,16 +121,6 @@ async def migrate(dsn: str, directory: Path | None = None) -> list[str]:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
         await conn.close()
     return applied_now
-
-
-@dataclass(frozen=True)
-class Trigger:
-    workflow_id: str
-    id: str
-    type: TriggerType
-    config: dict[str, Any]
-    enabled: bool
-    manual_invocation: bool
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,18 @@ from contracts.models import (
     TriggerEvent,
     TriggerType,
 )
-from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec, ParameterExample
+from contracts.specs import (
+    JSON_SCHEMA_DIALECT,
+    SPECS,
+    ManualInvocationSpec,
+    ParameterExample,
+    Trigger,
+)
 from worker.redaction import Secrets
 from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
 from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
-from worker.store import Trigger
 from worker.validation import pointer, validate
 
 __all__ = [

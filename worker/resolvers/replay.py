@@ -11,10 +11,10 @@ import copy
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
+from contracts.specs import Trigger
 from worker.paths import parse_path, set_path
 from worker.resolvers.base import InvalidInvocation, Resolution
 from worker.safety import shape_errors, url_errors
-from worker.store import Trigger
 from worker.validation import pointer, validate
 
 # `parameters` of a replay: {"set": {"/trigger_data/body/amount": 5, ...}}

@@ -37,6 +37,7 @@ from contracts.models import (
     RateLimitInfo,
     StorableText,
 )
+from contracts.specs import Trigger
 from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
@@ -217,7 +218,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             raise not_found("Workflow")
         return access
 
-    async def readable_trigger(workflow_id: str, trigger_id: str, user: str) -> store.Trigger:
+    async def readable_trigger(workflow_id: str, trigger_id: str, user: str) -> Trigger:
         access = await readable(workflow_id, user, trigger_id)
         if access.trigger is None:
             raise not_found("Trigger")
