@@ -21,7 +21,8 @@ from tests.services import service_urls
 from worker import amqp, store
 from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
 from worker.rpc import InvokeClient
-from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.resources import Resources
+from worker.runtime import open_resources, run_scheduler, run_worker
 from worker.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import getpass
 import json
 import os
 import signal
@@ -19,6 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from aio_pika.abc import AbstractRobustConnection
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from rich.console import Console
 from rich.json import JSON
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -44,6 +44,8 @@ app = typer.Typer(
     help="Manual trigger invocation: fire any workflow trigger by hand, replay dead letters.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: typer's rich panels label every flag `<bool>` as if it took a value.
+    rich_markup_mode=None,
 )
 T = TypeVar("T")
 
@@ -181,6 +183,48 @@ def token(
     typer.echo(mint_token(secret, user, ttl, **{k: v for k, v in claims.items() if v}))
 
 
+@app.command()
+def teardown(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove this namespace's exchanges, queues (dead letters included), Redis keys and
+    database: what `make run` or `migrate`, `topology` and `demo` left on shared services."""
+    settings = _settings()
+    t = settings.topology
+    database = settings.database_url.get_secret_value().rsplit("/", 1)[-1].split("?")[0]
+    names = [*t.consumer_queues, t.invoke_exchange]
+    if settings.trigger_exchange is None:
+        names.append(t.trigger_exchange)  # a platform's own exchange is never ours to remove
+    typer.echo(
+        f"This removes, for namespace {settings.namespace or '(none)'!r}: "
+        f"{', '.join(names)} (with their dead-letter queues), "
+        f"Redis keys {t.redis_key('*')} and database {database}."
+    )
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail("refusing to tear down without --yes when not on a terminal", 2)
+        if not typer.confirm("Remove them?"):
+            _fail("nothing removed", 1)
+
+    async def remove() -> int:
+        connection = await _connect(settings)
+        async with connection:
+            channel = await connection.channel()
+            await amqp.delete_topology(channel, t)
+        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        removed = 0
+        try:
+            async for key in redis.scan_iter(match=t.redis_key("*"), count=1000):
+                removed += await redis.delete(key)
+        finally:
+            await redis.aclose()
+        await store.drop_database(settings.database_url.get_secret_value())
+        return removed
+
+    keys = _run(remove)
+    typer.echo(f"removed: exchanges and queues, {keys} Redis key(s), database {database}")
+
+
 # --- invoke and schema: the manual invocation path, from a terminal or a script -----------
 
 EXIT_CODES = {
@@ -197,13 +241,17 @@ EXIT_UNAVAILABLE = 5
 out = Console(width=None if sys.stdout.isatty() else 160)
 UserOption = Annotated[
     str | None,
-    typer.Option("--user", help="Who invokes (default: $MTI_USER, else your login)."),
+    typer.Option("--user", help="Who acts (required unless $MTI_USER is set)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
 def _user(user: str | None) -> str:
-    return user or os.environ.get("MTI_USER") or getpass.getuser()
+    """Who acts: never guessed from the login name, which is rarely a platform user id."""
+    who = user or os.environ.get("MTI_USER")
+    if not who:
+        _fail("say who acts: --user USER_ID, or set MTI_USER", 2)
+    return who
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -388,11 +436,10 @@ def schema(
     table = Table("parameter", "type", "default", "description", box=None)
     required = set(schema_doc.get("required", []))
     for name, prop in schema_doc.get("properties", {}).items():
-        kind = prop.get("type") or ("enum" if "enum" in prop else "any")
         default = document["default_parameters"].get(name, prop.get("default"))
         table.add_row(
             name + (" *" if name in required else ""),
-            str(kind),
+            type_label(prop),
             "" if default is None else json.dumps(default),
             prop.get("description", ""),
         )
@@ -400,6 +447,28 @@ def schema(
     for example in document["examples"]:
         out.print(f"[bold]example[/] {example['name']}: {example['description']}")
         out.print(JSON.from_data(example["parameters"]))
+
+
+def type_label(schema: dict[str, Any]) -> str:
+    """A JSON Schema's type as a reader writes it: `string | null`, `array of string`,
+    `"im" | "mpim"`; never a Python list."""
+    if "enum" in schema:
+        return " | ".join(json.dumps(value) for value in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    kinds = schema.get("type")
+    if kinds is None:
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        return " | ".join(type_label(b) for b in branches) if branches else "any"
+    labels = []
+    for kind in [kinds] if isinstance(kinds, str) else kinds:
+        items = schema.get("items")
+        if kind == "array" and isinstance(items, dict):
+            inner = type_label(items)
+            labels.append(f"array of ({inner})" if " | " in inner else f"array of {inner}")
+        else:
+            labels.append(str(kind))
+    return " | ".join(labels)
 
 
 # --- dead letters and replay ---------------------------------------------------------------

@@ -28,7 +28,8 @@ from worker import amqp
 from worker.catalog import Catalog, apply_catalog
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay
 from worker.rpc import InvokeClient
-from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.resources import Resources
+from worker.runtime import open_resources, run_scheduler, run_worker
 from worker.scheduler import Scheduler
 from worker.settings import Settings
 

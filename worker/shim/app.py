@@ -43,7 +43,7 @@ from worker.authz import can_read
 from worker.redaction import Secrets
 from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
-from worker.runtime import Resources
+from worker.resources import Resources
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
 from worker.shim.limits import BodySizeLimit, header_deadline
 from worker.validation import from_pydantic
