@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from redis.exceptions import RedisError
@@ -150,7 +151,10 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     settings = resources.settings
     verifier = settings.token_verifier()
     statuses = resources.statuses
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from the installed package, not a CDN:
+    # they work offline and behind a strict egress policy.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Manual Trigger Invocation",
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
