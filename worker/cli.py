@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -33,7 +34,7 @@ from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
 from worker.paths import as_pointer, parse_assignment, parse_value, set_path
 from worker.redaction import Secrets
-from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan
+from worker.replay import Filters, Kind, ReplayOptions, ReplaySummary, dead_letters, plan
 from worker.replay import replay as replay_events
 from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
@@ -473,7 +474,10 @@ def type_label(schema: dict[str, Any]) -> str:
 
 # --- dead letters and replay ---------------------------------------------------------------
 
-dlq_app = typer.Typer(help="Look at the dead-letter queue of trigger events.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="Look at the dead-letter queues of trigger events and of invoke requests.",
+    no_args_is_help=True,
+)
 app.add_typer(dlq_app, name="dlq")
 
 WorkflowFilter = Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")]
@@ -494,6 +498,19 @@ MatchFilter = Annotated[
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most N events.")]
 
 
+class DeadLetterQueue(StrEnum):
+    events = "events"  # trigger events the scheduler gave up on
+    invoke = "invoke"  # invoke requests the workers gave up on
+
+
+QueueOption = Annotated[
+    DeadLetterQueue,
+    typer.Option(
+        "--queue", help="events: trigger events the scheduler gave up on; invoke: invoke requests."
+    ),
+]
+
+
 def _filters(
     workflow: str | None,
     trigger: str | None,
@@ -502,7 +519,10 @@ def _filters(
     since: datetime | None,
     until: datetime | None,
     match: list[str] | None,
+    queue: DeadLetterQueue = DeadLetterQueue.events,
 ) -> Filters:
+    if queue == "invoke" and trigger_type:
+        _fail("--trigger-type: invoke requests name no type; filter with --workflow/--trigger", 2)
     try:
         matches = [parse_assignment(m) for m in match or []]
     except ValueError as exc:
@@ -514,8 +534,10 @@ def _filters(
     return Filters(workflow, trigger, trigger_type, reason, aware(since), aware(until), matches)
 
 
-def _dead_letter_queue(settings: Settings) -> str:
-    return dead_letter_queue(settings.topology.scheduler_queue)
+def _dead_letter_queue(settings: Settings, queue: DeadLetterQueue) -> tuple[str, Kind]:
+    if queue == "invoke":
+        return dead_letter_queue(settings.topology.invoke_queue), "invoke"
+    return dead_letter_queue(settings.topology.scheduler_queue), "events"
 
 
 async def _connect(settings: Settings) -> AbstractRobustConnection:
@@ -535,15 +557,17 @@ def dlq_list(
     until: UntilFilter = None,
     match: MatchFilter = None,
     limit: LimitOption = None,
+    queue: QueueOption = DeadLetterQueue.events,
     json_output: JsonOption = False,
 ) -> None:
-    """What the dead-letter queue holds, oldest first, without consuming or reordering it."""
+    """What a dead-letter queue holds, oldest first, without consuming or reordering it."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def collect() -> list[dict[str, Any]]:
         connection = await _connect(settings)
-        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+        async with connection, dead_letters(connection, name, kind) as letters:
             found = []
             for letter in letters:
                 if filters.accept(letter):
@@ -556,55 +580,48 @@ def dlq_list(
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(
-        "event id", "workflow", "trigger", "type", "reason", "queue", "count", "died at", box=None
-    )
+    first = ("invocation_id", "user_id") if kind == "invoke" else ("event_id", "trigger_type")
+    columns = (first[0], "workflow_id", "trigger_id", first[1], "reason", "queue", "count")
+    table = Table(*(c.removesuffix("_id").replace("_", " ") for c in columns), "died at", box=None)
     for row in rows:
-        table.add_row(
-            *(
-                str(row[k] if row[k] is not None else "-")
-                for k in (
-                    "event_id",
-                    "workflow_id",
-                    "trigger_id",
-                    "trigger_type",
-                    "reason",
-                    "queue",
-                    "count",
-                    "died_at",
-                )
-            )
-        )
+        table.add_row(*(str(row[k] if row[k] is not None else "-") for k in (*columns, "died_at")))
     out.print(table)
-    out.print(f"{len(rows)} dead-lettered event(s)")
+    out.print(f"{len(rows)} dead-lettered {'request' if kind == 'invoke' else 'event'}(s)")
 
 
 @dlq_app.command("show")
 def dlq_show(
-    event_id: Annotated[str, typer.Argument(help="The event id.")], json_output: JsonOption = False
+    letter_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="The event id (the invocation id with --queue invoke)."),
+    ],
+    queue: QueueOption = DeadLetterQueue.events,
+    json_output: JsonOption = False,
 ) -> None:
-    """One dead-lettered event in full, with why it died; nothing is consumed."""
+    """One dead letter in full, with why it died; nothing is consumed."""
     settings = _settings()
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def find() -> dict[str, Any] | None:
         connection = await _connect(settings)
-        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+        async with connection, dead_letters(connection, name, kind) as letters:
             for letter in letters:
-                if letter.event is not None and letter.event.event_id == event_id:
-                    found = {**letter.summary(), "event": letter.document}
+                if letter.letter_id == letter_id:
+                    body = "request" if kind == "invoke" else "event"
+                    found = {**letter.summary(), body: letter.document}
                     break
             else:
                 return None
-        # A dead-lettered event holds the secrets and signatures it was delivered with.
-        event = letter.event
-        trigger = await _find_trigger(settings, event.workflow_id, event.trigger_id)
+        # A dead letter holds the secrets and signatures it was delivered with.
+        assert letter.workflow_id is not None and letter.trigger_id is not None  # it parsed
+        trigger = await _find_trigger(settings, letter.workflow_id, letter.trigger_id)
         secrets = trigger_secrets(trigger) if trigger else Secrets()
         shown: dict[str, Any] = secrets.hide(found)
         return shown
 
     found = _run(find)
     if found is None:
-        _fail(f"no dead-lettered event {event_id}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+        _fail(f"no dead letter {letter_id} in {name}", EXIT_CODES[InvokeStatus.NOT_FOUND])
     if json_output:
         typer.echo(json.dumps(found, indent=2))
     else:
@@ -656,12 +673,16 @@ def replay(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     user: UserOption = None,
     description: Annotated[str | None, typer.Option(help="Why you replay.")] = None,
+    queue: QueueOption = DeadLetterQueue.events,
     json_output: JsonOption = False,
 ) -> None:
-    """Replay dead-lettered trigger events: through the manual invocation path (authorized,
-    rate-limited, validated, marked as a replay) or, with --as-is, byte for byte."""
+    """Replay dead letters. Trigger events go through the manual invocation path (authorized,
+    rate-limited, validated, marked as a replay); invoke requests (--queue invoke) are sent to
+    the workers again as they were; with --as-is either is re-published byte for byte."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    if queue == "invoke" and (set_ or description):
+        _fail("--set and --description edit trigger events; invoke requests replay as sent", 2)
     edits: dict[str, Any] = {}
     for assignment in set_ or []:
         try:
@@ -674,7 +695,7 @@ def replay(
     if as_is and edits:
         _fail("--as-is replays the original bytes; it cannot be combined with --set", 2)
     options = ReplayOptions(
-        user_id=_user(user),
+        user_id="" if plan_only else _user(user),  # a plan moves nothing: nobody acts
         filters=filters,
         edits=edits,
         as_is=as_is,
@@ -683,13 +704,14 @@ def replay(
         limit=limit,
         description=description,
         timeout=max(settings.reply_timeout_seconds, 30.0),
+        kind="invoke" if queue == "invoke" else "events",
     )
-    queue = _dead_letter_queue(settings)
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def main() -> tuple[int, list[dict[str, Any]], ReplaySummary | None]:
         connection = await _connect(settings)
         async with connection:
-            count, sample = await plan(connection, queue, filters, limit)
+            count, sample = await plan(connection, name, filters, limit, kind=kind)
             if plan_only or count == 0 or not _confirmed(count, yes):
                 return count, sample, None
             client = await InvokeClient.open(connection, settings.topology)
@@ -698,7 +720,7 @@ def replay(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             with _progress(count, enabled=not json_output) as advance:
-                summary = await replay_events(connection, queue, client, options, stop, advance)
+                summary = await replay_events(connection, name, client, options, stop, advance)
             await client.close()
             return count, sample, summary
 
@@ -708,11 +730,20 @@ def replay(
         if json_output:
             typer.echo(json.dumps(document, indent=2))
         else:
-            out.print(f"{count} dead-lettered event(s) match" + (":" if sample else "."))
+            what = "request" if kind == "invoke" else "event"
+            out.print(f"{count} dead-lettered {what}(s) match" + (":" if sample else "."))
             for row in sample:
+                first = (
+                    (row["invocation_id"], row["user_id"])
+                    if kind == "invoke"
+                    else (
+                        row["event_id"],
+                        row["trigger_type"],
+                    )
+                )
                 out.print(
-                    f"  {row['event_id']}  {row['workflow_id']}/{row['trigger_id']}  "
-                    f"{row['trigger_type']}  {row['reason']}"
+                    f"  {first[0]}  {row['workflow_id']}/{row['trigger_id']}  "
+                    f"{first[1]}  {row['reason']}"
                 )
             if not plan_only and count:
                 out.print("nothing replayed (not confirmed)")

@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 
 # The generated development JWT secret, in the per-user config directory: every command finds
 # the same one whatever directory it runs in.
-DEV_SECRET_NAME = "dev-jwt-secret"
+DEV_SECRET_NAME = "dev-jwt-secret"  # noqa: S105 -- a file name, not a secret
 
 
 def default_config_dir() -> Path:

@@ -43,10 +43,11 @@ from worker.auth import InvalidToken
 from worker.authz import can_read
 from worker.redaction import Secrets
 from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
-from worker.rpc import InvokeClient
 from worker.resources import Resources
+from worker.rpc import InvokeClient
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
 from worker.shim.limits import BodySizeLimit, header_deadline
+from worker.shim.refusals import CountShimRefusals
 from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
@@ -162,10 +163,12 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=MAX_BODY_BYTES, timeout=settings.http_body_timeout_seconds
     )
+    app.add_middleware(CountShimRefusals)  # added last: outermost, it sees the 413s too
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        request.state.refusal_codes = [e.code for e in exc.document.errors]
         return exc.response()
 
     @app.exception_handler(HTTPException)
@@ -174,7 +177,8 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         return Problem(exc.status_code, str(exc.detail), headers=headers).response()
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        request.state.refusal_codes = [error["type"] for error in exc.errors()]
         errors = [
             FieldError(
                 path="".join(f"/{part}" for part in error["loc"][1:]),
@@ -307,6 +311,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
                 invocation_id=request.invocation_id,
                 status_url=f"/api/v1/invocations/{request.invocation_id}",
             )
+        http_request.state.answered_by_worker = True  # the worker counted it
         return invoke_response(result)
 
     @app.get("/api/v1/executions/{execution_id}", responses=READ_ERRORS)
@@ -396,6 +401,7 @@ async def _invoke_body(http_request: Request) -> InvokeBody:
             "Invalid request",
             errors=[FieldError(path="", message=f"not valid JSON: {exc}", code="json_invalid")],
         ) from None
+    http_request.state.dry_run = isinstance(document, dict) and document.get("dry_run") is True
     if errors := shape_errors(document, ""):
         raise Problem(400, "Invalid request", errors=errors)
     try:
