@@ -29,17 +29,16 @@ class CountShimRefusals:
         ):
             await self.app(scope, receive, send)
             return
-        status = 0
+        state = scope.setdefault("state", {})
 
-        async def watching_send(message: Message) -> None:
-            nonlocal status
+        async def counting_send(message: Message) -> None:
+            # Counted before the answer leaves, so a client that reads /metrics next sees it.
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if 400 <= status < 500 and not state.get("answered_by_worker"):
+                    metrics.count_refusal_by_shim(
+                        status, list(state.get("refusal_codes", [])), bool(state.get("dry_run"))
+                    )
             await send(message)
 
-        state = scope.setdefault("state", {})
-        await self.app(scope, receive, watching_send)
-        if 400 <= status < 500 and not state.get("answered_by_worker"):
-            metrics.count_refusal_by_shim(
-                status, list(state.get("refusal_codes", [])), bool(state.get("dry_run"))
-            )
+        await self.app(scope, receive, counting_send)
