@@ -28,6 +28,7 @@ from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compa
 from worker.resolvers.replay import resolve_replay
 from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
 from worker.store import Trigger
+from worker.suspicious import suspicious_content
 from worker.validation import pointer, validate
 
 __all__ = [
@@ -176,6 +177,8 @@ def _resolve(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
     if errors := validate(schema, parameters, "/parameters") or url_errors(
         request.parameters, "/parameters"
     ):
+        raise InvalidInvocation(errors)
+    if errors := suspicious_content(trigger.type, trigger.config, request.parameters):
         raise InvalidInvocation(errors)
     resolution = resolver.resolve(trigger.config, parameters, request)
     return _prepared(request, trigger, parameters, resolution)
