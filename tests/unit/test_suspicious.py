@@ -3,6 +3,7 @@ quoted code and every shipped or documented example pass."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,3 +245,9 @@ def test_a_payload_is_refused_through_the_invocation_path_unless_allowed() -> No
 def test_the_allow_flag_must_be_a_boolean() -> None:
     errors = suspicious_content(TriggerType.WEBHOOK, {ALLOW_FLAG: "yes"}, {"body": "<script>"})
     assert [(e.path, e.code) for e in errors] == [(f"/trigger_config/{ALLOW_FLAG}", "type")]
+
+
+def test_the_security_guide_lists_every_pattern_exactly() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    for pattern in PATTERNS:
+        assert f"{pattern.name}    e.g. {pattern.example}\n    {pattern.regex.pattern}\n" in guide
