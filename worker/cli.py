@@ -342,7 +342,10 @@ def invoke(
     param: Annotated[
         list[str] | None,
         typer.Option(
-            "--param", "-p", help="PATH=VALUE (dotted path or /pointer; VALUE is JSON or text)."
+            "--param",
+            "-p",
+            metavar="PATH=VALUE",
+            help="Dotted path or /pointer; VALUE is JSON or text. Repeatable.",
         ),
     ] = None,
     params_file: Annotated[
@@ -493,7 +496,8 @@ UntilFilter = Annotated[
     datetime | None, typer.Option("--until", help="Died at or before (ISO 8601).")
 ]
 MatchFilter = Annotated[
-    list[str] | None, typer.Option("--match", help="PATH=VALUE on the event body; repeatable.")
+    list[str] | None,
+    typer.Option("--match", metavar="PATH=VALUE", help="On the dead letter's body; repeatable."),
 ]
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most N events.")]
 
@@ -659,7 +663,9 @@ def replay(
     set_: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="PATH=VALUE edit of the event (e.g. trigger_data.body.amount=5)."
+            "--set",
+            metavar="PATH=VALUE",
+            help="Edit of the event (e.g. trigger_data.body.amount=5); repeatable.",
         ),
     ] = None,
     as_is: Annotated[

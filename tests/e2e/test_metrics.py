@@ -86,8 +86,9 @@ async def test_refusals_the_shim_decides_are_counted_too(
 ) -> None:
     before = await samples(http)
     shim = {"workflow_id": "unknown", "trigger_type": "unknown"}
-    # No token: 401; a body that is not JSON: 400; a body over the limit: 413;
-    # an id that cannot exist: 404; all answered before any worker sees them
+    # No token: 401; a body that is not JSON: 400; a body over the limit: 413; a form
+    # instead of JSON: 415; an id that cannot exist: 404; all answered before any worker
+    # sees them
     assert (await http.post(WEBHOOK, json={})).status_code == 401
     broken = await http.post(
         WEBHOOK,
@@ -103,6 +104,8 @@ async def test_refusals_the_shim_decides_are_counted_too(
         WEBHOOK, headers={**as_user("demo-user"), "Content-Type": "application/json"}, content=big
     )
     assert too_large.status_code == 413
+    form = await http.post(WEBHOOK, headers=as_user("demo-user"), data={"dry_run": "true"})
+    assert form.status_code == 415
     bad_id = "/api/v1/workflows/wf%20demo/triggers/trig_webhook_1/manual-invoke"
     assert (await http.post(bad_id, headers=as_user("demo-user"), json={})).status_code == 404
     after = await samples(http)
@@ -114,6 +117,7 @@ async def test_refusals_the_shim_decides_are_counted_too(
     assert grew(INVOCATIONS, **shim, status="invalid", reason="json_invalid") == 1
     assert grew(INVOCATIONS, **shim, status="invalid", reason="extra_forbidden") == 1
     assert grew(INVOCATIONS, **shim, status="invalid", reason="too_large") == 1
+    assert grew(INVOCATIONS, **shim, status="invalid", reason="unsupported_media_type") == 1
     assert grew(INVOCATIONS, **shim, status="not_found", reason="not_found") == 1
     errors = "manual_trigger_validation_errors_total"
     assert grew(errors, trigger_type="unknown", error_type="json_invalid") == 1
