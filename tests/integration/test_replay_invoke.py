@@ -25,7 +25,7 @@ from tests.factories import invoke_request
 from tests.helpers import eventually, run_cli
 from tests.integration.test_replay import Harness
 from worker import amqp
-from worker.replay import Filters, ReplayOptions, dead_letters, replay
+from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, replay
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources
@@ -209,3 +209,46 @@ async def test_replaying_a_request_twice_makes_one_execution_unless_again(
 
 async def _equals(probe: Any, expected: Any) -> bool:
     return bool(await probe == expected)
+
+
+async def test_an_interrupted_replay_leaves_the_rest_in_order_and_resuming_finishes_it(
+    rig: InvokeHarness, pool: asyncpg.Pool
+) -> None:
+    # Given six dead-lettered requests and a healthy worker
+    sent = [request(n=n, run=uuid.uuid4().hex) for n in range(6)]
+    await rig.dead_letter(sent)
+    rig.start("worker")
+    rig.start("scheduler")
+    client = await InvokeClient.open(rig.resources.connection, rig.topology)
+    stop = asyncio.Event()
+
+    def stop_after_two(summary: ReplaySummary) -> None:
+        if summary.replayed == 2:
+            stop.set()
+
+    try:
+        # When the replay is interrupted after two, one at a time
+        first = await replay(
+            rig.resources.connection,
+            rig.dlq,
+            client,
+            ReplayOptions(user_id="ops", filters=Filters(), kind="invoke", window=1),
+            stop,
+            stop_after_two,
+        )
+        # Then the other four are still there, in their order
+        assert first.interrupted and first.replayed == 2
+        assert await rig.order() == [r.invocation_id for r in sent[2:]]
+        # And running it again finishes the job: one execution each
+        rest = await replay(
+            rig.resources.connection,
+            rig.dlq,
+            client,
+            ReplayOptions(user_id="ops", filters=Filters(), kind="invoke"),
+            asyncio.Event(),
+        )
+    finally:
+        await client.close()
+    assert rest.replayed == 4 and not rest.interrupted
+    await eventually(lambda: _equals(executions(pool, *sent), [1] * 6))
+    assert await rig.order() == []
