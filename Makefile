@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CLI := $(BIN)/manual-trigger
 
-.PHONY: help install services migrate topology demo run test test-unit lint format schemas bench bench-smoke clean
+.PHONY: help install services migrate topology demo run teardown test test-unit lint format schemas bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -42,6 +42,9 @@ run: demo topology ## Install, migrate, declare topology, seed the demo, print a
 	@echo "API on http://127.0.0.1:$${MTI_HTTP_PORT:-8000} (docs at /docs); Ctrl-C stops."
 	@echo
 	exec $(CLI) run
+
+teardown: install ## Remove what `make run` left: this namespace's queues, exchanges, Redis keys, database (asks)
+	$(CLI) teardown
 
 test: install services ## Run the whole test suite against the local services
 	$(BIN)/pytest

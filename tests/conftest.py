@@ -20,8 +20,9 @@ from redis.asyncio import Redis
 from tests.services import service_urls
 from worker import amqp, store
 from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
+from worker.resources import Resources
 from worker.rpc import InvokeClient
-from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.runtime import open_resources, run_scheduler, run_worker
 from worker.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import getpass
 import json
 import os
 import signal
@@ -13,12 +12,14 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from aio_pika.abc import AbstractRobustConnection
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from rich.console import Console
 from rich.json import JSON
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -34,7 +35,7 @@ from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
 from worker.paths import as_pointer, parse_assignment, parse_value, set_path
 from worker.redaction import Secrets
-from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan
+from worker.replay import Filters, Kind, ReplayOptions, ReplaySummary, dead_letters, plan
 from worker.replay import replay as replay_events
 from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
@@ -45,6 +46,8 @@ app = typer.Typer(
     help="Manual trigger invocation: fire any workflow trigger by hand, replay dead letters.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: typer's rich panels label every flag `<bool>` as if it took a value.
+    rich_markup_mode=None,
 )
 T = TypeVar("T")
 
@@ -182,6 +185,48 @@ def token(
     typer.echo(mint_token(secret, user, ttl, **{k: v for k, v in claims.items() if v}))
 
 
+@app.command()
+def teardown(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove this namespace's exchanges, queues (dead letters included), Redis keys and
+    database: what `make run` or `migrate`, `topology` and `demo` left on shared services."""
+    settings = _settings()
+    t = settings.topology
+    database = settings.database_url.get_secret_value().rsplit("/", 1)[-1].split("?")[0]
+    names = [*t.consumer_queues, t.invoke_exchange]
+    if settings.trigger_exchange is None:
+        names.append(t.trigger_exchange)  # a platform's own exchange is never ours to remove
+    typer.echo(
+        f"This removes, for namespace {settings.namespace or '(none)'!r}: "
+        f"{', '.join(names)} (with their dead-letter queues), "
+        f"Redis keys {t.redis_key('*')} and database {database}."
+    )
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail("refusing to tear down without --yes when not on a terminal", 2)
+        if not typer.confirm("Remove them?"):
+            _fail("nothing removed", 1)
+
+    async def remove() -> int:
+        connection = await _connect(settings)
+        async with connection:
+            channel = await connection.channel()
+            await amqp.delete_topology(channel, t)
+        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        removed = 0
+        try:
+            async for key in redis.scan_iter(match=t.redis_key("*"), count=1000):
+                removed += await redis.delete(key)
+        finally:
+            await redis.aclose()
+        await store.drop_database(settings.database_url.get_secret_value())
+        return removed
+
+    keys = _run(remove)
+    typer.echo(f"removed: exchanges and queues, {keys} Redis key(s), database {database}")
+
+
 # --- invoke and schema: the manual invocation path, from a terminal or a script -----------
 
 EXIT_CODES = {
@@ -198,13 +243,17 @@ EXIT_UNAVAILABLE = 5
 out = Console(width=None if sys.stdout.isatty() else 160)
 UserOption = Annotated[
     str | None,
-    typer.Option("--user", help="Who invokes (default: $MTI_USER, else your login)."),
+    typer.Option("--user", help="Who acts (required unless $MTI_USER is set)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
 def _user(user: str | None) -> str:
-    return user or os.environ.get("MTI_USER") or getpass.getuser()
+    """Who acts: never guessed from the login name, which is rarely a platform user id."""
+    who = user or os.environ.get("MTI_USER")
+    if not who:
+        _fail("say who acts: --user USER_ID, or set MTI_USER", 2)
+    return who
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -294,7 +343,10 @@ def invoke(
     param: Annotated[
         list[str] | None,
         typer.Option(
-            "--param", "-p", help="PATH=VALUE (dotted path or /pointer; VALUE is JSON or text)."
+            "--param",
+            "-p",
+            metavar="PATH=VALUE",
+            help="Dotted path or /pointer; VALUE is JSON or text. Repeatable.",
         ),
     ] = None,
     params_file: Annotated[
@@ -389,11 +441,10 @@ def schema(
     table = Table("parameter", "type", "default", "description", box=None)
     required = set(schema_doc.get("required", []))
     for name, prop in schema_doc.get("properties", {}).items():
-        kind = prop.get("type") or ("enum" if "enum" in prop else "any")
         default = document["default_parameters"].get(name, prop.get("default"))
         table.add_row(
             name + (" *" if name in required else ""),
-            str(kind),
+            type_label(prop),
             "" if default is None else json.dumps(default),
             prop.get("description", ""),
         )
@@ -403,9 +454,34 @@ def schema(
         out.print(JSON.from_data(example["parameters"]))
 
 
+def type_label(schema: dict[str, Any]) -> str:
+    """A JSON Schema's type as a reader writes it: `string | null`, `array of string`,
+    `"im" | "mpim"`; never a Python list."""
+    if "enum" in schema:
+        return " | ".join(json.dumps(value) for value in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    kinds = schema.get("type")
+    if kinds is None:
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        return " | ".join(type_label(b) for b in branches) if branches else "any"
+    labels = []
+    for kind in [kinds] if isinstance(kinds, str) else kinds:
+        items = schema.get("items")
+        if kind == "array" and isinstance(items, dict):
+            inner = type_label(items)
+            labels.append(f"array of ({inner})" if " | " in inner else f"array of {inner}")
+        else:
+            labels.append(str(kind))
+    return " | ".join(labels)
+
+
 # --- dead letters and replay ---------------------------------------------------------------
 
-dlq_app = typer.Typer(help="Look at the dead-letter queue of trigger events.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="Look at the dead-letter queues of trigger events and of invoke requests.",
+    no_args_is_help=True,
+)
 app.add_typer(dlq_app, name="dlq")
 
 WorkflowFilter = Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")]
@@ -421,9 +497,23 @@ UntilFilter = Annotated[
     datetime | None, typer.Option("--until", help="Died at or before (ISO 8601).")
 ]
 MatchFilter = Annotated[
-    list[str] | None, typer.Option("--match", help="PATH=VALUE on the event body; repeatable.")
+    list[str] | None,
+    typer.Option("--match", metavar="PATH=VALUE", help="On the dead letter's body; repeatable."),
 ]
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most N events.")]
+
+
+class DeadLetterQueue(StrEnum):
+    events = "events"  # trigger events the scheduler gave up on
+    invoke = "invoke"  # invoke requests the workers gave up on
+
+
+QueueOption = Annotated[
+    DeadLetterQueue,
+    typer.Option(
+        "--queue", help="events: trigger events the scheduler gave up on; invoke: invoke requests."
+    ),
+]
 
 
 def _filters(
@@ -434,7 +524,10 @@ def _filters(
     since: datetime | None,
     until: datetime | None,
     match: list[str] | None,
+    queue: DeadLetterQueue = DeadLetterQueue.events,
 ) -> Filters:
+    if queue == "invoke" and trigger_type:
+        _fail("--trigger-type: invoke requests name no type; filter with --workflow/--trigger", 2)
     try:
         matches = [parse_assignment(m) for m in match or []]
     except ValueError as exc:
@@ -446,8 +539,10 @@ def _filters(
     return Filters(workflow, trigger, trigger_type, reason, aware(since), aware(until), matches)
 
 
-def _dead_letter_queue(settings: Settings) -> str:
-    return dead_letter_queue(settings.topology.scheduler_queue)
+def _dead_letter_queue(settings: Settings, queue: DeadLetterQueue) -> tuple[str, Kind]:
+    if queue == "invoke":
+        return dead_letter_queue(settings.topology.invoke_queue), "invoke"
+    return dead_letter_queue(settings.topology.scheduler_queue), "events"
 
 
 async def _connect(settings: Settings) -> AbstractRobustConnection:
@@ -467,15 +562,17 @@ def dlq_list(
     until: UntilFilter = None,
     match: MatchFilter = None,
     limit: LimitOption = None,
+    queue: QueueOption = DeadLetterQueue.events,
     json_output: JsonOption = False,
 ) -> None:
-    """What the dead-letter queue holds, oldest first, without consuming or reordering it."""
+    """What a dead-letter queue holds, oldest first, without consuming or reordering it."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def collect() -> list[dict[str, Any]]:
         connection = await _connect(settings)
-        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+        async with connection, dead_letters(connection, name, kind) as letters:
             found = []
             for letter in letters:
                 if filters.accept(letter):
@@ -488,55 +585,48 @@ def dlq_list(
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(
-        "event id", "workflow", "trigger", "type", "reason", "queue", "count", "died at", box=None
-    )
+    first = ("invocation_id", "user_id") if kind == "invoke" else ("event_id", "trigger_type")
+    columns = (first[0], "workflow_id", "trigger_id", first[1], "reason", "queue", "count")
+    table = Table(*(c.removesuffix("_id").replace("_", " ") for c in columns), "died at", box=None)
     for row in rows:
-        table.add_row(
-            *(
-                str(row[k] if row[k] is not None else "-")
-                for k in (
-                    "event_id",
-                    "workflow_id",
-                    "trigger_id",
-                    "trigger_type",
-                    "reason",
-                    "queue",
-                    "count",
-                    "died_at",
-                )
-            )
-        )
+        table.add_row(*(str(row[k] if row[k] is not None else "-") for k in (*columns, "died_at")))
     out.print(table)
-    out.print(f"{len(rows)} dead-lettered event(s)")
+    out.print(f"{len(rows)} dead-lettered {'request' if kind == 'invoke' else 'event'}(s)")
 
 
 @dlq_app.command("show")
 def dlq_show(
-    event_id: Annotated[str, typer.Argument(help="The event id.")], json_output: JsonOption = False
+    letter_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="The event id (the invocation id with --queue invoke)."),
+    ],
+    queue: QueueOption = DeadLetterQueue.events,
+    json_output: JsonOption = False,
 ) -> None:
-    """One dead-lettered event in full, with why it died; nothing is consumed."""
+    """One dead letter in full, with why it died; nothing is consumed."""
     settings = _settings()
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def find() -> dict[str, Any] | None:
         connection = await _connect(settings)
-        async with connection, dead_letters(connection, _dead_letter_queue(settings)) as letters:
+        async with connection, dead_letters(connection, name, kind) as letters:
             for letter in letters:
-                if letter.event is not None and letter.event.event_id == event_id:
-                    found = {**letter.summary(), "event": letter.document}
+                if letter.letter_id == letter_id:
+                    body = "request" if kind == "invoke" else "event"
+                    found = {**letter.summary(), body: letter.document}
                     break
             else:
                 return None
-        # A dead-lettered event holds the secrets and signatures it was delivered with.
-        event = letter.event
-        trigger = await _find_trigger(settings, event.workflow_id, event.trigger_id)
+        # A dead letter holds the secrets and signatures it was delivered with.
+        assert letter.workflow_id is not None and letter.trigger_id is not None  # it parsed
+        trigger = await _find_trigger(settings, letter.workflow_id, letter.trigger_id)
         secrets = trigger_secrets(trigger) if trigger else Secrets()
         shown: dict[str, Any] = secrets.hide(found)
         return shown
 
     found = _run(find)
     if found is None:
-        _fail(f"no dead-lettered event {event_id}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+        _fail(f"no dead letter {letter_id} in {name}", EXIT_CODES[InvokeStatus.NOT_FOUND])
     if json_output:
         typer.echo(json.dumps(found, indent=2))
     else:
@@ -574,7 +664,9 @@ def replay(
     set_: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="PATH=VALUE edit of the event (e.g. trigger_data.body.amount=5)."
+            "--set",
+            metavar="PATH=VALUE",
+            help="Edit of the event (e.g. trigger_data.body.amount=5); repeatable.",
         ),
     ] = None,
     as_is: Annotated[
@@ -588,12 +680,16 @@ def replay(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     user: UserOption = None,
     description: Annotated[str | None, typer.Option(help="Why you replay.")] = None,
+    queue: QueueOption = DeadLetterQueue.events,
     json_output: JsonOption = False,
 ) -> None:
-    """Replay dead-lettered trigger events: through the manual invocation path (authorized,
-    rate-limited, validated, marked as a replay) or, with --as-is, byte for byte."""
+    """Replay dead letters. Trigger events go through the manual invocation path (authorized,
+    rate-limited, validated, marked as a replay); invoke requests (--queue invoke) are sent to
+    the workers again as they were; with --as-is either is re-published byte for byte."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match)
+    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    if queue == "invoke" and (set_ or description):
+        _fail("--set and --description edit trigger events; invoke requests replay as sent", 2)
     edits: dict[str, Any] = {}
     for assignment in set_ or []:
         try:
@@ -606,7 +702,7 @@ def replay(
     if as_is and edits:
         _fail("--as-is replays the original bytes; it cannot be combined with --set", 2)
     options = ReplayOptions(
-        user_id=_user(user),
+        user_id="" if plan_only else _user(user),  # a plan moves nothing: nobody acts
         filters=filters,
         edits=edits,
         as_is=as_is,
@@ -615,13 +711,14 @@ def replay(
         limit=limit,
         description=description,
         timeout=max(settings.reply_timeout_seconds, 30.0),
+        kind="invoke" if queue == "invoke" else "events",
     )
-    queue = _dead_letter_queue(settings)
+    name, kind = _dead_letter_queue(settings, queue)
 
     async def main() -> tuple[int, list[dict[str, Any]], ReplaySummary | None]:
         connection = await _connect(settings)
         async with connection:
-            count, sample = await plan(connection, queue, filters, limit)
+            count, sample = await plan(connection, name, filters, limit, kind=kind)
             if plan_only or count == 0 or not _confirmed(count, yes):
                 return count, sample, None
             client = await InvokeClient.open(connection, settings.topology)
@@ -630,7 +727,7 @@ def replay(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             with _progress(count, enabled=not json_output) as advance:
-                summary = await replay_events(connection, queue, client, options, stop, advance)
+                summary = await replay_events(connection, name, client, options, stop, advance)
             await client.close()
             return count, sample, summary
 
@@ -640,11 +737,20 @@ def replay(
         if json_output:
             typer.echo(json.dumps(document, indent=2))
         else:
-            out.print(f"{count} dead-lettered event(s) match" + (":" if sample else "."))
+            what = "request" if kind == "invoke" else "event"
+            out.print(f"{count} dead-lettered {what}(s) match" + (":" if sample else "."))
             for row in sample:
+                first = (
+                    (row["invocation_id"], row["user_id"])
+                    if kind == "invoke"
+                    else (
+                        row["event_id"],
+                        row["trigger_type"],
+                    )
+                )
                 out.print(
-                    f"  {row['event_id']}  {row['workflow_id']}/{row['trigger_id']}  "
-                    f"{row['trigger_type']}  {row['reason']}"
+                    f"  {first[0]}  {row['workflow_id']}/{row['trigger_id']}  "
+                    f"{first[1]}  {row['reason']}"
                 )
             if not plan_only and count:
                 out.print("nothing replayed (not confirmed)")

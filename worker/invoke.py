@@ -124,6 +124,17 @@ def _prepare(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation | I
         )
 
 
+def _workflow_label(result: InvokeResult, trigger_type: str | None) -> str:
+    """The workflow id as a metric label only when the workflow was found (its trigger type is
+    known, or only the trigger was missing): ids that name nothing must not mint series."""
+    found = trigger_type is not None or (
+        result.status is InvokeStatus.NOT_FOUND
+        and bool(result.errors)
+        and result.errors[0].path == "/trigger_id"
+    )
+    return result.workflow_id if found else metrics.UNKNOWN
+
+
 class InvokeWorker:
     def __init__(
         self,
@@ -174,13 +185,16 @@ class InvokeWorker:
             structlog.contextvars.clear_contextvars()
         await message.ack()
         reason = result.errors[0].code if result.errors else "none"
-        label = trigger_type or "unknown"
+        label = trigger_type or metrics.UNKNOWN
+        workflow = _workflow_label(result, trigger_type)
         metrics.INVOCATIONS.labels(
-            trigger_type=label, status=result.status.value, reason=reason
+            workflow_id=workflow, trigger_type=label, status=result.status.value, reason=reason
         ).inc()
-        metrics.INVOCATION_DURATION.labels(trigger_type=label).observe(
+        metrics.INVOCATION_DURATION.labels(workflow_id=workflow, trigger_type=label).observe(
             time.perf_counter() - started
         )
+        if request.dry_run:
+            metrics.DRY_RUNS.labels(trigger_type=label).inc()
         log.info(
             "invoke request handled",
             invocation_id=request.invocation_id,
@@ -271,7 +285,6 @@ class InvokeWorker:
             ),
         }
         if request.dry_run:
-            metrics.DRY_RUNS.labels(trigger_type=trigger_type).inc()
             return _answer(
                 request,
                 InvokeStatus.DRY_RUN,
@@ -369,10 +382,15 @@ class InvokeWorker:
         )
         log.warning("malformed invoke request dead-lettered", errors=[e.path for e in errors])
         metrics.INVOCATIONS.labels(
-            trigger_type="unknown",
+            workflow_id=metrics.UNKNOWN,
+            trigger_type=metrics.UNKNOWN,
             status=InvokeStatus.INVALID.value,
             reason=errors[0].code if errors else "malformed",
         ).inc()
+        for error in errors:
+            metrics.VALIDATION_ERRORS.labels(
+                trigger_type=metrics.UNKNOWN, error_type=error.code
+            ).inc()
         if message.reply_to:
             await self._reply(
                 message,

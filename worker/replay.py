@@ -1,4 +1,5 @@
-"""The dead-letter queue of trigger events: look at it, and replay what it holds.
+"""The dead-letter queues of trigger events and of invoke requests: look at them, and replay
+what they hold.
 
 Reading never consumes or reorders: messages are fetched unacknowledged and, when the
 channel closes, RabbitMQ puts every one not acknowledged back at its original position. A
@@ -6,6 +7,9 @@ replay acknowledges a dead letter only after its replay is confirmed (a worker's
 answer, or the broker's publisher confirm for `--as-is`), so an interruption, a crash
 included, loses nothing and leaves the rest in order. A replay of an event has an invocation
 id derived from the event id, so replaying it twice makes one execution (unless `again`).
+A dead-lettered invoke request is sent again as it was, under its own invocation id, so the
+worker answers it as it would have and its event id is the one it would have had: one
+execution, however often it is replayed and whatever happened before it died.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 import structlog
@@ -42,12 +46,16 @@ DEATH_HEADERS = (
 )
 REPLAY_HEADER = "x-mti-replayed"
 MAX_HELD = 1_000_000  # dead letters looked at in one go
+# Which dead-letter queue: the scheduler's (trigger events) or the invoke queue's.
+Kind = Literal["events", "invoke"]
 
 
 @dataclass
 class DeadLetter:
     message: AbstractIncomingMessage
+    kind: Kind
     event: TriggerEvent | None  # None when the body is not a trigger event
+    request: InvokeRequest | None  # an invoke request's dead letter, when it parses
     document: Any  # the body as JSON, when it is JSON
     reason: str
     queue: str
@@ -57,20 +65,25 @@ class DeadLetter:
     died_at: datetime | None
 
     @classmethod
-    def of(cls, message: AbstractIncomingMessage) -> DeadLetter:
+    def of(cls, message: AbstractIncomingMessage, kind: Kind = "events") -> DeadLetter:
         headers = message.headers or {}
         recorded: Any = headers.get("x-death") or []
         deaths: list[dict[str, Any]] = list(recorded)
         first = deaths[-1] if deaths else {}  # RabbitMQ lists the most recent death first
-        try:
-            event: TriggerEvent | None = TriggerEvent.parse(message.body)
-        except ValidationError:
-            event = None
+        event: TriggerEvent | None = None
+        request: InvokeRequest | None = None
+        with contextlib.suppress(ValidationError, ValueError):
+            if kind == "events":
+                event = TriggerEvent.parse(message.body)
+            else:
+                request = InvokeRequest.parse(message.body)
         routing_keys = first.get("routing-keys") or [message.routing_key or ""]
         died_at = first.get("time")
         return cls(
             message=message,
+            kind=kind,
             event=event,
+            request=request,
             document=parse_value(message.body.decode(errors="replace")),
             reason=str(headers.get("x-first-death-reason") or first.get("reason") or ""),
             queue=str(headers.get("x-first-death-queue") or first.get("queue") or ""),
@@ -80,18 +93,52 @@ class DeadLetter:
             died_at=died_at.replace(tzinfo=UTC) if isinstance(died_at, datetime) else None,
         )
 
+    @property
+    def parses(self) -> bool:
+        return self.event is not None or self.request is not None
+
+    @property
+    def letter_id(self) -> str | None:
+        """The event id of a trigger event, the invocation id of an invoke request."""
+        if self.event is not None:
+            return self.event.event_id
+        return self.request.invocation_id if self.request is not None else None
+
+    @property
+    def workflow_id(self) -> str | None:
+        subject = self.event or self.request
+        return subject.workflow_id if subject else None
+
+    @property
+    def trigger_id(self) -> str | None:
+        subject = self.event or self.request
+        return subject.trigger_id if subject else None
+
+    @property
+    def trigger_type(self) -> str | None:
+        return self.event.trigger_type.value if self.event else None  # requests name none
+
     def summary(self) -> dict[str, Any]:
-        event = self.event
+        if self.kind == "invoke":
+            request = self.request
+            identity: dict[str, Any] = {
+                "invocation_id": request.invocation_id if request else None,
+                "user_id": request.user_id if request else None,
+            }
+        else:
+            identity = {
+                "event_id": self.event.event_id if self.event else None,
+                "trigger_type": self.trigger_type,
+            }
         return {
-            "event_id": event.event_id if event else None,
-            "workflow_id": event.workflow_id if event else None,
-            "trigger_id": event.trigger_id if event else None,
-            "trigger_type": event.trigger_type.value if event else None,
+            **identity,
+            "workflow_id": self.workflow_id,
+            "trigger_id": self.trigger_id,
             "reason": self.reason,
             "queue": self.queue,
             "count": self.count,
             "died_at": self.died_at.isoformat() if self.died_at else None,
-            "parses": event is not None,
+            "parses": self.parses,
         }
 
 
@@ -106,14 +153,13 @@ class Filters:
     matches: list[tuple[list[str], Any]] = field(default_factory=list)
 
     def accept(self, letter: DeadLetter) -> bool:
-        event = letter.event
         wanted = (self.workflow, self.trigger, self.trigger_type)
-        if any(wanted) and event is None:
+        if any(wanted) and not letter.parses:
             return False
-        if event is not None and (
-            (self.workflow and event.workflow_id != self.workflow)
-            or (self.trigger and event.trigger_id != self.trigger)
-            or (self.trigger_type and event.trigger_type.value != self.trigger_type.upper())
+        if (
+            (self.workflow and letter.workflow_id != self.workflow)
+            or (self.trigger and letter.trigger_id != self.trigger)
+            or (self.trigger_type and letter.trigger_type != self.trigger_type.upper())
         ):
             return False
         if self.reason and letter.reason != self.reason:
@@ -137,7 +183,7 @@ def _matches(document: Any, path: list[str], value: Any) -> bool:
 
 @contextlib.asynccontextmanager
 async def dead_letters(
-    connection: AbstractRobustConnection, queue: str
+    connection: AbstractRobustConnection, queue: str, kind: Kind = "events"
 ) -> AsyncIterator[list[DeadLetter]]:
     """Every message in `queue` now, oldest first, held unacknowledged.
 
@@ -153,7 +199,7 @@ async def dead_letters(
         # Fetch until the queue says it is empty: a get is answered by the queue itself,
         # whereas the count in queue.declare-ok can lag behind messages just returned.
         while len(held) < MAX_HELD and (message := await source.get(no_ack=False, fail=False)):
-            held.append(DeadLetter.of(message))
+            held.append(DeadLetter.of(message, kind))
         yield held
         for letter in held:
             if not letter.message.processed:
@@ -174,6 +220,7 @@ class ReplayOptions:
     description: str | None = None
     timeout: float = 30.0
     window: int = 64  # replays in flight at once
+    kind: Kind = "events"
 
 
 @dataclass
@@ -204,10 +251,11 @@ async def plan(
     filters: Filters,
     limit: int | None,
     sample: int = 5,
+    kind: Kind = "events",
 ) -> tuple[int, list[dict[str, Any]]]:
     """How many dead letters a replay would take, and a few of them; nothing moves."""
     count, shown = 0, list[dict[str, Any]]()
-    async with dead_letters(connection, queue) as letters:
+    async with dead_letters(connection, queue, kind) as letters:
         for letter in letters:
             if filters.accept(letter):
                 count += 1
@@ -240,6 +288,8 @@ async def replay(
         try:
             if options.as_is:
                 outcome = await _republish(publisher, letter, options.user_id)
+            elif options.kind == "invoke":
+                outcome = await _resend_request(client, letter, options, nonce, stop)
             else:
                 outcome = await _through_worker(client, letter, options, nonce, stop)
             if outcome == "replayed":
@@ -255,7 +305,7 @@ async def replay(
 
     running: set[asyncio.Task[None]] = set()
     try:
-        async with dead_letters(connection, queue) as letters:
+        async with dead_letters(connection, queue, options.kind) as letters:
             for letter in letters:
                 if not options.filters.accept(letter):
                     summary.skipped += 1
@@ -338,6 +388,42 @@ async def _through_worker(
         source=InvocationSource.REPLAY,
         replay_of=event,
     )
+    return await _answered(client, request, options, stop, event.event_id)
+
+
+async def _resend_request(
+    client: InvokeClient,
+    letter: DeadLetter,
+    options: ReplayOptions,
+    nonce: str,
+    stop: asyncio.Event,
+) -> str:
+    """The dead-lettered invoke request again, as it was: its invocation id (so one execution
+    whatever it did before it died), its user (checked as then), its own timestamp (so it
+    resolves to the same event). `again` makes it a new invocation, without the idempotency
+    key that would answer it with the first one's result."""
+    request = letter.request
+    if request is None:
+        return "not_an_invoke_request"
+    if nonce:
+        request = request.model_copy(
+            update={
+                "invocation_id": replay_invocation_id(request.invocation_id, nonce),
+                "idempotency_key": None,
+            }
+        )
+    return await _answered(client, request, options, stop, request.invocation_id)
+
+
+async def _answered(
+    client: InvokeClient,
+    request: InvokeRequest,
+    options: ReplayOptions,
+    stop: asyncio.Event,
+    letter_id: str,
+) -> str:
+    """Send until a worker answers: `replayed` when it succeeded, else the refusal's code.
+    A rate limit is waited out rather than skipped, to keep the order."""
     while True:
         try:
             result = await client.call(request, options.timeout)
@@ -345,10 +431,9 @@ async def _through_worker(
             raise Unavailable(f"broker_unavailable: {type(exc).__name__}") from exc
         if result is None:
             raise Unavailable("no_reply")
-        if result.status is InvokeStatus.ACCEPTED:
+        if result.success:  # accepted, or a dry run's answer for a dead-lettered dry run
             return "replayed"
         if result.status is InvokeStatus.RATE_LIMITED and result.rate_limit and not stop.is_set():
-            # Keep the order: wait for this one's turn rather than skip ahead.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), result.rate_limit.retry_after_seconds)
             if stop.is_set():
@@ -356,7 +441,7 @@ async def _through_worker(
             continue
         log.warning(
             "replay refused",
-            event_id=event.event_id,
+            dead_letter=letter_id,
             status=result.status.value,
             errors=[e.path for e in result.errors],
         )

@@ -11,55 +11,22 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
 from worker import amqp, store
-from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
-from worker.ratelimit import RateLimiter
+from worker.resources import Resources
 from worker.scheduler import Scheduler
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 Role = Literal["shim", "worker", "scheduler"]
-
-
-@dataclass
-class Resources:
-    settings: Settings
-    connection: AbstractRobustConnection
-    pool: asyncpg.Pool
-    redis: Redis
-
-    @property
-    def statuses(self) -> InvocationStatusStore:
-        s = self.settings
-        return InvocationStatusStore(
-            self.redis,
-            s.topology,
-            s.invocation_ttl_seconds,
-            s.cache_fail_open,
-            s.refused_ttl_seconds,
-        )
-
-    @property
-    def idempotency(self) -> IdempotencyStore:
-        s = self.settings
-        return IdempotencyStore(self.redis, s.topology, s.invocation_ttl_seconds, s.cache_fail_open)
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return RateLimiter(
-            self.redis, self.settings.topology, fail_open=self.settings.cache_fail_open
-        )
 
 
 @contextlib.asynccontextmanager

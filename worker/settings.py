@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -16,8 +18,15 @@ from worker.auth import TokenVerifier
 
 log = structlog.get_logger(__name__)
 
-# Where a development machine keeps its generated JWT secret, relative to the working directory.
-DEV_SECRET_FILE = Path(".mti/dev-jwt-secret")
+# The generated development JWT secret, in the per-user config directory: every command finds
+# the same one whatever directory it runs in.
+DEV_SECRET_NAME = "dev-jwt-secret"  # noqa: S105 -- a file name, not a secret
+
+
+def default_config_dir() -> Path:
+    """`$XDG_CONFIG_HOME/manual-trigger`, else `~/.config/manual-trigger` (XDG Base Directory)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "manual-trigger"
 
 
 class Settings(BaseSettings):
@@ -73,6 +82,10 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    config_dir: Path = Field(
+        default_factory=default_config_dir,
+        description="Per-user files (the development JWT secret).",
+    )
 
     @property
     def topology(self) -> Topology:
@@ -80,13 +93,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def jwt_signing_secret(self) -> str | None:
-        """The HS256 secret: configured, or in development one generated into `.mti/`.
+        """The HS256 secret: configured, or in development one generated into `config_dir`.
         In production without it only public-key tokens are accepted."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         if self.environment == "production":
             return None
-        return _development_secret()
+        return _development_secret(self.config_dir / DEV_SECRET_NAME)
 
     def token_verifier(self) -> TokenVerifier:
         """How the shim checks bearer tokens; refuses to start without any key."""
@@ -103,13 +116,25 @@ class Settings(BaseSettings):
         )
 
 
-def _development_secret() -> str:
-    path = DEV_SECRET_FILE.resolve()
-    if not DEV_SECRET_FILE.exists():
-        DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
-        DEV_SECRET_FILE.write_text(secrets.token_urlsafe(48))
-        DEV_SECRET_FILE.chmod(0o600)
+def _development_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created private: the secret is never readable by others, not even for a moment.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
         log.warning("generated a development JWT secret", path=str(path))
-    # Said every time: a development secret in use must never go unnoticed.
-    log.warning("MTI_JWT_SECRET is not set; using the development secret", path=str(path))
-    return DEV_SECRET_FILE.read_text().strip()
+    secret = path.read_text().strip()
+    # Said every time, with a fingerprint (never the key) so that two processes can be seen
+    # to share one: a development secret in use must never go unnoticed.
+    log.warning(
+        "MTI_JWT_SECRET is not set; using the development secret",
+        path=str(path),
+        fingerprint=key_fingerprint(secret),
+    )
+    return secret
+
+
+def key_fingerprint(secret: str) -> str:
+    """The first 16 hex digits of the key's SHA-256: tells keys apart, reveals nothing."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:16]

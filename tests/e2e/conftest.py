@@ -114,11 +114,23 @@ async def service(
     log = tmp_path_factory.mktemp("e2e") / "run.log"
     async with running("run", settings, broker, redis, log) as svc:
         yield svc
+        # The answers that show the demo triggers' configs, whichever tests ran (a test file
+        # run alone may have asked for none of them).
+        async with httpx.AsyncClient(base_url=svc.url, headers=svc.token("demo-user")) as client:
+            for path in (
+                "/api/v1/workflows/wf_demo/triggers",
+                *(
+                    f"/api/v1/workflows/wf_demo/triggers/{trigger}/manual-invoke/schema"
+                    for trigger in ("trig_webhook_1", "trig_github_1", "trig_slack_1")
+                ),
+            ):
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
+                svc.responses.append(response.text)
     assert svc.process.returncode == 0, f"unclean shutdown:\n{log.read_text()}"
     # Signing secrets planted in the demo triggers never leave: not in a log line, not in
     # any response of the whole run.
     everything = log.read_text() + "\n".join(svc.responses)
-    assert svc.responses
     for secret in PLANTED_SECRETS:
         assert secret not in everything, f"{secret} leaked"
 

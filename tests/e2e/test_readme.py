@@ -91,3 +91,35 @@ async def test_every_readme_example_answers_without_error(service: Service) -> N
             assert not isinstance(body.get("status"), int), (command, body)
             last_execution = body.get("execution_id") or last_execution
     assert last_execution
+
+
+def readme_sample_202() -> dict[str, object]:
+    """The JSON block the README shows as the invoke call's 202 answer."""
+    blocks = re.findall(r"^```json\n(.*?)^```", README.read_text(), flags=re.DOTALL | re.M)
+    sample = next(json.loads(b) for b in blocks if '"status": "accepted"' in b)
+    assert isinstance(sample, dict)
+    return sample
+
+
+async def test_the_readme_s_202_body_shows_every_field_that_comes_back(service: Service) -> None:
+    # When the README's first invoke call is sent
+    command = next(c for c in readme_commands() if "manual-invoke" in c and "-X POST" in c)
+    command = command.replace("localhost:8000", service.url.removeprefix("http://"))
+    token = service.token("demo-user")["Authorization"].removeprefix("Bearer ")
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        env=cli_env(service.settings, TOKEN=token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    service.responses.append(out.decode())
+    answer = json.loads(out)
+    # Then the README's sample names exactly the fields of the real answer, nested ones too
+    sample = readme_sample_202()
+    assert sorted(sample) == sorted(answer)
+    resolved = answer["trigger_data"]["resolved_parameters"]
+    shown = sample["trigger_data"]["resolved_parameters"]  # type: ignore[index]
+    assert sorted(shown) == sorted(resolved)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
+import aiormq
 import asyncpg
 import pytest
 
 from contracts.models import InvokeResult, InvokeStatus
-from tests.conftest import TEST_JWT_SECRET, RunningSystem
+from contracts.topology import dead_letter_queue
+from tests.conftest import TEST_JWT_SECRET, RunningSystem, make_settings
 from tests.helpers import CLI, cli_env, eventually, run_cli
-from worker import amqp
+from worker import amqp, store
 from worker.auth import TokenVerifier
-from worker.settings import Settings
+from worker.settings import Settings, key_fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -247,3 +250,105 @@ async def test_schema_shows_parameters_defaults_and_examples(settings: Settings)
     assert document["trigger_config"]["secret"] == "***REDACTED***"
     assert "demo-github-webhook-secret" not in out
     assert (await cli_async(settings, "schema", "wf_demo", "trig_nope"))[0] == 4
+
+
+def test_token_keeps_one_development_secret_wherever_it_runs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given no configured secret, as on a fresh laptop
+    env = cli_env(settings, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env.pop("MTI_JWT_SECRET")
+    env.pop("MTI_CONFIG_DIR", None)
+    runs = []
+    # When `token` runs from the repository and from somewhere else
+    for directory in ("repo", "elsewhere"):
+        (tmp_path / directory).mkdir()
+        runs.append(
+            subprocess.run(
+                [str(CLI), "token", "--user", "alice"],
+                env=env,
+                cwd=tmp_path / directory,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+        )
+    # Then both tokens verify with the one secret of the user's config directory, and the
+    # log names its fingerprint, never the key
+    secret = (tmp_path / "config" / "manual-trigger" / "dev-jwt-secret").read_text()
+    for done in runs:
+        assert TokenVerifier(secret).verify(done.stdout.strip()) == "alice"
+        assert key_fingerprint(secret) in done.stderr
+        assert secret not in done.stderr + done.stdout
+
+
+async def test_invoke_without_a_user_says_how_to_name_one(settings: Settings) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        "invoke",
+        *WEBHOOK,
+        env={k: v for k, v in cli_env(settings).items() if k != "MTI_USER"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "--user" in err.decode() and "MTI_USER" in err.decode()
+    assert not out
+
+
+@pytest.mark.parametrize("command", ["invoke", "replay", "dlq list", "teardown"])
+def test_help_labels_only_options_that_take_a_value(settings: Settings, command: str) -> None:
+    done = cli(settings, *command.split(), "--help")
+    assert done.returncode == 0, done.stderr
+    assert "<bool>" not in done.stdout
+    flag = next(line for line in done.stdout.splitlines() if "--json" in line or "--yes" in line)
+    assert "<" not in flag, flag
+    if command == "invoke":
+        assert "--timeout <float>" in done.stdout  # options with a value still say which
+
+
+async def test_schema_table_names_types_as_a_reader_writes_them(settings: Settings) -> None:
+    code, out, _ = await cli_async(settings, "schema", "wf_demo", "trig_email_1")
+    assert code == 0
+    assert "string | null" in out and "array of string" in out
+    assert "['" not in out
+
+
+async def test_teardown_asks_then_removes_queues_keys_and_database(
+    urls: dict[str, str], settings: Settings, broker: Any, redis: Any
+) -> None:
+    # Given an install left behind by `make run`: topology, a dead letter, keys, a database
+    own = make_settings(urls, f"{settings.namespace}td", f"mti_test_{settings.namespace}td")
+    await store.migrate(own.database_url.get_secret_value())
+    channel = await broker.channel()
+    await amqp.declare_topology(channel, own.topology, own.delivery_limit)
+    await redis.set(own.topology.redis_key("invocation", "left-over"), "{}")
+    queues = [*own.topology.consumer_queues, dead_letter_queue(own.topology.invoke_queue)]
+    try:
+        # When teardown runs without a terminal and without --yes, nothing goes
+        code, _, err = await run_cli(own, "teardown")
+        assert code == 2 and "--yes" in err
+        assert await redis.exists(own.topology.redis_key("invocation", "left-over"))
+        # When it runs with --yes
+        code, out, err = await run_cli(own, "teardown", "--yes")
+        assert code == 0, err
+        assert "1 Redis key(s)" in out
+        # Then the queues, the keys and the database are gone
+        for queue in queues:
+            probe = await broker.channel()
+            with pytest.raises(aiormq.exceptions.ChannelNotFoundEntity):
+                await probe.declare_queue(queue, passive=True)
+        assert not await redis.exists(own.topology.redis_key("invocation", "left-over"))
+        admin = await asyncpg.connect(urls["MTI_DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
+        try:
+            assert not await admin.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", f"mti_test_{settings.namespace}td"
+            )
+        finally:
+            await admin.close()
+    finally:
+        await amqp.delete_topology(channel, own.topology)
+        await channel.close()
+        await store.drop_database(own.database_url.get_secret_value())

@@ -27,8 +27,9 @@ from tests.helpers import CLI, FlakyPool, cli_env, eventually, publish_raw, run_
 from worker import amqp
 from worker.catalog import Catalog, apply_catalog
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay
+from worker.resources import Resources
 from worker.rpc import InvokeClient
-from worker.runtime import Resources, open_resources, run_scheduler, run_worker
+from worker.runtime import open_resources, run_scheduler, run_worker
 from worker.scheduler import Scheduler
 from worker.settings import Settings
 

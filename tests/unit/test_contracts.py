@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -97,25 +95,3 @@ def test_topology_names_carry_the_namespace() -> None:
 
 def test_platform_exchange_is_used_verbatim() -> None:
     assert Topology("ns", "platform.triggers").trigger_exchange == "platform.triggers"
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    found = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    found |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    return found
-
-
-def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> None:
-    root = Path(__file__).resolve().parents[2]
-    for path in (root / "worker" / "resolvers").glob("*.py"):
-        assert not {
-            m for m in imported_modules(path) if m.startswith(("worker.store", "asyncpg"))
-        }, path
-    for path in (root / "contracts").glob("*.py"):
-        assert not {m for m in imported_modules(path) if m.startswith("worker")}, path

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from contracts.models import TriggerType
 from worker.catalog import DEMO_FILE, Catalog, load_catalog
-from worker.settings import DEV_SECRET_FILE, Settings
+from worker.settings import DEV_SECRET_NAME, Settings, key_fingerprint
 
 
 def test_production_refuses_to_run_without_any_jwt_key() -> None:
@@ -17,16 +17,38 @@ def test_production_refuses_to_run_without_any_jwt_key() -> None:
         Settings(environment="production", jwt_secret=None).token_verifier()
 
 
-def test_development_generates_one_secret_and_keeps_it(
+def test_development_keeps_one_secret_per_user_whatever_the_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    # Given no configured secret and a user whose config directory is empty
     monkeypatch.delenv("MTI_JWT_SECRET", raising=False)
-    first = Settings(jwt_secret=None).jwt_signing_secret
-    second = Settings(jwt_secret=None).jwt_signing_secret
-    assert first == second
-    assert len(first) >= 32
-    assert (tmp_path / DEV_SECRET_FILE).stat().st_mode & 0o077 == 0
+    monkeypatch.delenv("MTI_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    secrets = []
+    # When commands run from two different directories
+    for directory in ("repo", "elsewhere"):
+        (tmp_path / directory).mkdir()
+        monkeypatch.chdir(tmp_path / directory)
+        secrets.append(Settings(jwt_secret=None).jwt_signing_secret)
+    # Then they share the one secret kept in the user's config directory, private to them
+    path = tmp_path / "config" / "manual-trigger" / DEV_SECRET_NAME
+    assert secrets[0] == secrets[1] == path.read_text()
+    assert len(secrets[0] or "") >= 32
+    assert path.stat().st_mode & 0o077 == 0
+    assert not (tmp_path / "repo" / ".mti").exists()
+
+
+def test_the_config_directory_can_be_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MTI_JWT_SECRET", raising=False)
+    monkeypatch.setenv("MTI_CONFIG_DIR", str(tmp_path / "mine"))
+    secret = Settings(jwt_secret=None).jwt_signing_secret
+    assert (tmp_path / "mine" / DEV_SECRET_NAME).read_text() == secret
+
+
+def test_fingerprints_tell_keys_apart_without_revealing_them() -> None:
+    first, second = key_fingerprint("a" * 64), key_fingerprint("b" * 64)
+    assert first != second and first == key_fingerprint("a" * 64)
+    assert "a" * 8 not in first and first.startswith("sha256:") and len(first) == 23
 
 
 def test_settings_come_from_mti_environment(monkeypatch: pytest.MonkeyPatch) -> None:

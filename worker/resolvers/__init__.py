@@ -33,6 +33,7 @@ from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
 from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
+from worker.suspicious import suspicious_content
 from worker.validation import pointer, validate
 
 __all__ = [
@@ -181,6 +182,8 @@ def _resolve(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
     if errors := validate(schema, parameters, "/parameters") or url_errors(
         request.parameters, "/parameters"
     ):
+        raise InvalidInvocation(errors)
+    if errors := suspicious_content(trigger.type, trigger.config, request.parameters):
         raise InvalidInvocation(errors)
     resolution = resolver.resolve(trigger.config, parameters, request)
     return _prepared(request, trigger, parameters, resolution)

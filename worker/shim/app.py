@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from redis.exceptions import RedisError
@@ -43,10 +44,11 @@ from worker.auth import InvalidToken
 from worker.authz import can_read
 from worker.redaction import Secrets
 from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
+from worker.resources import Resources
 from worker.rpc import InvokeClient
-from worker.runtime import Resources
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
 from worker.shim.limits import BodySizeLimit, header_deadline
+from worker.shim.refusals import CountShimRefusals
 from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
@@ -151,7 +153,10 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     settings = resources.settings
     verifier = settings.token_verifier()
     statuses = resources.statuses
-    app = FastAPI(
+    # /docs and /redoc load their scripts and styles from the installed package, not a CDN:
+    # they work offline and behind a strict egress policy.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Manual Trigger Invocation",
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
@@ -159,10 +164,12 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=MAX_BODY_BYTES, timeout=settings.http_body_timeout_seconds
     )
+    app.add_middleware(CountShimRefusals)  # added last: outermost, it sees the 413s too
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        request.state.refusal_codes = [e.code for e in exc.document.errors]
         return exc.response()
 
     @app.exception_handler(HTTPException)
@@ -171,7 +178,8 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         return Problem(exc.status_code, str(exc.detail), headers=headers).response()
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        request.state.refusal_codes = [error["type"] for error in exc.errors()]
         errors = [
             FieldError(
                 path="".join(f"/{part}" for part in error["loc"][1:]),
@@ -304,6 +312,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
                 invocation_id=request.invocation_id,
                 status_url=f"/api/v1/invocations/{request.invocation_id}",
             )
+        http_request.state.answered_by_worker = True  # the worker counted it
         return invoke_response(result)
 
     @app.get("/api/v1/executions/{execution_id}", responses=READ_ERRORS)
@@ -393,6 +402,7 @@ async def _invoke_body(http_request: Request) -> InvokeBody:
             "Invalid request",
             errors=[FieldError(path="", message=f"not valid JSON: {exc}", code="json_invalid")],
         ) from None
+    http_request.state.dry_run = isinstance(document, dict) and document.get("dry_run") is True
     if errors := shape_errors(document, ""):
         raise Problem(400, "Invalid request", errors=errors)
     try:

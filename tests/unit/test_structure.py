@@ -1,0 +1,68 @@
+"""The package structure: no two modules of the service import each other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """Project modules `path` imports, anywhere in the file (a lazy import is still a tie)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found |= {name for name in names if name in known}
+    return found
+
+
+def test_no_import_cycles() -> None:
+    files = list((ROOT / "worker").rglob("*.py"))
+    known = {module_name(p) for p in files}
+    graph = {module_name(p): imports_of(p, known) - {module_name(p)} for p in files}
+    # A package importing its own submodules is how packages work, not a cycle.
+    for name, targets in graph.items():
+        graph[name] = {t for t in targets if not t.startswith(name + ".")}
+    cycles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for target in graph[node]:
+                if target == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+    assert cycles == []
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    found |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    return found
+
+
+def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> None:
+    for path in (ROOT / "worker" / "resolvers").glob("*.py"):
+        assert not {
+            m for m in imported_modules(path) if m.startswith(("worker.store", "asyncpg"))
+        }, path
+    for path in (ROOT / "contracts").glob("*.py"):
+        assert not {m for m in imported_modules(path) if m.startswith("worker")}, path
