@@ -1,0 +1,89 @@
+import { useCallback, useMemo, useState } from "react";
+import { createApi } from "./api/client";
+import { ManualTriggerPanel } from "./components/ManualTriggerPanel";
+import { SignIn } from "./components/SignIn";
+import { WorkflowChooser } from "./components/WorkflowChooser";
+import { useTriggers, useWorkflows } from "./hooks/data";
+import { useUnauthorized } from "./hooks/useUnauthorized";
+import { storedToken, storeToken, takeTokenFromFragment, tokenSubject } from "./lib/token";
+
+const REFUSED = "The shim refused the token: it is invalid or has expired. Sign in again.";
+
+function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: string | null) => void }) {
+  const getToken = useCallback(() => token, [token]);
+  const api = useMemo(() => createApi({ baseUrl: "", getToken }), [getToken]);
+  const workflows = useWorkflows(api, true);
+  const [chosen, setChosen] = useState<string | null>(null);
+  // Someone who may read one workflow only has nothing to choose.
+  const only = workflows.data?.length === 1 ? workflows.data[0].id : null;
+  const workflowId = chosen ?? only;
+  const triggers = useTriggers(api, workflowId);
+  const refused = useCallback(() => onSignOut(REFUSED), [onSignOut]);
+  useUnauthorized([workflows.error, triggers.error], refused);
+
+  return (
+    <>
+      <div className="session">
+        <span>
+          Signed in as <strong>{tokenSubject(token) ?? "(token without a subject)"}</strong>
+        </span>
+        <button type="button" className="secondary" onClick={() => onSignOut(null)}>
+          Sign out
+        </button>
+      </div>
+      {workflows.data ? (
+        <WorkflowChooser workflows={workflows.data} selected={workflowId} onSelect={setChosen} />
+      ) : workflows.error ? (
+        <p role="alert">Could not list your workflows: {(workflows.error as Error).message}</p>
+      ) : (
+        <p role="status">Loading your workflows…</p>
+      )}
+      {workflowId && triggers.data ? (
+        <ManualTriggerPanel
+          key={workflowId}
+          workflowId={workflowId}
+          triggers={triggers.data}
+          getToken={getToken}
+          onUnauthorized={refused}
+        />
+      ) : null}
+    </>
+  );
+}
+
+/** The standalone page: sign in, choose a workflow, then the same panel the platform embeds. */
+export function App() {
+  const [token, setToken] = useState<string | null>(() => {
+    const fromAddress = takeTokenFromFragment(window.location, window.history);
+    if (fromAddress) storeToken(fromAddress);
+    return fromAddress ?? storedToken();
+  });
+  const [notice, setNotice] = useState<string | null>(null);
+  const signOut = useCallback((why: string | null) => {
+    storeToken(null);
+    setToken(null);
+    setNotice(why);
+  }, []);
+
+  return (
+    <main className="page">
+      <header>
+        <h1>Manual trigger panel</h1>
+        <p className="hint">Fire a workflow's trigger by hand, with parameters that simulate the real event.</p>
+      </header>
+      {token ? (
+        <Workspace token={token} onSignOut={signOut} />
+      ) : (
+        <SignIn
+          apiBaseUrl=""
+          notice={notice}
+          onSignIn={(fresh) => {
+            storeToken(fresh);
+            setNotice(null);
+            setToken(fresh);
+          }}
+        />
+      )}
+    </main>
+  );
+}
