@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { createApi } from "./api/client";
 import { ManualTriggerPanel } from "./components/ManualTriggerPanel";
 import { SignIn } from "./components/SignIn";
@@ -59,6 +59,18 @@ export function App() {
     return fromAddress ?? storedToken();
   });
   const [notice, setNotice] = useState<string | null>(null);
+  // A #token= link followed while the page is open signs in as well.
+  useEffect(() => {
+    const follow = () => {
+      const fresh = takeTokenFromFragment(window.location, window.history);
+      if (!fresh) return;
+      storeToken(fresh);
+      setNotice(null);
+      setToken(fresh);
+    };
+    window.addEventListener("hashchange", follow);
+    return () => window.removeEventListener("hashchange", follow);
+  }, []);
   const signOut = useCallback((why: string | null) => {
     storeToken(null);
     setToken(null);

@@ -12,7 +12,10 @@ interface Props {
 
 /** "Copy as curl / CLI / AMQP message" of exactly the request the button would send. */
 export function CopyRequest({ target, body }: Props) {
-  const [shown, setShown] = useState<{ format: Format; text: string; copied: boolean } | null>(null);
+  const [copied, setShown] = useState<{ format: Format; text: string; copied: boolean; of: string } | null>(null);
+  // A command shown is of the request as it was then: gone once the request changes.
+  const current = JSON.stringify([target, body]);
+  const shown = copied?.of === current ? copied : null;
 
   const copy = async (format: Format) => {
     const text =
@@ -28,7 +31,7 @@ export function CopyRequest({ target, body }: Props) {
     } catch {
       // No clipboard (an insecure origin, or permission refused): the text is shown to select.
     }
-    setShown({ format, text, copied });
+    setShown({ format, text, copied, of: current });
   };
 
   return (

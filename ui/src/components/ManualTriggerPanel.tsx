@@ -48,6 +48,7 @@ export function ManualTriggerPanel({
   const [apiErrors, setApiErrors] = useState<MappedErrors>(NO_ERRORS);
   const [unparsed, setUnparsed] = useState<ReadonlySet<string>>(new Set());
   const [runsVersion, setRunsVersion] = useState(0);
+  const [awaited, setAwaited] = useState<{ executionId: string; polls: number } | null>(null);
   const [openExecution, setOpenExecution] = useState<string | null>(null);
   const [user, setUser] = useState<string | null>(null);
   // One key per distinct request: a repeated click after a lost answer starts nothing new,
@@ -90,8 +91,25 @@ export function ManualTriggerPanel({
       setApiErrors(errors.length ? mapApiErrors(errors, jsonFields(schema.data?.parameter_schema ?? {})) : NO_ERRORS);
       idempotencyKey.current = crypto.randomUUID();
     }
-    if (state.phase === "done" && state.result.status === "accepted") setRunsVersion((n) => n + 1);
+    if (state.phase === "done" && state.result.status === "accepted") {
+      setAwaited({ executionId: state.result.execution_id ?? "", polls: 0 });
+    }
   }, [state, schema.data]);
+
+  // The scheduler records an accepted execution moments later: refresh the recent runs
+  // until it shows up (or give up after ~15 s; the link still works).
+  useEffect(() => {
+    if (!awaited || runs.loading) return;
+    if (runs.data?.some((run) => run.execution_id === awaited.executionId) || awaited.polls >= 20) {
+      setAwaited(null);
+      return;
+    }
+    const timer = setTimeout(() => {
+      setAwaited({ ...awaited, polls: awaited.polls + 1 });
+      setRunsVersion((n) => n + 1);
+    }, 750);
+    return () => clearTimeout(timer);
+  }, [awaited, runs.data, runs.loading]);
 
   const setUnparsedField = useCallback((name: string, isUnparsed: boolean) => {
     setUnparsed((current) => {
