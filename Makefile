@@ -63,10 +63,11 @@ test: install services ## Run the whole test suite against the local services
 test-unit: install ## Run the unit tests only (no services needed)
 	$(BIN)/pytest tests/unit
 
-lint: install ## ruff, formatting and mypy
+lint: install ## ruff, formatting and mypy; the panel's TypeScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd ui && npm run --silent typecheck
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
