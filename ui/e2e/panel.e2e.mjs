@@ -211,6 +211,22 @@ try {
   );
   report.execution_id = await started.jsonValue();
   await shot(page, "invoked");
+  // Its link opens the execution the scheduler recorded.
+  const link = await page.waitForFunction(
+    (id) => [...document.querySelectorAll("a")].find((a) => a.textContent === id) ?? null,
+    {},
+    report.execution_id,
+  );
+  await link.asElement().click();
+  await page.waitForFunction(
+    (id) => document.querySelector("pre[aria-label='Recorded execution']")?.textContent.includes(`"execution_id": "${id}"`),
+    { timeout: TIMEOUT },
+    report.execution_id,
+  ).catch(async () => {
+    // The scheduler may not have recorded it yet: the view offers a refresh.
+    await (await button(page, "Refresh")).click();
+    await page.waitForSelector("pre[aria-label='Recorded execution']");
+  });
   // Its recent run is listed with "Run again with these parameters".
   await button(page, "Run again with these parameters");
   await waitForText(page, "Manual test of MANUAL trigger");

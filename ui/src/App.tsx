@@ -39,13 +39,18 @@ function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: st
         <p role="status">Loading your workflows…</p>
       )}
       {workflowId && triggers.data ? (
-        <ManualTriggerPanel
-          key={workflowId}
-          workflowId={workflowId}
-          triggers={triggers.data}
-          getToken={getToken}
-          onUnauthorized={refused}
-        />
+        <section aria-labelledby="mtp-panel-heading">
+          <h2 id="mtp-panel-heading" className="section-heading">
+            Run a trigger of {workflows.data?.find((w) => w.id === workflowId)?.name ?? workflowId}
+          </h2>
+          <ManualTriggerPanel
+            key={workflowId}
+            workflowId={workflowId}
+            triggers={triggers.data}
+            getToken={getToken}
+            onUnauthorized={refused}
+          />
+        </section>
       ) : null}
     </>
   );
