@@ -267,3 +267,26 @@ test("Copy as curl is exactly the request the button sends", async () => {
   await user.click(screen.getByRole("button", { name: "Copy as CLI" }));
   expect(await screen.findByLabelText("Request as CLI")).toHaveTextContent("--user demo-user");
 });
+
+test("a retry after no answer reuses the Idempotency-Key; a new request gets a new one", async () => {
+  let calls = 0;
+  const { user, shim } = setup({
+    [INVOKE]: (_, body) => {
+      calls += 1;
+      return calls === 1
+        ? { status: 503, body: { title: "Service unavailable", status: 503 }, headers: { "Retry-After": "5" } }
+        : dryRunAnswer(body as never);
+    },
+  });
+  await choose(user, "trig_manual_1");
+  const validate = () => user.click(screen.getByRole("button", { name: "Validate Trigger" }));
+  await validate();
+  expect(await screen.findByText(/Service unavailable/)).toBeInTheDocument();
+  await validate();
+  await screen.findByText(/Nothing was sent or recorded/);
+  await validate();
+  await waitFor(() => expect(shim.calls.filter((c) => c.method === "POST")).toHaveLength(3));
+  const keys = shim.calls.filter((c) => c.method === "POST").map((c) => c.headers.get("Idempotency-Key"));
+  expect(keys[1]).toBe(keys[0]);
+  expect(keys[2]).not.toBe(keys[1]);
+});

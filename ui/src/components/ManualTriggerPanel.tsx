@@ -89,6 +89,11 @@ export function ManualTriggerPanel({
       state.phase === "done" ? (state.result.errors ?? []) : state.phase === "failed" ? (state.problem?.errors ?? []) : [];
     if (state.phase === "done" || state.phase === "failed") {
       setApiErrors(errors.length ? mapApiErrors(errors, jsonFields(schema.data?.parameter_schema ?? {})) : NO_ERRORS);
+    }
+    // An answer settles the request: the next click is a new one. No answer (a lost
+    // connection, 503, a 504 still queued) keeps the key, so trying again cannot run it twice.
+    const unsettled = state.phase === "failed" && [0, 503, 504].includes(state.status);
+    if ((state.phase === "done" || state.phase === "failed" || state.phase === "rate-limited") && !unsettled) {
       idempotencyKey.current = crypto.randomUUID();
     }
     if (state.phase === "done" && state.result.status === "accepted") {
