@@ -58,20 +58,19 @@ function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: st
 
 /** The standalone page: sign in, choose a workflow, then the same panel the platform embeds. */
 export function App() {
-  const [token, setToken] = useState<string | null>(() => {
-    const fromAddress = takeTokenFromFragment(window.location, window.history);
-    if (fromAddress) storeToken(fromAddress);
-    return fromAddress ?? storedToken();
-  });
+  // A #token= link fills the "Bearer token" field (and leaves the address bar at once); the
+  // field is then checked like a pasted token. A reload signs in from session storage.
+  const [offered, setOffered] = useState(() => takeTokenFromFragment(window.location, window.history));
+  const [token, setToken] = useState<string | null>(() => (offered ? null : storedToken()));
   const [notice, setNotice] = useState<string | null>(null);
-  // A #token= link followed while the page is open signs in as well.
   useEffect(() => {
     const follow = () => {
       const fresh = takeTokenFromFragment(window.location, window.history);
       if (!fresh) return;
-      storeToken(fresh);
+      storeToken(null);
+      setToken(null);
       setNotice(null);
-      setToken(fresh);
+      setOffered(fresh);
     };
     window.addEventListener("hashchange", follow);
     return () => window.removeEventListener("hashchange", follow);
@@ -79,6 +78,7 @@ export function App() {
   const signOut = useCallback((why: string | null) => {
     storeToken(null);
     setToken(null);
+    setOffered(null);
     setNotice(why);
   }, []);
 
@@ -92,11 +92,14 @@ export function App() {
         <Workspace token={token} onSignOut={signOut} />
       ) : (
         <SignIn
+          key={offered ?? ""}
           apiBaseUrl=""
           notice={notice}
+          offered={offered}
           onSignIn={(fresh) => {
             storeToken(fresh);
             setNotice(null);
+            setOffered(null);
             setToken(fresh);
           }}
         />

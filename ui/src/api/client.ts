@@ -46,7 +46,9 @@ async function check<T>(call: Promise<{ data?: T; error?: unknown; response: Res
 
 /** The shim's API, typed from its own OpenAPI document (src/api/schema.d.ts). */
 export function createApi({ baseUrl, getToken }: ApiConfig) {
-  const client = createClient<paths>({ baseUrl });
+  // "" is this page's origin, spelled out: fetch's Request needs an absolute URL outside
+  // browsers (tests, server rendering).
+  const client = createClient<paths>({ baseUrl: baseUrl || window.location.origin });
   client.use({
     async onRequest({ request }) {
       const token = await getToken();

@@ -1,21 +1,21 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { ApiError, createApi } from "../api/client";
 
 interface Props {
   apiBaseUrl: string;
   notice: string | null;
+  /** A token from a #token= link: fills the field and is checked at once. */
+  offered?: string | null;
   onSignIn: (token: string) => void;
 }
 
 /** "Bearer token": checked against the shim before the panel opens. */
-export function SignIn({ apiBaseUrl, notice, onSignIn }: Props) {
-  const [token, setToken] = useState("");
+export function SignIn({ apiBaseUrl, notice, offered, onSignIn }: Props) {
+  const [token, setToken] = useState(offered ?? "");
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const candidate = token.trim();
+  const check = async (candidate: string) => {
     setChecking(true);
     try {
       await createApi({ baseUrl: apiBaseUrl, getToken: () => candidate }).workflows();
@@ -31,8 +31,21 @@ export function SignIn({ apiBaseUrl, notice, onSignIn }: Props) {
     }
   };
 
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void check(token.trim());
+  };
+
+  const checkedOffer = useRef(false);
+  useEffect(() => {
+    if (offered && !checkedOffer.current) {
+      checkedOffer.current = true;
+      void check(offered.trim());
+    }
+  });
+
   return (
-    <form className="sign-in" onSubmit={(event) => void submit(event)} aria-labelledby="mtp-sign-in">
+    <form className="sign-in" onSubmit={submit} aria-labelledby="mtp-sign-in">
       <h2 id="mtp-sign-in">Sign in</h2>
       {notice ? <p role="alert">{notice}</p> : null}
       <div className="field-row">
