@@ -290,3 +290,16 @@ test("a retry after no answer reuses the Idempotency-Key; a new request gets a n
   expect(keys[1]).toBe(keys[0]);
   expect(keys[2]).not.toBe(keys[1]);
 });
+
+test("a string that may take one of several formats is one labelled box, checked against all", async () => {
+  const { user } = setup();
+  await choose(user, "trig_webhook_1");
+  const address = screen.getByLabelText("source_ip");
+  expect(screen.queryByText("Option 1")).toBeNull();
+  await user.type(address, "not an address");
+  await waitFor(() => expect(document.getElementById(`${address.id}__error`)?.textContent).not.toBe(""));
+  expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeDisabled();
+  await user.clear(address);
+  await user.type(address, "2001:db8::1");
+  await waitFor(() => expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeEnabled());
+});

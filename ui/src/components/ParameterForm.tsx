@@ -1,4 +1,4 @@
-import Form, { getDefaultRegistry } from "@rjsf/core";
+import Form from "@rjsf/core";
 import {
   createSchemaUtils,
   type Experimental_DefaultFormStateBehavior,
@@ -9,6 +9,8 @@ import {
 import { useMemo } from "react";
 import type { Parameters } from "../api/types";
 import { transformErrors, validator } from "../lib/validator";
+import { ChoiceSelectWidget } from "./ChoiceSelectWidget";
+import { FormatStringField } from "./FormatStringField";
 import { JsonField, type JsonFieldContext } from "./JsonField";
 
 type Schema = Record<string, unknown>;
@@ -39,8 +41,6 @@ export function formatOnlyChoices(schema: Schema): Set<string> {
       .map(([name]) => name),
   );
 }
-
-const { StringField } = getDefaultRegistry().fields;
 
 // Defaults fill only what the schema gives a default: no empty array items (an empty "to"
 // recipient would be invalid) and no empty objects the person never asked for.
@@ -96,7 +96,7 @@ export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedC
     for (const [name, field] of Object.entries(properties)) ui[name] = describeNode(name, field);
     for (const name of jsonFields(schema)) ui[name] = { "ui:field": "json" };
     for (const name of formatOnlyChoices(schema)) {
-      ui[name] = { "ui:field": "string", "ui:fieldReplacesAnyOrOneOf": true };
+      ui[name] = { "ui:field": "formatString", "ui:fieldReplacesAnyOrOneOf": true };
     }
     return ui;
   }, [schema]);
@@ -107,7 +107,8 @@ export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedC
       uiSchema={uiSchema}
       formData={values}
       validator={validator}
-      fields={{ json: JsonField, string: StringField }}
+      fields={{ json: JsonField, formatString: FormatStringField }}
+      widgets={{ SelectWidget: ChoiceSelectWidget }}
       formContext={context}
       experimental_defaultFormStateBehavior={DEFAULTS}
       liveValidate="onChange"
