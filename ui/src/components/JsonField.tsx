@@ -39,7 +39,7 @@ export function JsonField(props: FieldProps) {
     });
     setParseError(null);
     context?.setUnparsed(name, false);
-  }, [serialized]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [serialized]);
 
   const change = (value: string) => {
     setText(value);

@@ -56,7 +56,8 @@ test("options show each trigger's name, id and type; the button waits for a trig
     "Webhook POST /webhook/abc123 — trig_webhook_1 (WEBHOOK)",
     "Manual run — trig_manual_1 (MANUAL)",
   ]);
-  expect(screen.queryByRole("button", { name: /Trigger$/ })).toBeNull();
+  expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeDisabled();
+  expect(screen.getByLabelText("Dry run (validate without executing)")).toBeChecked();
 });
 
 test("dry run is on by default and names the button; off, it invokes", async () => {

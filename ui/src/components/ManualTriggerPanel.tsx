@@ -176,81 +176,85 @@ export function ManualTriggerPanel({
       ) : null}
       {triggerId && schema.loading ? <p role="status">Loading the trigger's parameters…</p> : null}
       {trigger && loaded ? (
+        <div className="parameter-form">
+          <h3 ref={formTop} tabIndex={-1}>
+            Trigger Parameters
+          </h3>
+          <p className="hint">{loaded.description}</p>
+          <ExampleSelector
+            examples={loaded.examples}
+            chosen={example}
+            onSelect={(index) => changeParameters(fromOutside(loaded.examples[index].parameters), index)}
+          />
+          <ParameterForm
+            schema={loaded.parameter_schema}
+            values={parameters}
+            onChange={(values) => changeParameters(values)}
+            apiErrors={apiErrors.fields}
+            onUnparsedChange={setUnparsedField}
+          />
+        </div>
+      ) : null}
+      {/* As in the design: the options and the button are there from the start, the button
+          disabled until a trigger is chosen and its parameters pass the schema. */}
+      <div className="invocation-options">
+        <div className="field-row">
+          <label htmlFor="mtp-description">Description</label>
+          <input
+            id="mtp-description"
+            type="text"
+            maxLength={2000}
+            value={description}
+            placeholder={defaultDescription({ type: trigger?.type ?? "<TYPE>" })}
+            aria-describedby="mtp-description-errors"
+            onChange={(event) => {
+              setDescription(event.target.value);
+              newRequest();
+            }}
+          />
+          <div id="mtp-description-errors">
+            {(apiErrors.request.description ?? []).map((message) => (
+              <p key={message} className="text-danger">
+                {message}
+              </p>
+            ))}
+          </div>
+        </div>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={dryRun}
+            onChange={(event) => {
+              setDryRun(event.target.checked);
+              newRequest();
+            }}
+          />
+          Dry run (validate without executing)
+        </label>
+      </div>
+      {apiErrors.general.length ? (
+        <ul className="problems" aria-label="Errors of the request">
+          {apiErrors.general.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="button-row">
+        <button
+          type="button"
+          className="invoke-button"
+          disabled={!trigger || !valid || busy || rateLimited}
+          onClick={() => trigger && void invoke(workflowId, trigger.id, body, idempotencyKey.current)}
+        >
+          {dryRun ? "Validate" : "Invoke"} Trigger
+        </button>
+      </div>
+      <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} />
+      {openExecution ? (
+        <ExecutionView api={api} executionId={openExecution} onClose={() => setOpenExecution(null)} />
+      ) : null}
+      {trigger && loaded ? (
         <>
-          <div className="parameter-form">
-            <h3 ref={formTop} tabIndex={-1}>
-              Trigger Parameters
-            </h3>
-            <p className="hint">{loaded.description}</p>
-            <ExampleSelector
-              examples={loaded.examples}
-              chosen={example}
-              onSelect={(index) => changeParameters(fromOutside(loaded.examples[index].parameters), index)}
-            />
-            <ParameterForm
-              schema={loaded.parameter_schema}
-              values={parameters}
-              onChange={(values) => changeParameters(values)}
-              apiErrors={apiErrors.fields}
-              onUnparsedChange={setUnparsedField}
-            />
-          </div>
-          <div className="invocation-options">
-            <div className="field-row">
-              <label htmlFor="mtp-description">Description</label>
-              <input
-                id="mtp-description"
-                type="text"
-                maxLength={2000}
-                value={description}
-                placeholder={defaultDescription(trigger)}
-                aria-describedby="mtp-description-errors"
-                onChange={(event) => {
-                  setDescription(event.target.value);
-                  newRequest();
-                }}
-              />
-              <div id="mtp-description-errors">
-                {(apiErrors.request.description ?? []).map((message) => (
-                  <p key={message} className="text-danger">
-                    {message}
-                  </p>
-                ))}
-              </div>
-            </div>
-            <label className="checkbox">
-              <input
-                type="checkbox"
-                checked={dryRun}
-                onChange={(event) => {
-                  setDryRun(event.target.checked);
-                  newRequest();
-                }}
-              />
-              Dry run (validate without executing)
-            </label>
-          </div>
-          {apiErrors.general.length ? (
-            <ul className="problems" aria-label="Errors of the request">
-              {apiErrors.general.map((message) => (
-                <li key={message}>{message}</li>
-              ))}
-            </ul>
-          ) : null}
-          <div className="button-row">
-            <button
-              type="button"
-              className="invoke-button"
-              disabled={!valid || busy || rateLimited}
-              onClick={() => void invoke(workflowId, trigger.id, body, idempotencyKey.current)}
-            >
-              {dryRun ? "Validate" : "Invoke"} Trigger
-            </button>
-          </div>
-          <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} />
-          {openExecution ? (
-            <ExecutionView api={api} executionId={openExecution} onClose={() => setOpenExecution(null)} />
-          ) : null}
           <CopyRequest target={{ origin, workflowId, triggerId: trigger.id, user }} body={body} />
           <RecentRuns
             runs={runs.data}

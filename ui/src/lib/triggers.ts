@@ -24,5 +24,5 @@ export function triggerName(trigger: Trigger): string {
   }
 }
 
-export const defaultDescription = (trigger: Pick<Trigger, "type">): string =>
+export const defaultDescription = (trigger: { type: string }): string =>
   `Manual test of ${trigger.type} trigger`;
