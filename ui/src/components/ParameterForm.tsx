@@ -64,6 +64,11 @@ function describeNode(name: string, schema: Schema): UiSchema {
     ui["ui:title"] = name;
     ui.items = { "ui:title": `${name} item`, ...describeNode(`${name} item`, schema.items as Schema) };
   }
+  if (schema.properties && typeof schema.properties === "object") {
+    for (const [child, sub] of Object.entries(schema.properties as Record<string, Schema>)) {
+      ui[child] = describeNode(child, sub);
+    }
+  }
   for (const key of ["anyOf", "oneOf"] as const) {
     const branches = schema[key];
     if (Array.isArray(branches)) {
