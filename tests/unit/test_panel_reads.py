@@ -1,14 +1,19 @@
-"""Paging cursors and execution summaries of GET .../executions, without services."""
+"""The panel's reads (paging cursors, execution summaries) and its page, without services."""
 
 from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
 
+import httpx
 import pytest
 
 from worker import store
-from worker.shim.app import _execution_summary
+from worker.runtime import Resources
+from worker.settings import Settings
+from worker.shim.app import PANEL_CSP, _execution_summary, create_app
 
 
 def execution(metadata: dict[str, object], execution_id: str = "exec_1") -> store.Execution:
@@ -85,3 +90,27 @@ def test_other_executions_carry_no_manual_fields(metadata: dict[str, object]) ->
     summary = _execution_summary(execution(metadata))
     assert summary.manual is False
     assert (summary.initiated_by, summary.description, summary.parameters) == (None, None, None)
+
+
+async def get_page(ui_dir: Path) -> httpx.Response:
+    """GET / of a shim serving `ui_dir` (building the app opens no connection)."""
+    settings = Settings(jwt_secret="x" * 40, ui_dir=ui_dir)
+    app = create_app(Resources(settings, *(cast(Any, None),) * 3), cast(Any, None))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shim") as client:
+        return await client.get("/")
+
+
+async def test_the_shim_serves_the_built_panel_with_its_policy(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html><title>panel</title>")
+    page = await get_page(tmp_path)
+    assert page.status_code == 200
+    assert "panel" in page.text
+    assert page.headers["content-security-policy"] == PANEL_CSP
+
+
+async def test_an_unbuilt_panel_says_how_to_build_it(tmp_path: Path) -> None:
+    page = await get_page(tmp_path)
+    assert page.status_code == 404
+    assert page.headers["content-type"] == "application/problem+json"
+    assert "make install" in page.json()["detail"]
