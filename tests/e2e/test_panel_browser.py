@@ -75,6 +75,9 @@ async def test_the_panel_works_in_a_real_browser(
     out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     assert process.returncode == 0, out.decode()[-4000:] + err.decode()[-6000:]
     report = json.loads(out.decode().strip().splitlines()[-1])
+    # What the page showed joins the service's answers in its check for leaked secrets.
+    assert len(report["pages"]) == 7
+    service.responses.extend(report["pages"])
     # Then the execution it started is in the database, as the person asked for it
     execution = await eventually(lambda: store.get_execution(pool, report["execution_id"]))
     assert execution.trigger_id == "trig_manual_1"

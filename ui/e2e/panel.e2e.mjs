@@ -109,7 +109,8 @@ async function shot(page, name) {
 
 const browser = await launch();
 const foreign = [];
-const report = { browser: BROWSER, version: await browser.version() };
+// Everything the page showed, for the caller's check that no planted secret ever reaches it.
+const report = { browser: BROWSER, version: await browser.version(), pages: [] };
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(TIMEOUT);
@@ -159,6 +160,7 @@ try {
     const wire = await textOf(page, "section[aria-label='What will be sent'] pre");
     assert.ok(wire.includes(shows), `${type}: ${shows} not in ${wire.slice(0, 400)}`);
     await shot(page, `${type.toLowerCase()}-result`);
+    report.pages.push(await page.evaluate(() => document.body.textContent));
     report[`axe_${type.toLowerCase()}`] = await axeCheck(page, `${type} form and dry run`);
   }
 
@@ -211,6 +213,7 @@ try {
   );
   report.execution_id = await started.jsonValue();
   await shot(page, "invoked");
+  report.pages.push(await page.evaluate(() => document.body.textContent));
   // Its link opens the execution the scheduler recorded.
   const link = await page.waitForFunction(
     (id) => [...document.querySelectorAll("a")].find((a) => a.textContent === id) ?? null,

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { createApi } from "./api/client";
+import { ExecutionView } from "./components/ExecutionView";
 import { ManualTriggerPanel } from "./components/ManualTriggerPanel";
 import { SignIn } from "./components/SignIn";
 import { WorkflowChooser } from "./components/WorkflowChooser";
@@ -9,7 +10,18 @@ import { storedToken, storeToken, takeTokenFromFragment, tokenSubject } from "./
 
 const REFUSED = "The shim refused the token: it is invalid or has expired. Sign in again.";
 
-function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: string | null) => void }) {
+/** `#execution=<id>`: the execution the address points at (the panel's links set it). */
+const executionInAddress = () => new URLSearchParams(window.location.hash.replace(/^#/, "")).get("execution");
+const executionHref = (id: string) => `#execution=${encodeURIComponent(id)}`;
+
+interface WorkspaceProps {
+  token: string;
+  onSignOut: (notice: string | null) => void;
+  executionId: string | null;
+  onCloseExecution: () => void;
+}
+
+function Workspace({ token, onSignOut, executionId, onCloseExecution }: WorkspaceProps) {
   const getToken = useCallback(() => token, [token]);
   const api = useMemo(() => createApi({ baseUrl: "", getToken }), [getToken]);
   const workflows = useWorkflows(api, true);
@@ -38,6 +50,7 @@ function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: st
       ) : (
         <p role="status">Loading your workflows…</p>
       )}
+      {executionId ? <ExecutionView api={api} executionId={executionId} onClose={onCloseExecution} /> : null}
       {workflowId && triggers.data ? (
         <section aria-labelledby="mtp-panel-heading">
           <h2 id="mtp-panel-heading" className="section-heading">
@@ -49,6 +62,7 @@ function Workspace({ token, onSignOut }: { token: string; onSignOut: (notice: st
             triggers={triggers.data}
             getToken={getToken}
             onUnauthorized={refused}
+            executionHref={executionHref}
           />
         </section>
       ) : null}
@@ -63,8 +77,10 @@ export function App() {
   const [offered, setOffered] = useState(() => takeTokenFromFragment(window.location, window.history));
   const [token, setToken] = useState<string | null>(() => (offered ? null : storedToken()));
   const [notice, setNotice] = useState<string | null>(null);
+  const [executionId, setExecutionId] = useState(executionInAddress);
   useEffect(() => {
     const follow = () => {
+      setExecutionId(executionInAddress());
       const fresh = takeTokenFromFragment(window.location, window.history);
       if (!fresh) return;
       storeToken(null);
@@ -89,7 +105,15 @@ export function App() {
         <p className="hint">Fire a workflow's trigger by hand, with parameters that simulate the real event.</p>
       </header>
       {token ? (
-        <Workspace token={token} onSignOut={signOut} />
+        <Workspace
+          token={token}
+          onSignOut={signOut}
+          executionId={executionId}
+          onCloseExecution={() => {
+            window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+            setExecutionId(null);
+          }}
+        />
       ) : (
         <SignIn
           key={offered ?? ""}
