@@ -7,7 +7,7 @@
 // Prints one JSON line at the end: the real execution it started and the curl it copied,
 // which the calling test (tests/e2e/test_panel_browser.py) checks outside the browser.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,8 +34,10 @@ const DEMO = [
   { id: "trig_manual_1", type: "MANUAL", shows: '"environment"' },
 ];
 
+// A fresh profile per run, removed at the end.
+const profile = mkdtempSync(join(tmpdir(), `mti-${BROWSER}-`));
+
 function launch() {
-  const profile = mkdtempSync(join(tmpdir(), `mti-${BROWSER}-`));
   if (BROWSER === "firefox") {
     return puppeteer.launch({
       browser: "firefox",
@@ -246,4 +248,5 @@ try {
   console.log(JSON.stringify(report));
 } finally {
   await browser.close();
+  rmSync(profile, { recursive: true, force: true });
 }
