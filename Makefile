@@ -7,20 +7,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CLI := $(BIN)/manual-trigger
+# The panel (ui/): npm ci when the lock file changes, a build when any source changes;
+# ui/dist/index.html is the stamp of the last build.
+UI_DEPS := ui/node_modules/.package-lock.json
+UI_BUILT := ui/dist/index.html
+UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
 
-.PHONY: help install services migrate topology demo run teardown test test-unit lint format schemas bench bench-smoke clean
+.PHONY: help install services migrate topology demo run teardown test test-unit lint format schemas ui-types bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-install: $(INSTALLED) ## Create .venv and install the project with its dev tools
+install: $(INSTALLED) $(UI_BUILT) ## Create .venv and install the project with its dev tools; build the panel
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --editable '.[dev]'
 	touch $@
+
+$(UI_DEPS): ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+$(UI_BUILT): $(UI_DEPS) $(UI_SOURCES)
+	cd ui && npm run --silent build
 
 services: ## Start local RabbitMQ, PostgreSQL and Redis if they are not running
 	@scripts/services.sh
@@ -40,6 +52,8 @@ run: demo topology ## Install, migrate, declare topology, seed the demo, print a
 	@echo "  $$($(CLI) token --user demo-user 2>/dev/null)"
 	@echo "Mint another: TOKEN=\$$($(CLI) token --user demo-user)"
 	@echo "API on http://127.0.0.1:$${MTI_HTTP_PORT:-8000} (docs at /docs); Ctrl-C stops."
+	@echo "The panel, signed in as demo-user:"
+	@echo "  http://127.0.0.1:$${MTI_HTTP_PORT:-8000}/#token=$$($(CLI) token --user demo-user 2>/dev/null)"
 	@echo
 	exec $(CLI) run
 
@@ -52,10 +66,11 @@ test: install services ## Run the whole test suite against the local services
 test-unit: install ## Run the unit tests only (no services needed)
 	$(BIN)/pytest tests/unit
 
-lint: install ## ruff, formatting and mypy
+lint: install ## ruff, formatting and mypy; the panel's TypeScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd ui && npm run --silent typecheck
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -67,8 +82,12 @@ bench: install services ## Benchmarks on the local services; writes bench-result
 bench-smoke: install services ## Every benchmark figure on a few messages (seconds)
 	$(BIN)/python -m tests.benchmarks.bench --smoke --output /tmp/bench-smoke.json
 
+ui-types: install ## Regenerate the panel's API types from the shim's OpenAPI document
+	$(BIN)/python scripts/openapi.py > ui/node_modules/.openapi.json
+	cd ui && npx openapi-typescript node_modules/.openapi.json -o src/api/schema.d.ts
+
 schemas: install ## Rewrite the exported JSON Schemas under contracts/schemas/
 	$(BIN)/python -m contracts.export
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ui/node_modules ui/dist

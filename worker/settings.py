@@ -86,6 +86,22 @@ class Settings(BaseSettings):
         default_factory=default_config_dir,
         description="Per-user files (the development JWT secret).",
     )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated browser origins that may call the API (a page embedding "
+        "the panel elsewhere); none by default: the shim serves the panel itself.",
+    )
+    ui_dir: Path | None = Field(
+        None, description="The built panel served at /; default: the checkout's ui/dist."
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def ui_directory(self) -> Path:
+        return self.ui_dir or Path(__file__).resolve().parents[1] / "ui" / "dist"
 
     @property
     def topology(self) -> Topology:

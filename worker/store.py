@@ -5,6 +5,7 @@ Every SQL statement of the service lives here.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -384,3 +385,91 @@ async def upsert_workflow(
             for t in triggers
         ],
     )
+
+
+# The workflow chooser lists at most this many; a person belongs to far fewer.
+MAX_WORKFLOWS_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    id: str
+    name: str
+    role: Role
+
+
+async def list_workflows(pool: asyncpg.Pool, user_id: str) -> list[WorkflowSummary]:
+    """The workflows `user_id` owns or is a member of, with their role, by id."""
+    rows = await pool.fetch(
+        """SELECT w.id, w.name,
+                  CASE WHEN w.owner = $1 THEN 'owner' ELSE m.role END AS role
+             FROM workflows w
+             LEFT JOIN workflow_members m ON m.workflow_id = w.id AND m.user_id = $1
+            WHERE w.owner = $1 OR m.user_id IS NOT NULL
+            ORDER BY w.id
+            LIMIT $2""",
+        user_id,
+        MAX_WORKFLOWS_LISTED,
+    )
+    summaries = []
+    for row in rows:
+        role = Role.parse(row["role"])
+        if role is not None:
+            summaries.append(WorkflowSummary(row["id"], row["name"], role))
+    return summaries
+
+
+class BadCursor(ValueError):
+    """A paging cursor this service did not hand out."""
+
+
+def encode_cursor(execution: Execution) -> str:
+    """An opaque position after `execution` in newest-first order: (created_at, id)."""
+    key = f"{execution.created_at.isoformat()}|{execution.execution_id}"
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, execution_id = raw.split("|", 1)
+        moment = datetime.fromisoformat(created_at)
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+        raise BadCursor(cursor) from exc
+    if moment.tzinfo is None or not execution_id:
+        raise BadCursor(cursor)
+    return moment, execution_id
+
+
+async def list_executions(
+    pool: asyncpg.Pool,
+    workflow_id: str,
+    *,
+    trigger_id: str | None,
+    manual: bool | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Execution]:
+    """A workflow's executions, newest first, optionally of one trigger and manual or not,
+    starting after a cursor position. Served by the (workflow_id[, trigger_id], created_at)
+    indexes; ties on created_at are broken by execution_id so that pages never overlap."""
+    before_time, before_id = after if after is not None else (None, None)
+    rows = await pool.fetch(
+        """SELECT execution_id, event_id, workflow_id, trigger_id, trigger_type, status,
+                  trigger_data, input_data, metadata, created_at
+             FROM workflow_executions
+            WHERE workflow_id = $1
+              AND ($2::text IS NULL OR trigger_id = $2)
+              AND ($3::boolean IS NULL
+                   OR (metadata @> '{"manual_invocation": true}'::jsonb) = $3)
+              AND ($4::timestamptz IS NULL OR (created_at, execution_id) < ($4, $5::text))
+            ORDER BY created_at DESC, execution_id DESC
+            LIMIT $6""",
+        workflow_id,
+        trigger_id,
+        manual,
+        before_time,
+        before_id,
+        limit,
+    )
+    return [Execution(**dict(row)) for row in rows]

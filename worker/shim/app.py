@@ -10,14 +10,16 @@ import contextlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import aiormq
 import asyncpg
 import structlog
 import uvicorn
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 
 from contracts.ids import new_invocation_id
 from contracts.models import (
@@ -164,6 +167,17 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=MAX_BODY_BYTES, timeout=settings.http_body_timeout_seconds
     )
+    if settings.cors_origin_list:
+        # Only for a page on another origin that embeds the panel; the shim's own page at /
+        # is same-origin and needs none of this.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(CountShimRefusals)  # added last: outermost, it sees the 413s too
     bearer = HTTPBearer(auto_error=False)
 
@@ -344,6 +358,56 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             raise not_found("Invocation") from None
         return result
 
+    @app.get("/api/v1/workflows", responses=_problem_responses(401, 503))
+    async def list_workflows(user: User) -> WorkflowList:
+        """The workflows the caller may read (the panel's workflow chooser)."""
+        workflows = await store.list_workflows(resources.pool, user)
+        return WorkflowList(
+            workflows=[
+                WorkflowSummary(
+                    id=w.id,
+                    name=w.name,
+                    role=w.role.name.lower(),
+                    triggers_url=f"/api/v1/workflows/{w.id}/triggers",
+                )
+                for w in workflows
+            ]
+        )
+
+    @app.get("/api/v1/workflows/{workflow_id}/executions", responses=READ_ERRORS)
+    async def list_executions(
+        workflow_id: str,
+        user: User,
+        trigger_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+        manual: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> ExecutionPage:
+        """A workflow's executions, newest first; `next_cursor` fetches the next page."""
+        await readable(workflow_id, user)
+        try:
+            after = store.decode_cursor(cursor) if cursor is not None else None
+        except store.BadCursor:
+            raise Problem(
+                400,
+                "Invalid request",
+                errors=[FieldError(path="/cursor", message="unknown cursor", code="cursor")],
+            ) from None
+        rows = await store.list_executions(
+            resources.pool,
+            workflow_id,
+            trigger_id=trigger_id,
+            manual=manual,
+            limit=limit + 1,  # one more than asked says whether a next page exists
+            after=after,
+        )
+        page = rows[:limit]
+        return ExecutionPage(
+            workflow_id=workflow_id,
+            executions=[_execution_summary(e) for e in page],
+            next_cursor=store.encode_cursor(page[-1]) if len(rows) > limit else None,
+        )
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -370,6 +434,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    _serve_panel(app, settings.ui_directory)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -379,6 +444,93 @@ def _is_json(content_type: str) -> bool:
     return media_type in ("", "application/json") or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+MAX_PAGE = 100
+
+
+class WorkflowSummary(BaseModel):
+    id: str
+    name: str
+    role: str = Field(description="viewer, operator, editor or owner")
+    triggers_url: str
+
+
+class WorkflowList(BaseModel):
+    workflows: list[WorkflowSummary]
+
+
+class ExecutionSummary(BaseModel):
+    """An execution as a list shows it: what ran, when, by whom, with which parameters."""
+
+    execution_id: str
+    event_id: str
+    trigger_id: str
+    trigger_type: str
+    status: str
+    created_at: datetime
+    manual: bool
+    initiated_by: str | None = None
+    description: str | None = None
+    parameters: dict[str, Any] | None = Field(
+        None, description="The simulated parameters of a manual invocation"
+    )
+    execution_url: str
+
+
+class ExecutionPage(BaseModel):
+    workflow_id: str
+    executions: list[ExecutionSummary]
+    next_cursor: str | None = None
+
+
+def _execution_summary(execution: store.Execution) -> ExecutionSummary:
+    metadata = execution.metadata if isinstance(execution.metadata, dict) else {}
+    manual = metadata.get("manual_invocation") is True
+    parameters = metadata.get("simulated_parameters") if manual else None
+    return ExecutionSummary(
+        execution_id=execution.execution_id,
+        event_id=execution.event_id,
+        trigger_id=execution.trigger_id,
+        trigger_type=execution.trigger_type,
+        status=execution.status,
+        created_at=execution.created_at,
+        manual=manual,
+        initiated_by=metadata.get("initiated_by") if manual else None,
+        description=metadata.get("invocation_description") if manual else None,
+        parameters=parameters if isinstance(parameters, dict) else None,
+        execution_url=f"/api/v1/executions/{execution.execution_id}",
+    )
+
+
+# The panel's own page: scripts, styles and data from this origin only. 'unsafe-eval' because
+# the form's validator (Ajv) compiles each trigger's JSON Schema into a function.
+PANEL_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+class _Panel(StaticFiles):
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Content-Security-Policy"] = PANEL_CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _serve_panel(app: FastAPI, directory: Path) -> None:
+    """The built panel at / (after every API route, so it never shadows one)."""
+    if (directory / "index.html").is_file():
+        app.mount("/", _Panel(directory=directory, html=True), name="panel")
+        return
+
+    @app.get("/", include_in_schema=False)
+    async def panel_not_built() -> Response:
+        return Problem(
+            404, "The panel is not built", f"no {directory}/index.html: run `make install`"
+        ).response()
 
 
 async def _invoke_body(http_request: Request) -> InvokeBody:

@@ -1,0 +1,169 @@
+"""The panel in Chromium and Firefox ESR against the running system (ui/e2e/panel.e2e.mjs),
+and what the shim promises about the page: same origin, a CSP, CORS only where configured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from redis.asyncio import Redis
+
+from tests.e2e.conftest import Service, running
+from tests.helpers import eventually
+from worker import store
+from worker.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+UI = Path(__file__).resolve().parents[2] / "ui"
+# The Debian packages puppeteer-core drives (Playwright's own downloads are out of reach).
+BROWSERS = {
+    "chrome": (Path("/usr/bin/chromium"), "chromium"),
+    "firefox": (Path("/usr/bin/firefox-esr"), "firefox-esr"),
+}
+
+
+def ensure_browser(name: str) -> Path:
+    """The browser's executable, installed from Debian's packages when missing."""
+    executable, package = BROWSERS[name]
+    if not executable.exists():
+        apt = shutil.which("apt-get")
+        assert apt, f"{executable} is missing and there is no apt-get to install {package}"
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (
+            [apt, "update"],
+            [apt, "install", "-y", "--no-install-recommends", package],
+        ):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"{' '.join(command)}:\n{done.stderr[-3000:]}"
+    assert executable.exists(), f"{package} installed no {executable}"
+    return executable
+
+
+@pytest.mark.parametrize("browser", ["chrome", "firefox"])
+async def test_the_panel_works_in_a_real_browser(
+    service: Service, pool: asyncpg.Pool, browser: str, tmp_path: Path
+) -> None:
+    # Given the browser, and demo-user's token
+    executable = ensure_browser(browser)
+    token = service.token("demo-user", ttl=1800)["Authorization"].removeprefix("Bearer ")
+    # When the browser script signs in, dry-runs every demo trigger, invokes one, copies curl
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        "e2e/panel.e2e.mjs",
+        cwd=UI,
+        env={
+            **os.environ,
+            "MTI_URL": service.url,
+            "MTI_TOKEN": token,
+            "BROWSER": browser,
+            "CHROMIUM" if browser == "chrome" else "FIREFOX": str(executable),
+            "SCREENSHOTS": str(UI / "e2e" / "screenshots"),
+            "HOME": str(tmp_path),  # Firefox writes into the home directory
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode == 0, out.decode()[-4000:] + err.decode()[-6000:]
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    # What the page showed joins the service's answers in its check for leaked secrets.
+    assert len(report["pages"]) == 7
+    service.responses.extend(report["pages"])
+    # Then the execution it started is in the database, as the person asked for it
+    execution = await eventually(lambda: store.get_execution(pool, report["execution_id"]))
+    assert execution.trigger_id == "trig_manual_1"
+    assert execution.metadata["manual_invocation"] is True
+    assert execution.metadata["initiated_by"] == "demo-user"
+    assert execution.metadata["invocation_description"] == "Manual test of MANUAL trigger"
+    assert execution.metadata["simulated_parameters"]["version"] == "2.0.1"
+    # And the curl it copied works as printed, with the token in $TOKEN
+    curl = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        report["curl"],
+        env={**os.environ, "TOKEN": token},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    answer, curl_err = await asyncio.wait_for(curl.communicate(), timeout=60)
+    assert curl.returncode == 0, curl_err.decode()
+    result = json.loads(answer)
+    assert result["status"] == "dry_run", result
+    assert result["trigger_data"]["resolved_parameters"]["inputs"]["version"] == "2.0.1"
+
+
+async def test_the_page_is_served_from_the_shim_with_a_content_security_policy(
+    http: httpx.AsyncClient,
+) -> None:
+    page = await http.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'self'" in policy
+    # Every script and style the page names comes from this origin.
+    assets = [part.split('"')[0] for part in page.text.split('src="')[1:]]
+    assets += [part.split('"')[0] for part in page.text.split('href="')[1:]]
+    assert assets
+    for asset in assets:
+        assert asset.startswith(("/", "data:")), asset
+        if asset.startswith("/assets/"):
+            assert (await http.get(asset)).status_code == 200
+    # The page's catch-all never hides an API answer.
+    missing = await http.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    # And without MTI_CORS_ORIGINS no other origin may call the API from a browser.
+    preflight = await http.options(
+        "/api/v1/workflows",
+        headers={"Origin": "https://platform.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+async def test_cors_origins_let_only_the_listed_origins_embed_the_panel(
+    settings: Settings,
+    broker: AbstractRobustConnection,
+    redis: Redis,
+    service: Service,
+    tmp_path: Path,
+) -> None:
+    async with (
+        running(
+            "shim",
+            settings,
+            broker,
+            redis,
+            tmp_path / "shim.log",
+            cors_origins="https://platform.example, https://other.example",
+        ) as shim,
+        httpx.AsyncClient(base_url=shim.url) as client,
+    ):
+        asked = {
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        allowed = await client.options(
+            "/api/v1/workflows", headers={"Origin": "https://platform.example", **asked}
+        )
+        refused = await client.options(
+            "/api/v1/workflows", headers={"Origin": "https://evil.example", **asked}
+        )
+        listing = await client.get(
+            "/api/v1/workflows",
+            headers={"Origin": "https://other.example", **service.token("demo-user")},
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://platform.example"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-origin" not in refused.headers
+    assert listing.status_code == 200
+    assert listing.headers["access-control-allow-origin"] == "https://other.example"

@@ -1,0 +1,116 @@
+"""The panel's reads (paging cursors, execution summaries) and its page, without services."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+
+from worker import store
+from worker.runtime import Resources
+from worker.settings import Settings
+from worker.shim.app import PANEL_CSP, _execution_summary, create_app
+
+
+def execution(metadata: dict[str, object], execution_id: str = "exec_1") -> store.Execution:
+    return store.Execution(
+        execution_id=execution_id,
+        event_id="evt_1",
+        workflow_id="wf",
+        trigger_id="trig",
+        trigger_type="WEBHOOK",
+        status="pending",
+        trigger_data={},
+        input_data=None,
+        metadata=metadata,
+        created_at=datetime(2026, 11, 26, 2, 0, 0, 123456, tzinfo=UTC),
+    )
+
+
+def test_a_cursor_reads_back_as_the_position_it_was_made_from() -> None:
+    cursor = store.encode_cursor(execution({}, "exec_a|b"))
+    assert "=" not in cursor
+    assert store.decode_cursor(cursor) == (
+        datetime(2026, 11, 26, 2, 0, 0, 123456, tzinfo=UTC),
+        "exec_a|b",
+    )
+
+
+def b64(text: bytes) -> str:
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "a",
+        b64(b"no separator"),
+        b64(b"2026-11-26T02:00:00|exec_1"),  # a time without its offset
+        b64(b"2026-11-26T02:00:00+00:00|"),  # no id
+        b64(b"yesterday|exec_1"),
+        b64(b"\xff\xfe|exec_1"),
+    ],
+)
+def test_a_cursor_this_service_did_not_make_is_refused(cursor: str) -> None:
+    with pytest.raises(store.BadCursor):
+        store.decode_cursor(cursor)
+
+
+def test_a_manual_run_is_summarised_with_who_why_and_what() -> None:
+    summary = _execution_summary(
+        execution(
+            {
+                "manual_invocation": True,
+                "initiated_by": "ann",
+                "invocation_description": "why",
+                "simulated_parameters": {"a": 1},
+            }
+        )
+    )
+    assert (summary.manual, summary.initiated_by, summary.description) == (True, "ann", "why")
+    assert summary.parameters == {"a": 1}
+    assert summary.execution_url == "/api/v1/executions/exec_1"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        {"manual_invocation": "true", "simulated_parameters": {"a": 1}},  # not the boolean
+        {"initiated_by": "a real ingress", "simulated_parameters": {"a": 1}},
+    ],
+)
+def test_other_executions_carry_no_manual_fields(metadata: dict[str, object]) -> None:
+    summary = _execution_summary(execution(metadata))
+    assert summary.manual is False
+    assert (summary.initiated_by, summary.description, summary.parameters) == (None, None, None)
+
+
+async def get_page(ui_dir: Path) -> httpx.Response:
+    """GET / of a shim serving `ui_dir` (building the app opens no connection)."""
+    settings = Settings(jwt_secret="x" * 40, ui_dir=ui_dir)
+    app = create_app(Resources(settings, *(cast(Any, None),) * 3), cast(Any, None))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shim") as client:
+        return await client.get("/")
+
+
+async def test_the_shim_serves_the_built_panel_with_its_policy(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html><title>panel</title>")
+    page = await get_page(tmp_path)
+    assert page.status_code == 200
+    assert "panel" in page.text
+    assert page.headers["content-security-policy"] == PANEL_CSP
+
+
+async def test_an_unbuilt_panel_says_how_to_build_it(tmp_path: Path) -> None:
+    page = await get_page(tmp_path)
+    assert page.status_code == 404
+    assert page.headers["content-type"] == "application/problem+json"
+    assert "make install" in page.json()["detail"]

@@ -1,0 +1,252 @@
+// The panel in a real browser against the real stack (shim, worker, scheduler), as a person
+// uses it: controls are found by their label or role name, never by CSS class.
+//
+//   MTI_URL=http://127.0.0.1:8000 MTI_TOKEN=<jwt of demo-user> BROWSER=chrome|firefox \
+//   SCREENSHOTS=e2e/screenshots node e2e/panel.e2e.mjs
+//
+// Prints one JSON line at the end: the real execution it started and the curl it copied,
+// which the calling test (tests/e2e/test_panel_browser.py) checks outside the browser.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import puppeteer from "puppeteer-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const URL_ = process.env.MTI_URL;
+const TOKEN = process.env.MTI_TOKEN;
+const BROWSER = process.env.BROWSER ?? "chrome";
+const SHOTS = join(process.env.SCREENSHOTS ?? "e2e/screenshots", BROWSER);
+const TIMEOUT = 30_000;
+assert.ok(URL_ && TOKEN, "MTI_URL and MTI_TOKEN are required");
+mkdirSync(SHOTS, { recursive: true });
+
+// The first example of each demo trigger, and what its dry run must show of the wire format.
+const DEMO = [
+  { id: "trig_cron_1", type: "CRON", shows: "Schedule:" },
+  { id: "trig_webhook_1", type: "WEBHOOK", shows: "HTTP/1.1" },
+  { id: "trig_email_1", type: "EMAIL", shows: "MIME-Version: 1.0" },
+  { id: "trig_github_1", type: "GITHUB", shows: "X-GitHub-Event:" },
+  { id: "trig_slack_1", type: "SLACK", shows: "X-Slack-Request-Timestamp:" },
+  { id: "trig_manual_1", type: "MANUAL", shows: '"environment"' },
+];
+
+// A fresh profile per run, removed at the end.
+const profile = mkdtempSync(join(tmpdir(), `mti-${BROWSER}-`));
+
+function launch() {
+  if (BROWSER === "firefox") {
+    return puppeteer.launch({
+      browser: "firefox",
+      executablePath: process.env.FIREFOX ?? "/usr/bin/firefox-esr",
+      headless: true,
+      userDataDir: profile,
+      protocolTimeout: 120_000,
+    });
+  }
+  return puppeteer.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    userDataDir: profile,
+    protocolTimeout: 120_000,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/** The form control a <label> with exactly this text names. */
+async function byLabel(page, text) {
+  const handle = await page.waitForFunction(
+    (wanted) => {
+      for (const label of document.querySelectorAll("label")) {
+        if (label.textContent.replace(/\s+/g, " ").trim() !== wanted) continue;
+        const control = label.htmlFor ? document.getElementById(label.htmlFor) : label.querySelector("input,select,textarea");
+        if (control) return control;
+      }
+      return null;
+    },
+    { timeout: TIMEOUT },
+    text,
+  );
+  return handle.asElement();
+}
+
+/** The button whose accessible text is exactly this. */
+async function button(page, text, { enabled = true } = {}) {
+  const handle = await page.waitForFunction(
+    (wanted, enabled) =>
+      [...document.querySelectorAll("button")].find(
+        (b) => b.textContent.trim() === wanted && (!enabled || !b.disabled),
+      ) ?? null,
+    { timeout: TIMEOUT },
+    text,
+    enabled,
+  );
+  return handle.asElement();
+}
+
+const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent);
+const waitForText = (page, text) =>
+  page.waitForFunction((t) => document.body.innerText.includes(t), { timeout: TIMEOUT }, text);
+
+async function axeCheck(page, where) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  const bad = found.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad, [], `axe (${where}): ${JSON.stringify(bad)}`);
+  return found.map((v) => `${v.id} (${v.impact})`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+const browser = await launch();
+const foreign = [];
+// Everything the page showed, for the caller's check that no planted secret ever reaches it.
+const report = { browser: BROWSER, version: await browser.version(), pages: [] };
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.setViewport({ width: 1100, height: 900 });
+  const origin = new URL(URL_).origin;
+  page.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith("data:")) foreign.push(url);
+  });
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+
+  // Sign in with the "Bearer token" field.
+  await page.goto(`${URL_}/`);
+  await (await byLabel(page, "Bearer token")).type(TOKEN);
+  report.axe_sign_in = await axeCheck(page, "sign-in");
+  await page.keyboard.press("Enter");
+  const workflow = await byLabel(page, "Workflow");
+  assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in local storage");
+  assert.ok(await page.evaluate(() => Object.values({ ...sessionStorage }).length === 1));
+
+  // A refused token returns to sign-in, saying why.
+  await page.evaluate(() => sessionStorage.setItem("mti.bearer-token", "not-a-token"));
+  await page.reload();
+  await waitForText(page, "The shim refused the token");
+  await byLabel(page, "Bearer token");
+
+  // A #token= link signs in too, and the token leaves the address bar.
+  await page.goto(`${URL_}/#token=${TOKEN}`);
+  await byLabel(page, "Workflow");
+  assert.ok(!page.url().includes("token"), `token still in ${page.url()}`);
+
+  // Choose wf_demo, then dry-run each demo trigger from its first example.
+  await (await byLabel(page, "Workflow")).select("wf_demo");
+  const trigger = await byLabel(page, "Trigger");
+  const options = await trigger.$$eval("option", (all) => all.map((o) => o.textContent));
+  for (const { id, type } of DEMO) assert.ok(options.some((o) => o.includes(id) && o.includes(`(${type})`)), options.join("|"));
+  for (const { id, type, shows } of DEMO) {
+    await (await byLabel(page, "Trigger")).select(id);
+    await waitForText(page, "Trigger Parameters");
+    const example = await byLabel(page, "Example");
+    await example.select("0");
+    assert.equal(await (await byLabel(page, "Dry run (validate without executing)")).evaluate((e) => e.checked), true);
+    await shot(page, `${type.toLowerCase()}-form`);
+    await (await button(page, "Validate Trigger")).click();
+    await waitForText(page, "Nothing was sent or recorded");
+    const wire = await textOf(page, "section[aria-label='What will be sent'] pre");
+    assert.ok(wire.includes(shows), `${type}: ${shows} not in ${wire.slice(0, 400)}`);
+    await shot(page, `${type.toLowerCase()}-result`);
+    report.pages.push(await page.evaluate(() => document.body.textContent));
+    report[`axe_${type.toLowerCase()}`] = await axeCheck(page, `${type} form and dry run`);
+  }
+
+  // The example selector replaces the parameters.
+  await (await byLabel(page, "Trigger")).select("trig_webhook_1");
+  await (await byLabel(page, "Example")).select("1");
+  const body = await byLabel(page, "body (JSON)");
+  await page.waitForFunction((e) => e.value.includes('"deployment"'), {}, body);
+  await (await byLabel(page, "Example")).select("0");
+  await page.waitForFunction((e) => e.value.includes('"user.created"'), {}, body);
+
+  // A bad value is flagged next to its field as it is typed, and holds the button back.
+  await (await byLabel(page, "Trigger")).select("trig_manual_1");
+  const version = await byLabel(page, "version");
+  await version.type("one.two");
+  await page.waitForFunction(
+    (input) => {
+      const errors = document.getElementById(`${input.id}__error`);
+      return errors && errors.textContent.includes("must match pattern");
+    },
+    {},
+    version,
+  );
+  await button(page, "Validate Trigger", { enabled: false });
+  await shot(page, "inline-error");
+  await version.evaluate((input) => input.select());
+  await version.type("2.0.1");
+  await button(page, "Validate Trigger");
+
+  // Copy as curl: the exact request, for the calling test to run.
+  await (await button(page, "Copy as curl")).click();
+  await page.waitForSelector("pre[aria-label='Request as curl']");
+  report.curl = await textOf(page, "pre[aria-label='Request as curl']");
+
+  // A real invocation, from the keyboard alone: Tab to the button, press Enter.
+  await (await byLabel(page, "Dry run (validate without executing)")).click();
+  await button(page, "Invoke Trigger");
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.focus("h1").catch(() => undefined);
+  for (let presses = 0; presses < 200; presses++) {
+    const onButton = await page.evaluate(() => document.activeElement?.textContent?.trim() === "Invoke Trigger");
+    if (onButton) break;
+    await page.keyboard.press("Tab");
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Invoke Trigger");
+  await page.keyboard.press("Enter");
+  const started = await page.waitForFunction(
+    () => /Execution (exec_[0-9a-f]+) started/.exec(document.body.innerText)?.[1] ?? null,
+    { timeout: TIMEOUT },
+  );
+  report.execution_id = await started.jsonValue();
+  await shot(page, "invoked");
+  report.pages.push(await page.evaluate(() => document.body.textContent));
+  // Its link opens the execution the scheduler recorded.
+  const link = await page.waitForFunction(
+    (id) => [...document.querySelectorAll("a")].find((a) => a.textContent === id) ?? null,
+    {},
+    report.execution_id,
+  );
+  await link.asElement().click();
+  await page.waitForFunction(
+    (id) => document.querySelector("pre[aria-label='Recorded execution']")?.textContent.includes(`"execution_id": "${id}"`),
+    { timeout: TIMEOUT },
+    report.execution_id,
+  ).catch(async () => {
+    // The scheduler may not have recorded it yet: the view offers a refresh.
+    await (await button(page, "Refresh")).click();
+    await page.waitForSelector("pre[aria-label='Recorded execution']");
+  });
+  // Its recent run is listed with "Run again with these parameters".
+  await button(page, "Run again with these parameters");
+  await waitForText(page, "Manual test of MANUAL trigger");
+
+  // 375 px wide: nothing wider than the screen.
+  await page.setViewport({ width: 375, height: 800 });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `page is ${width}px wide at 375`);
+  await shot(page, "narrow-375");
+
+  assert.deepEqual(foreign, [], "requests to other hosts");
+  assert.deepEqual(errors, [], "page errors");
+  console.log(JSON.stringify(report));
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,56 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { App } from "./App";
+
+const TOKEN = `x.${btoa(JSON.stringify({ sub: "demo-user" }))}.y`;
+const WORKFLOWS = { workflows: [{ id: "wf_demo", name: "Demo workflow", role: "operator", triggers_url: "/t" }] };
+
+// The page talks to its own origin; in jsdom that is http://localhost:3000 (vite.config.ts).
+function shim(accepted: string) {
+  const seen: string[] = [];
+  vi.stubGlobal("fetch", async (request: Request) => {
+    const auth = request.headers.get("Authorization") ?? "";
+    seen.push(`${new URL(request.url).pathname} ${auth}`);
+    if (auth !== `Bearer ${accepted}`) {
+      return new Response(JSON.stringify({ title: "Unauthorized", status: 401 }), {
+        status: 401,
+        headers: { "Content-Type": "application/problem+json" },
+      });
+    }
+    const body = new URL(request.url).pathname === "/api/v1/workflows" ? WORKFLOWS : { workflow_id: "wf_demo", triggers: [] };
+    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+  });
+  return seen;
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  sessionStorage.clear();
+  localStorage.clear();
+  window.history.replaceState(null, "", "/");
+});
+
+test("a #token= link fills the field, leaves the address bar, and signs in for this tab only", async () => {
+  shim(TOKEN);
+  window.history.replaceState(null, "", `/#token=${TOKEN}`);
+  render(<App />);
+  expect(window.location.hash).toBe("");
+  expect(await screen.findByLabelText("Workflow")).toHaveDisplayValue("Demo workflow — wf_demo (operator)");
+  expect(screen.getByText("demo-user")).toBeInTheDocument();
+  expect(Object.values({ ...sessionStorage })).toEqual([TOKEN]);
+  expect(localStorage.length).toBe(0);
+});
+
+test("a refused token stays on sign-in and says so; signing out forgets the token", async () => {
+  shim(TOKEN);
+  const user = userEvent.setup();
+  render(<App />);
+  await user.type(screen.getByLabelText("Bearer token"), "wrong.token.here{Enter}");
+  expect(await screen.findByText(/refused this token/)).toBeInTheDocument();
+  await user.clear(screen.getByLabelText("Bearer token"));
+  await user.type(screen.getByLabelText("Bearer token"), `${TOKEN}{Enter}`);
+  await screen.findByLabelText("Workflow");
+  await user.click(screen.getByRole("button", { name: "Sign out" }));
+  expect(screen.getByLabelText("Bearer token")).toHaveValue("");
+  expect(sessionStorage.length).toBe(0);
+});

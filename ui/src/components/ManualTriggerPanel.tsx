@@ -1,0 +1,270 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { createApi, type ApiConfig, ApiError } from "../api/client";
+import type { ExecutionSummary, Parameters, Trigger } from "../api/types";
+import { useRecentRuns, useTriggerSchema } from "../hooks/data";
+import { useInvoke } from "../hooks/useInvoke";
+import { useUnauthorized } from "../hooks/useUnauthorized";
+import { mapApiErrors, type MappedErrors } from "../lib/errors";
+import { tokenSubject } from "../lib/token";
+import { defaultDescription } from "../lib/triggers";
+import { CopyRequest } from "./CopyRequest";
+import { ExampleSelector } from "./ExampleSelector";
+import { ExecutionView } from "./ExecutionView";
+import { jsonFields, ParameterForm, parametersValid, withDefaults } from "./ParameterForm";
+import { RecentRuns } from "./RecentRuns";
+import { ResultView } from "./ResultView";
+import { TriggerSelector } from "./TriggerSelector";
+
+export interface ManualTriggerPanelProps {
+  workflowId: string;
+  triggers: Trigger[];
+  /** Where the shim's /api/v1 lives; "" (the default) is this page's origin. */
+  apiBaseUrl?: string;
+  /** The caller's bearer token (JWT), asked for before each request. */
+  getToken: ApiConfig["getToken"];
+  /** The shim refused the token (401): sign in again. */
+  onUnauthorized?: () => void;
+  /** Link of an execution in the platform's own UI; by default the panel shows it itself. */
+  executionHref?: (executionId: string) => string;
+}
+
+const NO_ERRORS: MappedErrors = { fields: {}, request: {}, general: [] };
+
+/** Pick a trigger, fill its parameters, dry-run or invoke, see the result (DESIGN §6). */
+export function ManualTriggerPanel({
+  workflowId,
+  triggers,
+  apiBaseUrl = "",
+  getToken,
+  onUnauthorized = () => undefined,
+  executionHref,
+}: ManualTriggerPanelProps) {
+  const api = useMemo(() => createApi({ baseUrl: apiBaseUrl, getToken }), [apiBaseUrl, getToken]);
+  const [triggerId, setTriggerId] = useState<string | null>(null);
+  const [parameters, setParameters] = useState<Parameters>({});
+  const [example, setExample] = useState<number | null>(null);
+  const [dryRun, setDryRun] = useState(true);
+  const [description, setDescription] = useState("");
+  const [apiErrors, setApiErrors] = useState<MappedErrors>(NO_ERRORS);
+  const [unparsed, setUnparsed] = useState<ReadonlySet<string>>(new Set());
+  const [runsVersion, setRunsVersion] = useState(0);
+  const [awaited, setAwaited] = useState<{ executionId: string; polls: number } | null>(null);
+  const [openExecution, setOpenExecution] = useState<string | null>(null);
+  const [user, setUser] = useState<string | null>(null);
+  // One key per distinct request: a repeated click after a lost answer starts nothing new,
+  // while a new request (anything changed, or after an answer) gets a new key.
+  const idempotencyKey = useRef(crypto.randomUUID());
+  const formTop = useRef<HTMLHeadingElement>(null);
+
+  const trigger = triggers.find((t) => t.id === triggerId) ?? null;
+  const schema = useTriggerSchema(api, workflowId, triggerId);
+  const loaded = schema.data && !schema.loading && schema.data.trigger_id === triggerId ? schema.data : null;
+  const runs = useRecentRuns(api, workflowId, triggerId, runsVersion);
+  const { state, invoke, reset } = useInvoke(api, onUnauthorized);
+
+  useUnauthorized([schema.error, runs.error], onUnauthorized);
+
+  const newRequest = () => {
+    idempotencyKey.current = crypto.randomUUID();
+    setApiErrors(NO_ERRORS);
+  };
+
+  // A newly loaded trigger starts from its defaults.
+  useEffect(() => {
+    if (!schema.data) return;
+    setParameters(withDefaults(schema.data.parameter_schema, schema.data.default_parameters ?? {}));
+    setExample(null);
+    setUnparsed(new Set());
+    newRequest();
+    reset();
+  }, [schema.data, reset]);
+
+  useEffect(() => {
+    void Promise.resolve(getToken()).then((token) => setUser(tokenSubject(token)));
+  }, [getToken]);
+
+  // The answer's JSON-pointer errors go next to their fields.
+  useEffect(() => {
+    const errors =
+      state.phase === "done" ? (state.result.errors ?? []) : state.phase === "failed" ? (state.problem?.errors ?? []) : [];
+    if (state.phase === "done" || state.phase === "failed") {
+      setApiErrors(errors.length ? mapApiErrors(errors, jsonFields(schema.data?.parameter_schema ?? {})) : NO_ERRORS);
+    }
+    // An answer settles the request: the next click is a new one. No answer (a lost
+    // connection, 503, a 504 still queued) keeps the key, so trying again cannot run it twice.
+    const unsettled = state.phase === "failed" && [0, 503, 504].includes(state.status);
+    if ((state.phase === "done" || state.phase === "failed" || state.phase === "rate-limited") && !unsettled) {
+      idempotencyKey.current = crypto.randomUUID();
+    }
+    if (state.phase === "done" && state.result.status === "accepted") {
+      setAwaited({ executionId: state.result.execution_id ?? "", polls: 0 });
+    }
+  }, [state, schema.data]);
+
+  // The scheduler records an accepted execution moments later: refresh the recent runs
+  // until it shows up (or give up after ~15 s; the link still works).
+  useEffect(() => {
+    if (!awaited || runs.loading) return;
+    if (runs.data?.some((run) => run.execution_id === awaited.executionId) || awaited.polls >= 20) {
+      setAwaited(null);
+      return;
+    }
+    const timer = setTimeout(() => {
+      setAwaited({ ...awaited, polls: awaited.polls + 1 });
+      setRunsVersion((n) => n + 1);
+    }, 750);
+    return () => clearTimeout(timer);
+  }, [awaited, runs.data, runs.loading]);
+
+  const setUnparsedField = useCallback((name: string, isUnparsed: boolean) => {
+    setUnparsed((current) => {
+      if (current.has(name) === isUnparsed) return current;
+      const next = new Set(current);
+      if (isUnparsed) next.add(name);
+      else next.delete(name);
+      return next;
+    });
+  }, []);
+
+  const selectTrigger = (id: string | null) => {
+    setTriggerId(id);
+    setDescription("");
+    setOpenExecution(null);
+    reset();
+  };
+
+  const changeParameters = (values: Parameters, fromExample: number | null = null) => {
+    setParameters(values);
+    setExample(fromExample);
+    newRequest();
+  };
+
+  const fromOutside = (values: Parameters) =>
+    loaded ? withDefaults(loaded.parameter_schema, values) : values;
+
+  const runAgain = (run: ExecutionSummary) => {
+    changeParameters(fromOutside(run.parameters ?? {}));
+    setDescription(run.description ?? "");
+    reset();
+    formTop.current?.focus();
+  };
+
+  const rateLimited = state.phase === "rate-limited" && state.retryAt > Date.now();
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (state.phase !== "rate-limited") return;
+    const timer = setTimeout(() => tick((n) => n + 1), Math.max(0, state.retryAt - Date.now()) + 50);
+    return () => clearTimeout(timer);
+  }, [state]);
+
+  const valid = loaded !== null && unparsed.size === 0 && parametersValid(loaded.parameter_schema, parameters);
+  const busy = state.phase === "sending" || state.phase === "waiting";
+  const body = {
+    parameters,
+    description: description.trim() || (trigger ? defaultDescription(trigger) : ""),
+    dry_run: dryRun,
+  };
+  const origin = new URL(apiBaseUrl || "/", window.location.href).origin;
+  const hrefOf = executionHref ?? ((id: string) => `#execution=${encodeURIComponent(id)}`);
+  const openInPanel = executionHref ? undefined : setOpenExecution;
+
+  return (
+    <div className="manual-trigger-panel">
+      <TriggerSelector triggers={triggers} selected={triggerId} onSelect={selectTrigger} />
+      {schema.error && !(schema.error instanceof ApiError && schema.error.status === 401) ? (
+        <p role="alert">Could not load the trigger's parameters: {String((schema.error as Error).message)}</p>
+      ) : null}
+      {triggerId && schema.loading ? <p role="status">Loading the trigger's parameters…</p> : null}
+      {trigger && loaded ? (
+        <div className="parameter-form">
+          <h3 ref={formTop} tabIndex={-1}>
+            Trigger Parameters
+          </h3>
+          <p className="hint">{loaded.description}</p>
+          <ExampleSelector
+            examples={loaded.examples}
+            chosen={example}
+            onSelect={(index) => changeParameters(fromOutside(loaded.examples[index].parameters), index)}
+          />
+          <ParameterForm
+            schema={loaded.parameter_schema}
+            values={parameters}
+            onChange={(values) => changeParameters(values)}
+            apiErrors={apiErrors.fields}
+            onUnparsedChange={setUnparsedField}
+          />
+        </div>
+      ) : null}
+      {/* As in the design: the options and the button are there from the start, the button
+          disabled until a trigger is chosen and its parameters pass the schema. */}
+      <div className="invocation-options">
+        <div className="field-row">
+          <label htmlFor="mtp-description">Description</label>
+          <input
+            id="mtp-description"
+            type="text"
+            maxLength={2000}
+            value={description}
+            placeholder={defaultDescription({ type: trigger?.type ?? "<TYPE>" })}
+            aria-describedby="mtp-description-errors"
+            onChange={(event) => {
+              setDescription(event.target.value);
+              newRequest();
+            }}
+          />
+          <div id="mtp-description-errors">
+            {(apiErrors.request.description ?? []).map((message) => (
+              <p key={message} className="text-danger">
+                {message}
+              </p>
+            ))}
+          </div>
+        </div>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={dryRun}
+            onChange={(event) => {
+              setDryRun(event.target.checked);
+              newRequest();
+            }}
+          />
+          Dry run (validate without executing)
+        </label>
+      </div>
+      {apiErrors.general.length ? (
+        <ul className="problems" aria-label="Errors of the request">
+          {apiErrors.general.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="button-row">
+        <button
+          type="button"
+          className="invoke-button"
+          disabled={!trigger || !valid || busy || rateLimited}
+          onClick={() => trigger && void invoke(workflowId, trigger.id, body, idempotencyKey.current)}
+        >
+          {dryRun ? "Validate" : "Invoke"} Trigger
+        </button>
+      </div>
+      <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} />
+      {openExecution ? (
+        <ExecutionView api={api} executionId={openExecution} onClose={() => setOpenExecution(null)} />
+      ) : null}
+      {trigger && loaded ? (
+        <>
+          <CopyRequest target={{ origin, workflowId, triggerId: trigger.id, user }} body={body} />
+          <RecentRuns
+            runs={runs.data}
+            loading={runs.loading}
+            onRunAgain={runAgain}
+            executionHref={hrefOf}
+            onOpenExecution={openInPanel}
+          />
+        </>
+      ) : null}
+    </div>
+  );
+}

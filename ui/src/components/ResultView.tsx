@@ -1,0 +1,152 @@
+import { useEffect, useState } from "react";
+import type { FieldError, InvokeResult } from "../api/types";
+import type { InvokeState } from "../hooks/useInvoke";
+import { preview } from "../lib/preview";
+
+interface Props {
+  state: InvokeState;
+  /** Where "Execution … started" links to. */
+  executionHref: (executionId: string) => string;
+  onOpenExecution?: (executionId: string) => void;
+}
+
+function ErrorList({ errors }: { errors: FieldError[] }) {
+  if (errors.length === 0) return null;
+  return (
+    <ul className="problems">
+      {errors.map((error) => (
+        <li key={`${error.path}:${error.message}`}>
+          {error.path ? <code>{error.path}</code> : null} {error.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Warnings({ warnings }: { warnings: string[] }) {
+  if (warnings.length === 0) return null;
+  return (
+    <div className="warnings">
+      <h4>Warnings</h4>
+      <ul>
+        {warnings.map((warning) => (
+          <li key={warning}>{warning}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Countdown({ retryAt }: { retryAt: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, []);
+  const seconds = Math.max(0, Math.ceil((retryAt - now) / 1000));
+  return seconds > 0 ? <>Try again in {seconds} s.</> : <>You may try again now.</>;
+}
+
+function Resolved({ result }: { result: InvokeResult }) {
+  const data = result.trigger_data;
+  if (!data) return null;
+  const shown = preview(data.trigger_type, data.resolved_parameters as Record<string, unknown>);
+  return (
+    <section className="preview" aria-label="What will be sent">
+      <h4>{shown.title}</h4>
+      <pre tabIndex={0} aria-label={shown.title}>
+        {shown.text}
+      </pre>
+      <details>
+        <summary>Resolved parameters (JSON)</summary>
+        <pre tabIndex={0}>{JSON.stringify(data.resolved_parameters, null, 2)}</pre>
+      </details>
+    </section>
+  );
+}
+
+/** The shim's answer: what will be sent, the execution started, or what went wrong. */
+export function ResultView({ state, executionHref, onOpenExecution }: Props) {
+  switch (state.phase) {
+    case "idle":
+      return null;
+    case "sending":
+      return <p role="status">Sending…</p>;
+    case "waiting":
+      return (
+        <p role="status">
+          No worker answered in time; invocation <code>{state.invocationId}</code> is queued.
+          Checking its status ({state.polls})…
+        </p>
+      );
+    case "rate-limited":
+      return (
+        <div role="alert" className="result error">
+          <p>
+            <strong>{state.problem?.title ?? "Rate limited"}.</strong> <Countdown retryAt={state.retryAt} />
+          </p>
+          {state.problem?.rate_limit ? (
+            <p className="hint">
+              Limit: {state.problem.rate_limit.limit} per {state.problem.rate_limit.period_seconds} s.
+            </p>
+          ) : null}
+        </div>
+      );
+    case "failed":
+      return (
+        <div role="alert" className="result error">
+          <p>
+            <strong>{state.problem?.title ?? "The request failed"}</strong>
+            {state.status ? ` (HTTP ${state.status})` : ""}
+            {state.problem?.detail ? `: ${state.problem.detail}` : state.problem ? "" : `: ${state.message}`}
+          </p>
+          <ErrorList errors={state.problem?.errors ?? []} />
+        </div>
+      );
+    case "done": {
+      const { result } = state;
+      if (!result.success) {
+        return (
+          <div role="alert" className="result error">
+            <p>
+              <strong>{result.message}</strong>
+            </p>
+            <ErrorList errors={result.errors ?? []} />
+          </div>
+        );
+      }
+      if (result.status === "dry_run") {
+        return (
+          <div className="result ok">
+            <p role="status">
+              <strong>Valid.</strong> Nothing was sent or recorded; this is what an invocation would send.
+            </p>
+            <Warnings warnings={result.warnings ?? []} />
+            <Resolved result={result} />
+          </div>
+        );
+      }
+      const id = result.execution_id ?? "";
+      return (
+        <div className="result ok">
+          <p role="status">
+            Execution{" "}
+            <a
+              href={executionHref(id)}
+              onClick={(event) => {
+                if (!onOpenExecution) return;
+                event.preventDefault();
+                onOpenExecution(id);
+              }}
+            >
+              {id}
+            </a>{" "}
+            started
+          </p>
+          <Warnings warnings={result.warnings ?? []} />
+          <Resolved result={result} />
+        </div>
+      );
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { asCurl, shellQuote } from "./commands";
+import { mapApiErrors, pointerSegments } from "./errors";
+import { preview } from "./preview";
+import { takeTokenFromFragment, tokenSubject } from "./token";
+
+test("JSON pointers are split and unescaped", () => {
+  expect(pointerSegments("/parameters/headers/a~1b~0c")).toEqual(["parameters", "headers", "a/b~c"]);
+  expect(pointerSegments("")).toEqual([]);
+});
+
+test("errors land on their field, stopping at raw-JSON fields", () => {
+  const mapped = mapApiErrors(
+    [
+      { path: "/parameters/commits/0/message", message: "too long", code: "x" },
+      { path: "/parameters/body/order/id", message: "must be a number", code: "x" },
+      { path: "/dry_run", message: "must be boolean", code: "x" },
+      { path: "", message: "not valid JSON", code: "json_invalid" },
+    ],
+    new Set(["body"]),
+  );
+  expect(mapped.fields).toEqual({
+    commits: { 0: { message: { __errors: ["too long"] } } },
+    body: { __errors: ["order/id: must be a number"] },
+  });
+  expect(mapped.request).toEqual({ dry_run: ["must be boolean"] });
+  expect(mapped.general).toEqual(["not valid JSON"]);
+});
+
+test("shell words survive quotes", () => {
+  expect(shellQuote("plain-word")).toBe("plain-word");
+  expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  const curl = asCurl(
+    { origin: "http://h:1", workflowId: "wf", triggerId: "t", user: null },
+    { parameters: { text: "it's" }, description: "d", dry_run: true },
+  );
+  expect(curl).toContain(`--data-binary '{"parameters":{"text":"it'\\''s"},"description":"d","dry_run":true}'`);
+});
+
+test("a webhook is previewed as its HTTP request", () => {
+  const shown = preview("WEBHOOK", {
+    method: "POST",
+    webhook_url: "/webhook/abc",
+    query_params: { env: "staging", tag: ["a", "b"] },
+    headers: { "Content-Type": "application/json" },
+    raw_body: '{"a":1}',
+    source_ip: "127.0.0.1",
+  });
+  expect(shown.text).toBe('POST /webhook/abc?env=staging&tag=a&tag=b HTTP/1.1\nContent-Type: application/json\n\n{"a":1}');
+});
+
+test("#token= is taken out of the address", () => {
+  window.history.replaceState(null, "", "/panel?x=1#token=abc.def.ghi&other=2");
+  expect(takeTokenFromFragment(window.location, window.history)).toBe("abc.def.ghi");
+  expect(window.location.pathname + window.location.search + window.location.hash).toBe("/panel?x=1#other=2");
+  expect(takeTokenFromFragment(window.location, window.history)).toBeNull();
+});
+
+test("the token's subject is read without trusting it", () => {
+  expect(tokenSubject(`h.${btoa('{"sub":"ann"}')}.s`)).toBe("ann");
+  expect(tokenSubject("garbage")).toBeNull();
+});
