@@ -2,7 +2,9 @@
 
 `--mode max`: closed loop, N requests over C connections: the highest sustained rate.
 `--mode rate`: open loop at a fixed rate for D seconds: latency percentiles and errors.
-Prints one JSON object. Every request goes to loopback only.
+Prints one JSON object, with the generator's own CPU time per request so a reader can see
+that the generator is not the limit. Uses aiohttp: driven by httpx on the same two cores, the
+generator itself was the limit (issue 13). Every request goes to loopback only.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import asyncio
 import json
 import statistics
 import time
-from typing import Any
 
-import httpx
+import aiohttp
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -24,12 +25,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def one(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> tuple[float, bool]:
+async def one(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[float, bool]:
     started = time.perf_counter()
     try:
-        response = await client.post(url, json=body)
-        ok = response.status_code == 202
-    except httpx.HTTPError:
+        async with session.post(url, data=body) as response:
+            await response.read()
+            ok = response.status == 202
+    except (aiohttp.ClientError, TimeoutError):
         ok = False
     return (time.perf_counter() - started) * 1000, ok
 
@@ -46,13 +48,16 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.url.startswith(("http://127.", "http://localhost")):
         raise SystemExit("this load generator only targets loopback addresses")
-    body = {
-        "parameters": {"body": {"order_id": 42, "items": ["a", "b"]}},
-        "description": "benchmark",
-    }
-    limits = httpx.Limits(max_connections=args.concurrency * 2)
-    headers = {"Authorization": f"Bearer {args.token}"}
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+    body = json.dumps(
+        {"parameters": {"body": {"order_id": 42, "items": ["a", "b"]}}, "description": "benchmark"}
+    ).encode()
+    headers = {"Authorization": f"Bearer {args.token}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+    timeout = aiohttp.ClientTimeout(total=30)
+    cpu_started = time.process_time()
+    async with aiohttp.ClientSession(
+        headers=headers, connector=connector, timeout=timeout
+    ) as session:
         results: list[tuple[float, bool]] = []
         started = time.perf_counter()
         if args.mode == "max":
@@ -62,7 +67,7 @@ async def main() -> None:
                 nonlocal remaining
                 while remaining > 0:
                     remaining -= 1
-                    results.append(await one(client, args.url, body))
+                    results.append(await one(session, args.url, body))
 
             await asyncio.gather(*(loop() for _ in range(args.concurrency)))
         else:
@@ -72,9 +77,10 @@ async def main() -> None:
                 delay = started + index / args.rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(client, args.url, body)))
+                tasks.append(asyncio.create_task(one(session, args.url, body)))
             results = list(await asyncio.gather(*tasks))
         elapsed = time.perf_counter() - started
+    cpu_ms = (time.process_time() - cpu_started) * 1000
     latencies = [ms for ms, ok in results if ok]
     print(
         json.dumps(
@@ -86,6 +92,8 @@ async def main() -> None:
                 "p99_ms": percentile(latencies, 0.99),
                 "max_ms": max(latencies, default=0.0),
                 "mean_ms": statistics.fmean(latencies) if latencies else 0.0,
+                "generator_cpu_ms_per_request": cpu_ms / max(1, len(results)),
+                "generator_cpu_share": cpu_ms / 1000 / elapsed,
             }
         )
     )
