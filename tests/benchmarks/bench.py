@@ -121,6 +121,7 @@ class Roles:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.running: dict[str, list[asyncio.subprocess.Process]] = {}
+        self.profilers: list[asyncio.subprocess.Process] = []
         self.logs = Path(tempfile.mkdtemp(prefix="mti-bench-"))
 
     async def start(self, role: str, count: int = 1, **env: str) -> None:
@@ -135,6 +136,28 @@ class Roles:
                     stderr=log,
                 )
             self.running.setdefault(role, []).append(process)
+            if profiles := os.environ.get("MTI_BENCH_PROFILE"):
+                await self._profile(role, process.pid, Path(profiles))
+
+    async def _profile(self, role: str, pid: int, into: Path) -> None:
+        """Sample the role with py-spy until it exits (collapsed stacks, for BENCHMARKS.md)."""
+        into.mkdir(parents=True, exist_ok=True)
+        profiler = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(into / f"{role}-{pid}.txt"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.profilers.append(profiler)
 
     async def stop(self, role: str) -> None:
         for process in self.running.pop(role, []):
@@ -145,6 +168,8 @@ class Roles:
     async def stop_all(self) -> None:
         for role in list(self.running):
             await self.stop(role)
+        for profiler in self.profilers:  # each ends, writing its profile, when its role exits
+            await asyncio.wait_for(profiler.wait(), 60)
 
     def pids(self) -> dict[str, list[int]]:
         return {
