@@ -1,7 +1,8 @@
 """The dead-letter queues of trigger events and of invoke requests: look at them, and replay
 what they hold.
 
-Reading never consumes or reorders: messages are fetched unacknowledged and, when the
+Reading never consumes or reorders: messages are fetched unacknowledged (streamed by a
+consumer, then `basic.get` until the queue says it is empty) and, when the
 channel closes, RabbitMQ puts every one not acknowledged back at its original position. A
 replay acknowledges a dead letter only after its replay is confirmed (a worker's `accepted`
 answer, or the broker's publisher confirm for `--as-is`), so an interruption, a crash
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from pydantic import ValidationError
 
 from contracts.ids import replay_invocation_id
@@ -45,7 +46,8 @@ DEATH_HEADERS = (
     "x-delivery-count",
 )
 REPLAY_HEADER = "x-mti-replayed"
-MAX_HELD = 1_000_000  # dead letters looked at in one go
+MAX_HELD = 1_000_000  # dead letters looked at in one go (about: a consumer may overshoot)
+DELIVERY_PAUSE_SECONDS = 0.05  # no delivery for this long: the consumer has taken the bulk
 # Which dead-letter queue: the scheduler's (trigger events) or the invoke queue's.
 Kind = Literal["events", "invoke"]
 
@@ -196,16 +198,52 @@ async def dead_letters(
     held: list[DeadLetter] = []
     try:
         source = await channel.declare_queue(queue, passive=True)
-        # Fetch until the queue says it is empty: a get is answered by the queue itself,
-        # whereas the count in queue.declare-ok can lag behind messages just returned.
-        while len(held) < MAX_HELD and (message := await source.get(no_ack=False, fail=False)):
-            held.append(DeadLetter.of(message, kind))
+        held = [DeadLetter.of(message, kind) for message in await _take_all(source)]
         yield held
         for letter in held:
             if not letter.message.processed:
                 await letter.message.nack(requeue=True)
     finally:
         await channel.close()
+
+
+async def _take_all(source: AbstractQueue) -> list[AbstractIncomingMessage]:
+    """Every message of the queue, unacknowledged, in queue order.
+
+    A consumer with no prefetch limit takes the bulk (the broker streams it, where a
+    `basic.get` costs a round trip per message); once deliveries pause it is cancelled and
+    `basic.get` takes the rest until the queue itself answers "empty". Only that answer
+    ends the fetch: the count in queue.declare-ok can lag behind messages just returned.
+    """
+    taken: list[AbstractIncomingMessage] = []
+    first = await source.get(no_ack=False, fail=False)
+    if first is None:
+        return taken  # empty: no consumer needed
+    taken.append(first)
+    arrived = asyncio.Event()
+
+    async def hold(message: AbstractIncomingMessage) -> None:
+        taken.append(message)
+        arrived.set()
+
+    tag = await source.consume(hold)
+    try:
+        while len(taken) < MAX_HELD:
+            arrived.clear()
+            try:
+                await asyncio.wait_for(arrived.wait(), DELIVERY_PAUSE_SECONDS)
+            except TimeoutError:
+                break
+    finally:
+        await source.cancel(tag)
+    # Deliveries sent before the cancel-ok are already handed to `hold`, which runs within
+    # the next turns of the loop; each get below is a round trip, far longer than that.
+    while len(taken) < MAX_HELD and (message := await source.get(no_ack=False, fail=False)):
+        taken.append(message)
+    await asyncio.sleep(0)
+    # Delivery tags count up in the order the channel received the messages: queue order.
+    taken.sort(key=lambda message: message.delivery_tag or 0)
+    return taken
 
 
 @dataclass
