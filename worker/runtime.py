@@ -16,7 +16,7 @@ from typing import Any, Literal
 import asyncpg
 import structlog
 from prometheus_client import start_http_server
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from worker import amqp, store
 from worker.invoke import InvokeWorker
@@ -27,6 +27,7 @@ from worker.settings import Settings
 log = structlog.get_logger(__name__)
 
 Role = Literal["shim", "worker", "scheduler"]
+REDIS_WAIT_SECONDS = 5.0  # for a free Redis connection; then a transient failure, retried
 
 
 @contextlib.asynccontextmanager
@@ -39,7 +40,7 @@ async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resourc
         await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)
         await channel.close()
         pool = await store.create_pool(settings.database_url.get_secret_value())
-        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        redis = _redis(settings)
         yield Resources(settings, connection, pool, redis)
     finally:
         await connection.close()
@@ -47,6 +48,18 @@ async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resourc
             await pool.close()
         if redis is not None:
             await redis.aclose()
+
+
+def _redis(settings: Settings) -> Redis:
+    """A client whose callers wait for a free connection rather than fail: a worker has up to
+    `prefetch` requests in flight, more than redis-py's default pool of 100 would allow, and
+    each refused command would send its request back to the queue for a retry."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url.get_secret_value(),
+        max_connections=settings.redis_max_connections,
+        timeout=REDIS_WAIT_SECONDS,
+    )
+    return Redis.from_pool(pool)
 
 
 async def run_worker(resources: Resources, stop: asyncio.Event) -> None:

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     http_body_timeout_seconds: float = Field(
         30.0, gt=0, description="A request's body must arrive within this; else 408."
     )
+    redis_max_connections: int = Field(
+        64, ge=1, description="Redis connections per process; more callers wait for one."
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     config_dir: Path = Field(
