@@ -45,8 +45,39 @@ def _cmdline(pid: str) -> str:
         return ""
 
 
-def service_pids(database: str) -> dict[str, list[int]]:
-    """The shared services' processes, by group."""
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on a local TCP port (IPv4 or IPv6)."""
+    inodes: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _listens(pid: int, inodes: set[str]) -> bool:
+    try:
+        fds = list((PROC / str(pid) / "fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def service_pids(database: str, broker_port: int = 5672) -> dict[str, list[int]]:
+    """The shared services' processes, by group. The broker is the `beam.smp` that listens on
+    `broker_port` (another RabbitMQ node on the machine, a cluster under test, is not ours)."""
     groups: dict[str, list[int]] = {"broker": [], "postgres": [], "redis": []}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
@@ -67,6 +98,9 @@ def service_pids(database: str) -> dict[str, list[int]]:
             )
             if ours or auxiliary:
                 groups["postgres"].append(int(entry.name))
+    if len(groups["broker"]) > 1:
+        inodes = _listening_inodes(broker_port)
+        groups["broker"] = [pid for pid in groups["broker"] if _listens(pid, inodes)]
     return groups
 
 
