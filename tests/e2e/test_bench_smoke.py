@@ -19,6 +19,12 @@ REQUIRED = (
     "http_p99_ms",
     "replay_per_s",
     "replay_ratio",
+    "http_max_per_s",
+    "http_max_ratio_to_pipeline",
+    "worker_cpu_ms_per_invocation",
+    "system_cpu_ms_per_http_invoke",
+    "http_generator_cpu_ms_per_request",
+    "cpu_ms_per_item",
     "lost",
     "duplicated",
 )
