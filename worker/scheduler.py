@@ -2,8 +2,9 @@
 
 It has no branch for manual events: a manual invocation and a real trigger take the same path
 into the same table. The unique event id makes redelivery harmless. Events that arrive
-together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_SECONDS`),
-one statement and one commit for the lot; each event is acked once its row is committed.
+together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_SECONDS`, and
+not at all after a quiet spell), one statement and one commit for the lot; each event is
+acked once its row is committed.
 
 One bad event harms only itself: when the database refuses a batch for a row's own reason,
 the batch is recorded row by row, and only the refused rows are dead-lettered, at once.
@@ -40,6 +41,7 @@ class Scheduler:
         # Flushes run one after another (asyncio.Lock is first come, first served), so events
         # settle, and dead letters are rejected, in the order they arrived.
         self._writing = asyncio.Lock()
+        self._last_arrival = float("-inf")
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -90,11 +92,17 @@ class Scheduler:
         """Queue the event for the next batch; resolves to its execution id once committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[str | None] = loop.create_future()
+        now = loop.time()
+        quiet = now - self._last_arrival > BATCH_WAIT_SECONDS and not self._flushes
+        self._last_arrival = now
         self._pending.append((event, done))
         if len(self._pending) >= BATCH_SIZE:
             self._flush_now()
         elif self._timer is None:
-            self._timer = loop.call_later(BATCH_WAIT_SECONDS, self._flush_now)
+            # An event after a quiet spell is written at once (with whatever arrives in the
+            # same turn of the loop); while events keep coming, they gather for a bigger batch.
+            wait = 0.0 if quiet else BATCH_WAIT_SECONDS
+            self._timer = loop.call_later(wait, self._flush_now)
         return done
 
     def _flush_now(self) -> None:
