@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 REDACTED = "***REDACTED***"
@@ -62,9 +63,10 @@ class Secrets:
                 value = value.replace(secret, REDACTED)
         return value
 
-    @property
+    @cached_property
     def _longest_first(self) -> list[str]:
         # A secret and its JSON-escaped spelling (as it appears inside a raw JSON body).
+        # Made once per Secrets (hide visits every string of a value).
         spellings = {s for v in self.values for s in (v, json.dumps(v)[1:-1]) if s}
         return sorted(spellings, key=len, reverse=True)
 
