@@ -9,79 +9,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.design_examples import REQUESTS
+
 pytestmark = pytest.mark.e2e
 
 Tokens = Callable[[str], dict[str, str]]
-
-# (method, path, body) exactly as the document writes them
-REQUESTS: list[tuple[str, str, str | None]] = [
-    # §4.1.2 Manual Trigger Invocation (its request, on the webhook trigger of §4.1.1)
-    (
-        "POST",
-        "/api/v1/workflows/wf_123/triggers/trig_webhook_1/manual-invoke",
-        """{
-  "parameters": {
-    "body": {
-      "event_type": "deployment",
-      "repository": "user/repo",
-      "status": "success"
-    },
-    "headers": {
-      "X-Custom-Header": "test-value"
-    }
-  },
-  "description": "Testing deployment webhook"
-}""",
-    ),
-    # §10.1 Developer Testing Scenario
-    ("GET", "/api/v1/workflows/wf_123/triggers", None),
-    ("GET", "/api/v1/workflows/wf_123/triggers/trig_webhook_1/manual-invoke/schema", None),
-    (
-        "POST",
-        "/api/v1/workflows/wf_123/triggers/trig_webhook_1/manual-invoke",
-        """{
-    "parameters": {
-      "body": {"test": true, "environment": "staging"},
-      "headers": {"X-Source": "manual-test"}
-    },
-    "description": "Executing staging deployment workflow"
-  }""",
-    ),
-    # §10.2 GitHub Event Simulation
-    (
-        "POST",
-        "/api/v1/workflows/wf_123/triggers/trig_github_1/manual-invoke",
-        """{
-    "parameters": {
-      "event_type": "push",
-      "repository": "myorg/myrepo",
-      "ref": "refs/heads/main",
-      "commits": [
-        {
-          "id": "abc123",
-          "message": "Fix critical bug",
-          "author": {"name": "Developer", "email": "dev@example.com"}
-        }
-      ]
-    },
-    "description": "Testing CI/CD pipeline with push event"
-  }""",
-    ),
-    # §10.3 Email Trigger Testing
-    (
-        "POST",
-        "/api/v1/workflows/wf_123/triggers/trig_email_1/manual-invoke",
-        """{
-    "parameters": {
-      "from": "customer@example.com",
-      "subject": "Urgent Support Request",
-      "body": "Please help with login issues",
-      "attachments": ["support-screenshot.png"]
-    },
-    "description": "Testing customer support workflow"
-  }""",
-    ),
-]
 
 
 @pytest.mark.parametrize(("method", "path", "body"), REQUESTS)

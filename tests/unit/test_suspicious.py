@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from contracts.models import TriggerType
 from contracts.specs import SPECS
+from tests import design_examples
 from tests.factories import demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
 from worker.catalog import DEMO_FILE, load_catalog
@@ -145,51 +146,7 @@ def _all_examples() -> list[tuple[str, TriggerType, dict[str, Any]]]:
     return found
 
 
-# The design document's requests (§4.1.2 and §10), verbatim.
-SEED_EXAMPLES: list[tuple[str, TriggerType, dict[str, Any]]] = [
-    (
-        "§4.1.2",
-        TriggerType.WEBHOOK,
-        {
-            "body": {"event_type": "deployment", "repository": "user/repo", "status": "success"},
-            "headers": {"X-Custom-Header": "test-value"},
-        },
-    ),
-    (
-        "§10.1",
-        TriggerType.WEBHOOK,
-        {
-            "body": {"test": True, "environment": "staging"},
-            "headers": {"X-Source": "manual-test"},
-        },
-    ),
-    (
-        "§10.2",
-        TriggerType.GITHUB,
-        {
-            "event_type": "push",
-            "repository": "myorg/myrepo",
-            "ref": "refs/heads/main",
-            "commits": [
-                {
-                    "id": "abc123",
-                    "message": "Fix critical bug",
-                    "author": {"name": "Developer", "email": "dev@example.com"},
-                }
-            ],
-        },
-    ),
-    (
-        "§10.3",
-        TriggerType.EMAIL,
-        {
-            "from": "customer@example.com",
-            "subject": "Urgent Support Request",
-            "body": "Please help with login issues",
-            "attachments": ["support-screenshot.png"],
-        },
-    ),
-]
+SEED_EXAMPLES = design_examples.invocations()
 
 
 @pytest.mark.parametrize(
