@@ -85,7 +85,12 @@ class Scheduler:
         metrics.SCHEDULER_EVENTS.labels(
             trigger_type=event.trigger_type.value, outcome=outcome
         ).inc()
-        bound.info("trigger event handled", outcome=outcome, execution_id=execution_id)
+        bound.info(
+            "trigger event handled",
+            outcome=outcome,
+            execution_id=execution_id,
+            redelivered=message.redelivered,
+        )
 
     async def _record_through_outages(self, event: TriggerEvent) -> str | None:
         """Record the event; while the database is unreachable, hold it rather than fail it."""
