@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +45,8 @@ FAULTS = (
 )
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: the cluster stops as soon as the faults ran, not at the end of `make test`.
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     if (reason := available()) is not None:
         pytest.fail(f"the fault suite needs its own RabbitMQ cluster: {reason}")
@@ -57,7 +58,7 @@ def cluster() -> Iterator[Cluster]:
         nodes.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def harness_broker(cluster: Cluster) -> AsyncIterator[amqp.Broker]:
     """The suite's own client of the cluster (it too moves to a live node when one stops)."""
     broker = amqp.Broker(cluster.urls, "faults harness")
@@ -83,7 +84,7 @@ class Proxies:
         return (self.postgres, self.redis, self.worker_redis)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def proxies(urls: dict[str, str]) -> AsyncIterator[Proxies]:
     def target(url: str) -> tuple[str, int]:
         parts = urlsplit(url)
@@ -101,7 +102,7 @@ async def proxies(urls: dict[str, str]) -> AsyncIterator[Proxies]:
         await proxy.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def results() -> Iterator[list[FaultResult]]:
     collected: list[FaultResult] = []
     yield collected
@@ -158,9 +159,12 @@ class Rig:
     proxies: Proxies
     pool: asyncpg.Pool
     results: list[FaultResult]
+    loads: list[Load] = field(default_factory=list)
 
     def load(self) -> Load:
-        return Load(self.system, self.broker, self.pool, marker=self.system.settings.namespace)
+        load = Load(self.system, self.broker, self.pool, marker=self.system.settings.namespace)
+        self.loads.append(load)
+        return load
 
     async def finish(
         self, load: Load, fault: str, recovery_s: float | None
@@ -211,10 +215,13 @@ async def rig(
     )
     for role in ("scheduler", "worker", "shim"):
         system.start(role)
+    rig = Rig(system, harness_broker, cluster, proxies, pool, results)
     try:
         await system.ready(harness_broker)
-        yield Rig(system, harness_broker, cluster, proxies, pool, results)
+        yield rig
     finally:
+        for load in rig.loads:
+            await load.close()
         for proxy in proxies.all():
             proxy.restore()
             proxy.latency = 0.0
