@@ -9,6 +9,7 @@ delivery count, so the queue's delivery limit ends a poison message in its dead-
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -143,13 +144,19 @@ class Broker:
                 self._next = (self._next + 1) % len(self._urls)
                 continue
             self._lost.clear()
-            connection.close_callbacks.add(lambda *_: self._lost.set())
+            connection.close_callbacks.add(functools.partial(self._closed, connection))
             self._connection = connection
             self._ready.set()
             log.info("broker connected", node=_node(url))
             return
         assert error is not None
         raise error
+
+    def _closed(self, connection: AbstractConnection, *_: object) -> None:
+        # Only the current connection's loss counts: a late callback of an earlier one must
+        # not make the process leave a live node.
+        if connection is self._connection:
+            self._lost.set()
 
     async def _supervise(self) -> None:
         while True:

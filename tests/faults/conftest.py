@@ -117,18 +117,15 @@ def write_results(collected: list[FaultResult]) -> None:
     )
     if {r.fault for r in ordered} != set(FAULTS):
         return  # a partial run does not rewrite the page
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git(root, "rev-parse", "--short=12", "HEAD") or "unknown"
+    # The page itself differs from its committed copy after every run: that is no change.
+    if _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"):
+        commit += " with uncommitted changes"
     lines = [
         "# Reliability under faults",
         "",
         "Written by the fault suite (`make test-faults`, tests/faults/); do not edit by hand.",
-        f"Commit `{commit or 'unknown'}`, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on a",
+        f"Commit `{commit}`, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on a",
         "3-node RabbitMQ cluster of the suite's own with quorum queues of 3 replicas, and",
         "PostgreSQL and Redis behind fault-injecting proxies. Each fault ran alone under a",
         "bounded load of HTTP invokes (Idempotency-Key, retried with the same key until",
@@ -147,6 +144,11 @@ def write_results(collected: list[FaultResult]) -> None:
             f"{r.dead_lettered} | {r.lost} | {r.recovery_s} |"
         )
     (root / "docs" / "RELIABILITY.md").write_text("\n".join(lines) + "\n")
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
 
 
 @dataclass
