@@ -176,6 +176,8 @@ class Rig:
         codes = await self.system.stop_all()
         result = await load.tally(fault, recovery_s)
         self.results.append(result)
+        if load.dead_letters:
+            print(f"{fault}: dead letters", *load.dead_letters, sep="\n  ")
         # Nothing left behind: with every consumer gone, unacked messages would be ready again.
         for queue in self.system.topology.consumer_queues:
             assert (await queue_state(self.broker, queue))[0] == 0, f"{queue} not empty"

@@ -239,6 +239,7 @@ class Load:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _counter: int = 0
     _http: httpx.AsyncClient | None = None
+    dead_letters: list[str] = field(default_factory=list)
     give_up_after: float = 120.0
 
     async def close(self) -> None:
@@ -363,6 +364,26 @@ class Load:
                 return
             await asyncio.sleep(0.5)
 
+    async def _dead_letters(self) -> list[str]:
+        """What the dead-letter queues hold, to say why (read after they were counted)."""
+        connection = await self.broker.connected()
+        assert connection is not None
+        seen = []
+        channel = await connection.channel()
+        for queue in self.system.topology.consumer_queues:
+            source = await channel.get_queue(dead_letter_queue(queue), ensure=False)
+            while (message := await source.get(no_ack=True, fail=False)) is not None:
+                death = (message.headers or {}).get("x-death") or [{}]
+                first = death[0] if isinstance(death, list) and death else {}
+                assert isinstance(first, dict)
+                seen.append(
+                    f"{queue}: {first.get('reason')} x{first.get('count')} "
+                    f"delivery-count={(message.headers or {}).get('x-delivery-count')} "
+                    f"{message.body[:120]!r}"
+                )
+        await channel.close()
+        return seen
+
     async def tally(self, fault: str, recovery_s: float | None) -> FaultResult:
         expected = self.accepted_event_ids()
         recorded = await self.recorded_event_ids(expected)
@@ -380,6 +401,8 @@ class Load:
         dead = 0
         for queue in self.system.topology.consumer_queues:
             dead += (await queue_state(self.broker, dead_letter_queue(queue)))[0]
+        if dead:
+            self.dead_letters = await self._dead_letters()
         return FaultResult(
             fault=fault,
             sent=len(self.sent_http) + len(self.sent_amqp) + len(self.sent_events),
