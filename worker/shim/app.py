@@ -182,7 +182,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
 
         @app.exception_handler(unavailable)
         async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-            log.warning("dependency unavailable", error=type(exc).__name__, detail=str(exc))
+            log.warning("dependency unavailable", error=type(exc).__name__)
             return Problem(
                 503,
                 "Service unavailable",
