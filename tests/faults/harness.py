@@ -103,7 +103,9 @@ class System:
             MTI_REDIS_URL=self._redis_urls.get(role, self._redis_urls["default"]),
             MTI_HTTP_PORT=str(self.http_port),
             MTI_LOG_FORMAT="json",
-            MTI_DELIVERY_LIMIT=str(self.settings.delivery_limit),
+            # The production default: RabbitMQ 3.x counts the returns of a failover as
+            # deliveries, and a node loss may return a message more than once.
+            MTI_DELIVERY_LIMIT="5",
             MTI_RETRY_BACKOFF_SECONDS="0.1",
             MTI_RETRY_BACKOFF_MAX_SECONDS="2",
             MTI_REPLY_TIMEOUT_SECONDS=str(REPLY_TIMEOUT),
@@ -365,14 +367,14 @@ class Load:
             await asyncio.sleep(0.5)
 
     async def _dead_letters(self) -> list[str]:
-        """What the dead-letter queues hold, to say why (read after they were counted)."""
+        """What the dead-letter queues hold, to say why (taken unacked: they go back)."""
         connection = await self.broker.connected()
         assert connection is not None
         seen = []
         channel = await connection.channel()
         for queue in self.system.topology.consumer_queues:
             source = await channel.get_queue(dead_letter_queue(queue), ensure=False)
-            while (message := await source.get(no_ack=True, fail=False)) is not None:
+            while (message := await source.get(no_ack=False, fail=False)) is not None:
                 death = (message.headers or {}).get("x-death") or [{}]
                 first = death[0] if isinstance(death, list) and death else {}
                 assert isinstance(first, dict)
