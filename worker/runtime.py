@@ -33,6 +33,9 @@ from worker.settings import Settings
 log = structlog.get_logger(__name__)
 
 Role = Literal["shim", "worker", "scheduler"]
+# A consumer that lived this long was not lost to a failover in progress.
+CONSUMER_STABLE_SECONDS = 10.0
+CONSUME_PAUSE_MAX_SECONDS = 4.0
 
 
 @dataclass
@@ -93,15 +96,29 @@ async def keep_consuming(
     stop: asyncio.Event,
 ) -> None:
     """Run `consume` on the broker's connection and, whenever that is lost, on the next one,
-    until `stop` is set."""
+    until `stop` is set.
+
+    A consumer lost soon after it started waits longer before the next try (up to
+    `CONSUME_PAUSE_MAX_SECONDS`): while a quorum queue elects a new leader, RabbitMQ 3.x may
+    close connection after connection, and each loss returns the messages a consumer held and
+    counts as one of their deliveries; consuming again at once would spend their delivery
+    limit on the failover.
+    """
+    pause = amqp.RECONNECT_SECONDS
+    loop = asyncio.get_running_loop()
     while (connection := await broker.connected(stop)) is not None:
+        started = loop.time()
         try:
             await consume(connection)
         except CONNECTION_EXCEPTIONS as exc:
             log.warning("could not consume; trying again", error=f"{type(exc).__name__}: {exc}")
-        if not stop.is_set():
-            # The connection may not be known lost yet; and a refused consumer is no hot loop.
-            await asyncio.sleep(amqp.RECONNECT_SECONDS)
+        if stop.is_set():
+            break
+        if loop.time() - started >= CONSUMER_STABLE_SECONDS:
+            pause = amqp.RECONNECT_SECONDS
+        # The connection may not be known lost yet; and a refused consumer is no hot loop.
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, CONSUME_PAUSE_MAX_SECONDS)
 
 
 async def _close_quietly(channel: Any) -> None:
