@@ -13,7 +13,7 @@ UI_DEPS := ui/node_modules/.package-lock.json
 UI_BUILT := ui/dist/index.html
 UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
 
-.PHONY: help install services migrate topology demo run teardown test test-unit lint format schemas ui-types bench bench-smoke clean
+.PHONY: help install services migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -66,6 +66,9 @@ test: install services ## Run the whole test suite against the local services
 test-unit: install ## Run the unit tests only (no services needed)
 	$(BIN)/pytest tests/unit
 
+test-faults: install services ## Fault suite on its own 3-node RabbitMQ cluster (root); writes docs/RELIABILITY.md
+	$(BIN)/pytest tests/faults
+
 lint: install ## ruff, formatting and mypy; the panel's TypeScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -76,8 +79,9 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install services ## Benchmarks on the local services; writes bench-results.json (minutes)
+bench: install services ## Benchmarks, then a 10-minute soak; bench-results.json, soak-results.json
 	$(BIN)/python -m tests.benchmarks.bench
+	$(BIN)/python -m tests.benchmarks.soak
 
 bench-smoke: install services ## Every benchmark figure on a few messages (seconds)
 	$(BIN)/python -m tests.benchmarks.bench --smoke --output /tmp/bench-smoke.json

@@ -70,12 +70,14 @@ async def take_all(
 
 
 class FlakyPool:
-    """A real pool that fails its first `failures` calls as if the database were down."""
+    """A real pool that fails its first `failures` calls as if the database were down (or,
+    with another `error`, as if every query hit a bug)."""
 
-    def __init__(self, pool: Any, failures: int) -> None:
+    def __init__(self, pool: Any, failures: int, error: Exception | None = None) -> None:
         self._pool = pool
         self.failures = failures
         self.calls = 0
+        self.error = error or ConnectionRefusedError("simulated database outage")
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         method = getattr(self._pool, name)
@@ -84,7 +86,7 @@ class FlakyPool:
             self.calls += 1
             if self.failures > 0:
                 self.failures -= 1
-                raise ConnectionRefusedError("simulated database outage")
+                raise self.error
             return await method(*args, **kwargs)
 
         return call

@@ -9,19 +9,23 @@ delivery count, so the queue's delivery limit ends a poison message in its dead-
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelPreconditionFailed
 
 from contracts.models import TriggerEvent
 from contracts.topology import (
@@ -37,14 +41,143 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 JSON = "application/json"
+# Replicas of each quorum queue; RabbitMQ places fewer when the cluster has fewer nodes.
+QUORUM_REPLICAS = 3
+# Pause between two rounds over every node when none answers.
+RECONNECT_SECONDS = 1.0
+
+
+def node_urls(setting: str) -> list[str]:
+    """`MTI_AMQP_URL` names one broker node or several, comma-separated (one cluster)."""
+    urls = [url.strip() for url in setting.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("MTI_AMQP_URL names no broker node")
+    return urls
+
+
+def _node(url: str) -> str:
+    """host:port of a node URL, for logs (never the credentials)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5672}"
 
 
 async def connect(url: str, name: str) -> AbstractRobustConnection:
-    return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+    """A robust connection to the first node of the list that answers (short-lived commands)."""
+    error: BaseException | None = None
+    for node in node_urls(url):
+        try:
+            return await aio_pika.connect_robust(node, client_properties={"connection_name": name})
+        except CONNECTION_EXCEPTIONS as exc:
+            error = exc
+    assert error is not None
+    raise error
+
+
+class Broker:
+    """A long-running process's link to RabbitMQ: one connection at a time to one node of the
+    list; when it is lost, a connection to the next node that answers.
+
+    The connections are plain, not aio-pika's robust ones: a robust channel restores only the
+    queues it declared itself, so consumers started on `get_queue(..., ensure=False)` and the
+    direct reply-to consumer were never restored, and every publish asking for a reply then
+    closed the channel with PRECONDITION_FAILED, for ever. Instead every role opens its
+    channels and consumers afresh on each new connection (`connected`), which also lets it
+    move to another node of a cluster.
+    """
+
+    def __init__(self, url: str, name: str) -> None:
+        self._urls = node_urls(url)
+        self._name = name
+        self._next = 0  # the node tried first when (re)connecting
+        self._connection: AbstractConnection | None = None
+        self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._closing = False
+        self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def connection(self) -> AbstractConnection:
+        """The current connection; it may be closed while the next one is being made."""
+        assert self._connection is not None, "Broker.start() first"
+        return self._connection
+
+    @property
+    def is_connected(self) -> bool:
+        return self._ready.is_set()
+
+    async def start(self) -> None:
+        """Connect to the first node that answers; raises when none does (fail at start)."""
+        await self._connect_any()
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def connected(self, stop: asyncio.Event | None = None) -> AbstractConnection | None:
+        """The live connection, waiting for the next one if it was lost; None once `stop` is set
+        first."""
+        if stop is None:
+            await self._ready.wait()
+            return self._connection
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping.cancel()
+        return None if stop.is_set() else self._connection
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _connect_any(self) -> None:
+        error: BaseException | None = None
+        for _ in self._urls:
+            url = self._urls[self._next]
+            try:
+                connection = await aio_pika.connect(
+                    url, client_properties={"connection_name": self._name}
+                )
+            except CONNECTION_EXCEPTIONS as exc:
+                error = exc
+                self._next = (self._next + 1) % len(self._urls)
+                continue
+            self._lost.clear()
+            connection.close_callbacks.add(functools.partial(self._closed, connection))
+            self._connection = connection
+            self._ready.set()
+            log.info("broker connected", node=_node(url))
+            return
+        assert error is not None
+        raise error
+
+    def _closed(self, connection: AbstractConnection, *_: object) -> None:
+        # Only the current connection's loss counts: a late callback of an earlier one must
+        # not make the process leave a live node.
+        if connection is self._connection:
+            self._lost.set()
+
+    async def _supervise(self) -> None:
+        while True:
+            await self._lost.wait()
+            if self._closing:
+                return
+            self._ready.clear()
+            # The next node first: the one just lost is the least likely to answer.
+            self._next = (self._next + 1) % len(self._urls)
+            log.warning("broker connection lost; connecting to the next node that answers")
+            while True:
+                try:
+                    await self._connect_any()
+                    break
+                except CONNECTION_EXCEPTIONS as exc:
+                    log.warning("no broker node answers", error=str(exc), retry_s=RECONNECT_SECONDS)
+                    await asyncio.sleep(RECONNECT_SECONDS)
 
 
 async def confirmed_channel(
-    connection: AbstractRobustConnection, prefetch: int | None = None
+    connection: AbstractConnection, prefetch: int | None = None
 ) -> AbstractChannel:
     """A channel whose publishes wait for the broker's confirm and raise when unroutable."""
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -79,15 +212,32 @@ async def declare_topology(
         dlx = await channel.declare_exchange(
             dead_letter_exchange(name), aio_pika.ExchangeType.FANOUT, durable=True
         )
-        dlq = await channel.declare_queue(
-            dead_letter_queue(name), durable=True, arguments={"x-queue-type": "quorum"}
+        dlq = await _declare_quorum_queue(
+            channel, dead_letter_queue(name), {"x-queue-type": "quorum"}
         )
         await dlq.bind(dlx)
-        queues[name] = await channel.declare_queue(
-            name, durable=True, arguments=_consumer_queue_arguments(name, delivery_limit)
+        queues[name] = await _declare_quorum_queue(
+            channel, name, _consumer_queue_arguments(name, delivery_limit)
         )
     await queues[topology.invoke_queue].bind(invoke_exchange, INVOKE_ROUTING_KEY)
     await queues[topology.scheduler_queue].bind(trigger_exchange, ALL_TRIGGER_EVENTS)
+
+
+async def _declare_quorum_queue(
+    channel: AbstractChannel, name: str, arguments: dict[str, Any]
+) -> AbstractQueue:
+    """Declare a quorum queue with `QUORUM_REPLICAS` replicas. A queue made before the replica
+    count was declared keeps its arguments (RabbitMQ refuses to change them), and its
+    replicas are managed with `rabbitmq-queues grow`/`shrink` instead."""
+    arguments = {"x-quorum-initial-group-size": QUORUM_REPLICAS, **arguments}
+    try:
+        return await channel.declare_queue(name, durable=True, arguments=arguments)
+    except ChannelPreconditionFailed as exc:
+        if "x-quorum-initial-group-size" not in str(exc):
+            raise
+    await channel.reopen()  # the refusal closed the channel
+    del arguments["x-quorum-initial-group-size"]
+    return await channel.declare_queue(name, durable=True, arguments=arguments)
 
 
 async def delete_topology(channel: AbstractChannel, topology: Topology) -> None:
@@ -167,8 +317,9 @@ async def _dead_letter_unsettled(message: AbstractIncomingMessage) -> None:
 async def consume_until(
     queue: AbstractQueue, handler: Handler, stop: asyncio.Event, grace_seconds: float
 ) -> None:
-    """Consume until `stop` is set; then stop consuming, let in-flight messages finish within the
-    grace period and cancel the rest (their messages go back to the queue unacked)."""
+    """Consume until `stop` is set or the channel is lost; on `stop`, stop consuming, let
+    in-flight messages finish within the grace period and cancel the rest (their messages go
+    back to the queue unacked)."""
     in_flight: set[asyncio.Task[None]] = set()
 
     async def tracked(message: AbstractIncomingMessage) -> None:
@@ -184,9 +335,22 @@ async def consume_until(
 
     tag = await queue.consume(tracked)
     log.info("consuming", queue=queue.name)
-    await stop.wait()
-    await queue.cancel(tag)
+    stopping = asyncio.ensure_future(stop.wait())
+    lost = asyncio.ensure_future(queue.channel.closed())
+    await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    lost.cancel()
     pending: set[asyncio.Task[None]] = set()
+    if not stop.is_set():
+        # The channel or its connection is gone: no message in flight can be acked any more,
+        # and the broker hands every one of them out again; the caller consumes anew.
+        pending = set(in_flight)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        log.warning("consumer lost its channel", queue=queue.name, cancelled=len(pending))
+        return
+    await queue.cancel(tag)
     if in_flight:
         _, pending = await asyncio.wait(set(in_flight), timeout=grace_seconds)
         for task in pending:

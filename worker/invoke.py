@@ -30,6 +30,7 @@ from contracts.specs import Trigger
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
 from worker.invocations import IdempotencyStore, InvocationStatusStore
+from worker.outage import Dependencies
 from worker.ratelimit import Limits, RateLimiter
 from worker.resolvers import (
     InvalidInvocation,
@@ -145,7 +146,9 @@ class InvokeWorker:
         statuses: InvocationStatusStore,
         idempotency: IdempotencyStore,
         limiter: RateLimiter,
+        dependencies: Dependencies | None = None,
     ) -> None:
+        self._dependencies = dependencies
         self._settings = settings
         self._access = access
         self._channel = channel
@@ -169,9 +172,7 @@ class InvokeWorker:
             trigger_id=request.trigger_id,
         )
         try:
-            result, trigger_type = await self.process(request)
-            await self._statuses.save(result)
-            await self._reply(message, result)
+            result, trigger_type = await self._answer_through_outages(message, request)
         except Exception:
             log.exception("invoke request failed")
             await amqp.retry_later(
@@ -208,6 +209,21 @@ class InvokeWorker:
             errors=[e.path for e in result.errors],
             redelivered=message.redelivered,
         )
+
+    async def _answer_through_outages(
+        self, message: AbstractIncomingMessage, request: InvokeRequest
+    ) -> tuple[InvokeResult, str | None]:
+        """Process, record and answer; while PostgreSQL or Redis is unreachable, hold the
+        request and do it all again once they are back (every step is idempotent)."""
+        while True:
+            try:
+                result, trigger_type = await self.process(request)
+                await self._statuses.save(result)
+                await self._reply(message, result)
+                return result, trigger_type
+            except Exception as exc:
+                if self._dependencies is None or not await self._dependencies.wait_out(exc):
+                    raise
 
     async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         """Decide the outcome of one request; raises only for transient failures. Refusals

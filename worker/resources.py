@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractConnection
 from redis.asyncio import Redis
 
+from worker import amqp
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.ratelimit import RateLimiter
 from worker.settings import Settings
@@ -20,9 +21,14 @@ from worker.settings import Settings
 @dataclass
 class Resources:
     settings: Settings
-    connection: AbstractRobustConnection
+    broker: amqp.Broker
     pool: asyncpg.Pool
     redis: Redis
+
+    @property
+    def connection(self) -> AbstractConnection:
+        """The broker connection of the moment (for short tasks that may fail with it)."""
+        return self.broker.connection
 
     @property
     def statuses(self) -> InvocationStatusStore:

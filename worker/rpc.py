@@ -8,45 +8,74 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from typing import Any
 
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
-    AbstractRobustConnection,
 )
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from contracts.models import InvokeRequest, InvokeResult
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from worker import amqp
 
+# Pause before publishing again after the broker connection failed under a publish.
+RETRY_PAUSE_SECONDS = 0.2
+
+
+class BrokerUnavailable(ConnectionError):
+    """No broker node confirmed the request within the caller's time: none answers, the
+    connection was lost, or a resource alarm blocks publishers."""
+
 
 class InvokeClient:
-    def __init__(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
-        self._channel = channel
-        self._exchange = exchange
+    def __init__(self, source: amqp.Broker | AbstractConnection, topology: Topology) -> None:
+        self._source = source
+        self._topology = topology
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._opening = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[InvokeResult]] = {}
 
     @classmethod
-    async def open(cls, connection: AbstractRobustConnection, topology: Topology) -> InvokeClient:
-        channel = await amqp.confirmed_channel(connection)
-        exchange = await channel.get_exchange(topology.invoke_exchange, ensure=False)
-        client = cls(channel, exchange)
-        # Direct reply-to: consume the pseudo-queue (no-ack) on the channel that publishes.
-        replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-        await replies.consume(client._on_reply, no_ack=True)
+    async def open(
+        cls, source: amqp.Broker | AbstractConnection, topology: Topology
+    ) -> InvokeClient:
+        """A client on a process's `Broker` (it follows the broker to its next connection) or
+        on one connection; fails now if the broker does not answer."""
+        client = cls(source, topology)
+        await client._publisher()
         return client
+
+    async def _publisher(self) -> tuple[AbstractChannel, AbstractExchange]:
+        """The publishing channel with its reply consumer, opened afresh after a loss."""
+        async with self._opening:
+            if self._channel is None or self._exchange is None or self._channel.is_closed:
+                source = self._source
+                connection = await source.connected() if isinstance(source, amqp.Broker) else source
+                assert connection is not None
+                channel = await amqp.confirmed_channel(connection)
+                exchange = await channel.get_exchange(self._topology.invoke_exchange, ensure=False)
+                # Direct reply-to: consume the pseudo-queue (no-ack) on the channel that
+                # publishes, before the first publish that asks for a reply.
+                replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+                await replies.consume(self._on_reply, no_ack=True)
+                self._channel, self._exchange = channel, exchange
+            return self._channel, self._exchange
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         waiter = self._waiting.pop(message.correlation_id or "", None)
         if waiter is not None and not waiter.done():
             waiter.set_result(InvokeResult.parse(message.body))
 
-    async def send(
-        self, request: InvokeRequest, *, want_reply: bool = True, correlation_id: str | None = None
-    ) -> None:
-        """Publish the request, confirmed; raises if the broker did not take it."""
-        await self._exchange.publish(
+    async def _publish(
+        self, request: InvokeRequest, want_reply: bool, correlation_id: str | None
+    ) -> AbstractChannel:
+        channel, exchange = await self._publisher()
+        await exchange.publish(
             amqp.json_message(
                 request.body(),
                 message_id=request.invocation_id,
@@ -56,21 +85,81 @@ class InvokeClient:
             routing_key=INVOKE_ROUTING_KEY,
             mandatory=True,
         )
+        return channel
+
+    async def send(
+        self,
+        request: InvokeRequest,
+        *,
+        want_reply: bool = True,
+        correlation_id: str | None = None,
+        timeout: float | None = None,
+    ) -> AbstractChannel:
+        """Publish the request, confirmed; returns the channel that published it.
+
+        Without `timeout` one attempt, raising what the broker raised. With it, a publish that
+        failed with the connection is made again on the next one until the time is up (the
+        invocation id keeps it exactly-once), then `BrokerUnavailable`; so is a publish that a
+        blocked (alarmed) broker does not confirm in time."""
+        if timeout is None:
+            return await self._publish(request, want_reply, correlation_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                return await asyncio.wait_for(
+                    self._publish(request, want_reply, correlation_id), max(remaining, 0.0)
+                )
+            except TimeoutError:
+                raise BrokerUnavailable("the broker did not confirm the request in time") from None
+            except CONNECTION_EXCEPTIONS as exc:
+                if deadline - loop.time() <= RETRY_PAUSE_SECONDS:
+                    raise BrokerUnavailable(f"broker unavailable: {type(exc).__name__}") from exc
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def call(self, request: InvokeRequest, timeout: float) -> InvokeResult | None:
-        """Publish and wait for the worker's answer; None when none came within `timeout`."""
+        """Publish and wait for the worker's answer; None when none came within `timeout`
+        although the request was confirmed; `BrokerUnavailable` when it never was."""
         # One correlation id per call: the same invocation may be in flight twice at once.
         correlation_id = uuid.uuid4().hex
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waiter: asyncio.Future[InvokeResult] = loop.create_future()
         self._waiting[correlation_id] = waiter
+        confirmed = False
         try:
-            await self.send(request, correlation_id=correlation_id)
-            return await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            return None
+            while True:
+                try:
+                    channel = await self.send(
+                        request, correlation_id=correlation_id, timeout=deadline - loop.time()
+                    )
+                except BrokerUnavailable:
+                    if confirmed:
+                        return None  # queued: it is processed, the answer is in its status
+                    raise
+                confirmed = True
+                # A reply to a lost channel goes nowhere: then ask again on the next one; the
+                # worker answers a repeated invocation id with its first result.
+                lost: asyncio.Future[Any] = asyncio.ensure_future(channel.closed())
+                watched: set[asyncio.Future[Any]] = {waiter, lost}
+                try:
+                    await asyncio.wait(
+                        watched,
+                        timeout=max(deadline - loop.time(), 0.0),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    lost.cancel()
+                if waiter.done():
+                    return waiter.result()
+                if deadline - loop.time() <= 0:
+                    return None
+                self._waiting[correlation_id] = waiter
         finally:
             self._waiting.pop(correlation_id, None)
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._channel.close()
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()

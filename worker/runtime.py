@@ -1,8 +1,9 @@
 """Process lifecycle: open the shared connections, run the roles, shut down in order.
 
-Each process holds one robust AMQP connection, one Postgres pool and one Redis client, shared
-by every role it runs. Shutdown order: stop consuming, finish in-flight work, close the
-channels and the connection, then the pools.
+Each process holds one AMQP connection at a time (`amqp.Broker`: to the next node that answers
+when it is lost), one Postgres pool and one Redis client, shared by every role it runs.
+Consumers start afresh on every new connection. Shutdown order: stop consuming, finish
+in-flight work, close the channels and the connection, then the pools.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any, Literal
 
 import asyncpg
 import structlog
+from aio_pika.abc import AbstractConnection
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from prometheus_client import start_http_server
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from worker import amqp, store
 from worker.invoke import InvokeWorker
+from worker.outage import Dependencies
 from worker.resources import Resources
 from worker.scheduler import Scheduler
 from worker.settings import Settings
@@ -28,22 +32,26 @@ log = structlog.get_logger(__name__)
 
 Role = Literal["shim", "worker", "scheduler"]
 REDIS_WAIT_SECONDS = 5.0  # for a free Redis connection; then a transient failure, retried
+# A consumer that lived this long was not lost to a failover in progress.
+CONSUMER_STABLE_SECONDS = 10.0
+CONSUME_PAUSE_MAX_SECONDS = 4.0
 
 
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resources]:
-    connection = await amqp.connect(settings.amqp_url.get_secret_value(), name)
+    broker = amqp.Broker(settings.amqp_url.get_secret_value(), name)
+    await broker.start()
     pool: asyncpg.Pool | None = None
     redis: Redis | None = None
     try:
-        channel = await connection.channel()
+        channel = await broker.connection.channel()
         await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)
         await channel.close()
         pool = await store.create_pool(settings.database_url.get_secret_value())
         redis = _redis(settings)
-        yield Resources(settings, connection, pool, redis)
+        yield Resources(settings, broker, pool, redis)
     finally:
-        await connection.close()
+        await broker.close()
         if pool is not None:
             await pool.close()
         if redis is not None:
@@ -62,37 +70,92 @@ def _redis(settings: Settings) -> Redis:
     return Redis.from_pool(pool)
 
 
+async def keep_consuming(
+    broker: amqp.Broker,
+    consume: Callable[[AbstractConnection], Coroutine[Any, Any, None]],
+    stop: asyncio.Event,
+) -> None:
+    """Run `consume` on the broker's connection and, whenever that is lost, on the next one,
+    until `stop` is set.
+
+    A consumer lost soon after it started waits longer before the next try (up to
+    `CONSUME_PAUSE_MAX_SECONDS`): while a quorum queue elects a new leader, RabbitMQ 3.x may
+    close connection after connection, and each loss returns the messages a consumer held and
+    counts as one of their deliveries; consuming again at once would spend their delivery
+    limit on the failover.
+    """
+    pause = amqp.RECONNECT_SECONDS
+    loop = asyncio.get_running_loop()
+    while (connection := await broker.connected(stop)) is not None:
+        started = loop.time()
+        try:
+            await consume(connection)
+        except CONNECTION_EXCEPTIONS as exc:
+            log.warning("could not consume; trying again", error=f"{type(exc).__name__}: {exc}")
+        if stop.is_set():
+            break
+        if loop.time() - started >= CONSUMER_STABLE_SECONDS:
+            pause = amqp.RECONNECT_SECONDS
+        # The connection may not be known lost yet; and a refused consumer is no hot loop.
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, CONSUME_PAUSE_MAX_SECONDS)
+
+
+async def _close_quietly(channel: Any) -> None:
+    with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+        await channel.close()
+
+
 async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
-    channel = await amqp.confirmed_channel(resources.connection, settings.prefetch)
-    exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
-    queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
     access = store.AccessCache(resources.pool)
     await access.start(settings.database_url.get_secret_value())
-    worker = InvokeWorker(
-        settings,
-        access,
-        channel,
-        exchange,
-        resources.statuses,
-        resources.idempotency,
-        resources.limiter,
-    )
+
+    async def consume(connection: AbstractConnection) -> None:
+        channel = await amqp.confirmed_channel(connection, settings.prefetch)
+        try:
+            exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
+            queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
+            worker = InvokeWorker(
+                settings,
+                access,
+                channel,
+                exchange,
+                resources.statuses,
+                resources.idempotency,
+                resources.limiter,
+                Dependencies(
+                    resources.pool,
+                    None if settings.cache_fail_open else resources.redis,
+                    role="worker",
+                    base=settings.retry_backoff_seconds,
+                    cap=settings.retry_backoff_max_seconds,
+                ),
+            )
+            await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
+        finally:
+            await _close_quietly(channel)
+
     try:
-        await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
+        await keep_consuming(resources.broker, consume, stop)
     finally:
-        await channel.close()
         await access.close()
 
 
 async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
-    channel = await resources.connection.channel()
-    await channel.set_qos(prefetch_count=settings.prefetch)
-    queue = await channel.get_queue(settings.topology.scheduler_queue, ensure=False)
     scheduler = Scheduler(settings, resources.pool)
-    await amqp.consume_until(queue, scheduler.handle, stop, settings.shutdown_grace_seconds)
-    await channel.close()
+
+    async def consume(connection: AbstractConnection) -> None:
+        channel = await connection.channel()
+        try:
+            await channel.set_qos(prefetch_count=settings.prefetch)
+            queue = await channel.get_queue(settings.topology.scheduler_queue, ensure=False)
+            await amqp.consume_until(queue, scheduler.handle, stop, settings.shutdown_grace_seconds)
+        finally:
+            await _close_quietly(channel)
+
+    await keep_consuming(resources.broker, consume, stop)
 
 
 async def run_shim(resources: Resources, stop: asyncio.Event) -> None:
@@ -118,7 +181,12 @@ async def run_roles(settings: Settings, roles: list[Role]) -> None:
         settings.token_verifier()  # refuse to start now rather than fail every request
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.http_host)
-    async with open_resources(settings, "manual-trigger " + "+".join(roles)) as resources:
+    # Named per role and namespace, so that operators (and the fault suite) can tell the
+    # connections apart in `rabbitmqctl list_connections` and close one selectively.
+    name = "manual-trigger " + "+".join(roles)
+    if settings.namespace:
+        name += f" [{settings.namespace}]"
+    async with open_resources(settings, name) as resources:
         log.info("started", roles=roles, namespace=settings.namespace or None)
         tasks = [asyncio.create_task(ROLE_RUNNERS[role](resources, stop)) for role in roles]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from contracts.models import TriggerEvent
 from worker import amqp, metrics, store
+from worker.outage import Dependencies
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,13 @@ class Scheduler:
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
         self._settings = settings
         self._pool = pool
+        self._dependencies = Dependencies(
+            pool,
+            None,
+            role="scheduler",
+            base=settings.retry_backoff_seconds,
+            cap=settings.retry_backoff_max_seconds,
+        )
         self._pending: list[tuple[TriggerEvent, asyncio.Future[str | None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
@@ -63,7 +71,7 @@ class Scheduler:
             trigger_type=event.trigger_type.value,
         )
         try:
-            execution_id = await self._record(event)
+            execution_id = await self._record_through_outages(event)
         except store.UnrecordableEvent as exc:
             bound.warning("event the database refuses dead-lettered", reason=str(exc)[:200])
             metrics.SCHEDULER_EVENTS.labels(
@@ -86,7 +94,21 @@ class Scheduler:
         metrics.SCHEDULER_EVENTS.labels(
             trigger_type=event.trigger_type.value, outcome=outcome
         ).inc()
-        bound.info("trigger event handled", outcome=outcome, execution_id=execution_id)
+        bound.info(
+            "trigger event handled",
+            outcome=outcome,
+            execution_id=execution_id,
+            redelivered=message.redelivered,
+        )
+
+    async def _record_through_outages(self, event: TriggerEvent) -> str | None:
+        """Record the event; while the database is unreachable, hold it rather than fail it."""
+        while True:
+            try:
+                return await self._record(event)
+            except Exception as exc:
+                if not await self._dependencies.wait_out(exc):
+                    raise
 
     def _record(self, event: TriggerEvent) -> asyncio.Future[str | None]:
         """Queue the event for the next batch; resolves to its execution id once committed."""

@@ -69,6 +69,7 @@ HTTP_STATUS = {
 }
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 # Dependencies that are down: answered 503 so that clients retry, never 500.
+# (`BrokerUnavailable`, the request not confirmed by any broker node in time, is an OSError.)
 UNAVAILABLE = (
     RedisError,
     OSError,
@@ -415,7 +416,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     @app.get("/readyz", responses={503: {"description": "A dependency is down"}})
     async def readyz() -> JSONResponse:
         checks = {
-            "broker": not resources.connection.is_closed,
+            "broker": resources.broker.is_connected,
             "database": await _probe(resources.pool.fetchval("SELECT 1")),
             "cache": await _probe(resources.redis.ping()),
         }
@@ -626,7 +627,7 @@ class _Server(uvicorn.Server):
 
 async def serve(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
-    client = await InvokeClient.open(resources.connection, settings.topology)
+    client = await InvokeClient.open(resources.broker, settings.topology)
     app = create_app(resources, client)
     config = uvicorn.Config(
         app,

@@ -1,0 +1,239 @@
+"""Fixtures of the fault suite: its own RabbitMQ cluster, the fault proxies, a fresh system per
+fault, and the results file and page written at the end.
+
+Each fault runs on a namespace of its own (queues, exchanges, Redis keys) and is counted on
+its own markers; everything is removed afterwards, the cluster's nodes and directories too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import delete_redis_keys, make_settings, project_root
+from tests.e2e.conftest import free_port
+from tests.faults.cluster import Cluster, available
+from tests.faults.harness import FaultResult, Load, System, queue_state
+from tests.faults.proxy import FaultProxy
+from worker import amqp
+from worker.settings import Settings
+
+# The faults of the issue, in its order; RELIABILITY.md is only rewritten by a run of all.
+FAULTS = (
+    "worker SIGKILL mid-stream",
+    "worker killed after publishing the event, before the ack",
+    "scheduler SIGKILL mid-stream",
+    "shim SIGKILL with requests in flight",
+    "broker connections force-closed",
+    "queue leader node stopped (3-node cluster)",
+    "broker memory alarm",
+    "PostgreSQL unreachable 30 s",
+    "Redis unreachable 30 s (fail-closed)",
+    "poison messages",
+    "SIGTERM under load",
+)
+
+
+# Module-scoped: the cluster stops as soon as the faults ran, not at the end of `make test`.
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    if (reason := available()) is not None:
+        pytest.fail(f"the fault suite needs its own RabbitMQ cluster: {reason}")
+    nodes = Cluster(Path(tempfile.mkdtemp(prefix="mti-faults-")))
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.close()
+
+
+@pytest.fixture(scope="module")
+async def harness_broker(cluster: Cluster) -> AsyncIterator[amqp.Broker]:
+    """The suite's own client of the cluster (it too moves to a live node when one stops)."""
+    broker = amqp.Broker(cluster.urls, "faults harness")
+    await broker.start()
+    yield broker
+    await broker.close()
+
+
+def _through(url: str, proxy: FaultProxy) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{proxy.port}"
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+
+
+@dataclass
+class Proxies:
+    postgres: FaultProxy
+    redis: FaultProxy
+    worker_redis: FaultProxy  # the worker's own way to Redis, to slow only the worker
+
+    def all(self) -> tuple[FaultProxy, ...]:
+        return (self.postgres, self.redis, self.worker_redis)
+
+
+@pytest.fixture(scope="module")
+async def proxies(urls: dict[str, str]) -> AsyncIterator[Proxies]:
+    def target(url: str) -> tuple[str, int]:
+        parts = urlsplit(url)
+        return parts.hostname or "127.0.0.1", parts.port or 0
+
+    made = Proxies(
+        FaultProxy(*target(urls["MTI_DATABASE_URL"])),
+        FaultProxy(*target(urls["MTI_REDIS_URL"])),
+        FaultProxy(*target(urls["MTI_REDIS_URL"])),
+    )
+    for proxy in made.all():
+        await proxy.start()
+    yield made
+    for proxy in made.all():
+        await proxy.close()
+
+
+@pytest.fixture(scope="module")
+def results() -> Iterator[list[FaultResult]]:
+    collected: list[FaultResult] = []
+    yield collected
+    write_results(collected)
+
+
+def write_results(collected: list[FaultResult]) -> None:
+    root = project_root()
+    ordered = sorted(collected, key=lambda r: FAULTS.index(r.fault))
+    (root / "reliability-results.json").write_text(
+        json.dumps([r.row() for r in ordered], indent=2) + "\n"
+    )
+    if {r.fault for r in ordered} != set(FAULTS):
+        return  # a partial run does not rewrite the page
+    commit = _git(root, "rev-parse", "--short=12", "HEAD") or "unknown"
+    # The page itself differs from its committed copy after every run: that is no change.
+    if _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"):
+        commit += " with uncommitted changes"
+    lines = [
+        "# Reliability under faults",
+        "",
+        "Written by the fault suite (`make test-faults`, tests/faults/); do not edit by hand.",
+        f"Commit `{commit}`, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on a",
+        "3-node RabbitMQ cluster of the suite's own with quorum queues of 3 replicas, and",
+        "PostgreSQL and Redis behind fault-injecting proxies. Each fault ran alone under a",
+        "bounded load of HTTP invokes (Idempotency-Key, retried with the same key until",
+        "accepted), AMQP invokes and real trigger events. `accepted`: 202 answers, confirmed",
+        "publishes; `recorded`: accepted requests with their execution row; `duplicates`:",
+        "extra rows for one request; `dead_lettered`: messages in the dead-letter queues;",
+        "`recovery_s`: from the fault (or its end, for outages and alarms) until a new",
+        "request was accepted and recorded. See docs/operations.md for what each fault does.",
+        "",
+        "| fault | sent | accepted | recorded | duplicates | dead-lettered | lost | recovery (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in ordered:
+        lines.append(
+            f"| {r.fault} | {r.sent} | {r.accepted} | {r.recorded} | {r.duplicates} | "
+            f"{r.dead_lettered} | {r.lost} | {r.recovery_s} |"
+        )
+    (root / "docs" / "RELIABILITY.md").write_text("\n".join(lines) + "\n")
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+@dataclass
+class Rig:
+    """One fault's system, load and bookkeeping."""
+
+    system: System
+    broker: amqp.Broker
+    cluster: Cluster
+    proxies: Proxies
+    pool: asyncpg.Pool
+    results: list[FaultResult]
+    loads: list[Load] = field(default_factory=list)
+
+    def load(self) -> Load:
+        load = Load(self.system, self.broker, self.pool, marker=self.system.settings.namespace)
+        self.loads.append(load)
+        return load
+
+    async def finish(
+        self, load: Load, fault: str, recovery_s: float | None
+    ) -> tuple[FaultResult, dict[str, int]]:
+        """Drain, stop every role with SIGTERM, count. Returns the count and the exit codes."""
+        await load.drained()
+        codes = await self.system.stop_all()
+        result = await load.tally(fault, recovery_s)
+        self.results.append(result)
+        if load.dead_letters:
+            print(f"{fault}: dead letters", *load.dead_letters, sep="\n  ")
+        # Nothing left behind: with every consumer gone, unacked messages would be ready again.
+        for queue in self.system.topology.consumer_queues:
+            assert (await queue_state(self.broker, queue))[0] == 0, f"{queue} not empty"
+        return result, codes
+
+
+def assert_exactly_once(result: FaultResult, dead_lettered: int = 0) -> None:
+    assert result.accepted == result.sent, f"not everything sent was accepted: {result}"
+    assert result.lost == 0, result
+    assert result.duplicates == 0, result
+    assert result.recorded == result.accepted, result
+    assert result.dead_lettered == dead_lettered, result
+
+
+@pytest.fixture
+async def rig(
+    urls: dict[str, str],
+    settings: Settings,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    cluster: Cluster,
+    harness_broker: amqp.Broker,
+    proxies: Proxies,
+    results: list[FaultResult],
+    tmp_path: Path,
+) -> AsyncIterator[Rig]:
+    namespace = f"{settings.namespace}f{uuid.uuid4().hex[:6]}"
+    own = make_settings(urls, namespace, "unused")
+    system = System(
+        own,
+        cluster.urls,
+        _through(settings.database_url.get_secret_value(), proxies.postgres),
+        {
+            "default": _through(settings.redis_url.get_secret_value(), proxies.redis),
+            "worker": _through(settings.redis_url.get_secret_value(), proxies.worker_redis),
+        },
+        tmp_path,
+        free_port(),
+    )
+    for role in ("scheduler", "worker", "shim"):
+        system.start(role)
+    rig = Rig(system, harness_broker, cluster, proxies, pool, results)
+    try:
+        await system.ready(harness_broker)
+        yield rig
+    finally:
+        for load in rig.loads:
+            await load.close()
+        for proxy in proxies.all():
+            proxy.restore()
+            proxy.latency = 0.0
+        if system.processes:
+            await system.stop_all()
+        connection = await harness_broker.connected()
+        assert connection is not None
+        channel = await connection.channel()
+        await amqp.delete_topology(channel, own.topology)
+        await channel.close()
+        await delete_redis_keys(redis, own)

@@ -1,0 +1,112 @@
+"""The broker link of a process: a list of nodes, the next one when the connection is lost,
+the invoke client's answers while no node answers (the fault suite does the same on a real
+cluster; these run on the machine's broker behind a proxy that can cut it)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from contracts.topology import Topology
+from tests.conftest import RunningSystem
+from tests.e2e.conftest import free_port
+from tests.factories import invoke_request
+from tests.faults.proxy import FaultProxy
+from worker import amqp
+from worker.rpc import BrokerUnavailable, InvokeClient
+from worker.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def cuttable(urls: dict[str, str]) -> AsyncIterator[tuple[FaultProxy, str]]:
+    """The machine's broker behind a proxy, and the URL through it."""
+    proxy = FaultProxy("127.0.0.1", 5672)
+    await proxy.start()
+    real = urls["MTI_AMQP_URL"]
+    yield proxy, real.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
+    await proxy.close()
+
+
+def test_the_node_list_is_comma_separated() -> None:
+    assert amqp.node_urls(" amqp://a:5672/ ,amqp://b:5672/,") == [
+        "amqp://a:5672/",
+        "amqp://b:5672/",
+    ]
+    with pytest.raises(ValueError, match="no broker node"):
+        amqp.node_urls(" , ")
+
+
+async def test_a_process_connects_to_the_first_node_that_answers(urls: dict[str, str]) -> None:
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    broker = amqp.Broker(f"{dead},{urls['MTI_AMQP_URL']}", "tests broker list")
+    await broker.start()
+    try:
+        assert broker.is_connected
+        channel = await broker.connection.channel()
+        await channel.close()
+    finally:
+        await broker.close()
+
+
+async def test_a_process_fails_at_start_when_no_node_answers() -> None:
+    broker = amqp.Broker(f"amqp://guest:guest@127.0.0.1:{free_port()}/", "tests no broker")
+    with pytest.raises(ConnectionError):
+        await broker.start()
+
+
+async def test_invoke_client_answers_unavailable_while_the_broker_is_cut_then_recovers(
+    cuttable: tuple[FaultProxy, str], settings: Settings, system: RunningSystem
+) -> None:
+    # Given a client (as the shim holds one) whose broker connection goes through a proxy
+    proxy, url = cuttable
+    broker = amqp.Broker(url, "tests cuttable shim")
+    await broker.start()
+    client = await InvokeClient.open(broker, settings.topology)
+    try:
+        assert await client.call(invoke_request(), timeout=10) is not None
+        # When the broker cannot be reached, a call fails within its timeout (a 503 in the
+        # shim), never hangs and never claims success
+        proxy.cut()
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            await client.call(invoke_request(), timeout=1.5)
+        assert time.monotonic() - started < 3
+        # Then once it is back the same client publishes and gets its reply again: the
+        # publishing channel and the direct reply-to consumer were opened afresh
+        proxy.restore()
+        result = await client.call(invoke_request(), timeout=10)
+        assert result is not None and result.success
+    finally:
+        await client.close()
+        await broker.close()
+
+
+@pytest.mark.parametrize("robust", [False, True], ids=["process", "cli"])
+async def test_queues_declared_without_a_replica_count_are_still_declared(
+    urls: dict[str, str], settings: Settings, robust: bool
+) -> None:
+    # Given the queues of an install made before the replica count was declared
+    topology = Topology(f"{settings.namespace}old{uuid.uuid4().hex[:6]}")
+    url = urls["MTI_AMQP_URL"]
+    if robust:
+        connection = await amqp.connect(url, "tests old queues")
+    else:
+        connection = await aio_pika.connect(url)
+    channel = await connection.channel()
+    try:
+        for queue in topology.consumer_queues:
+            await channel.declare_queue(
+                queue, durable=True, arguments=amqp._consumer_queue_arguments(queue, 3)
+            )
+        # When a role declares the topology, it keeps them as they are instead of failing
+        await amqp.declare_topology(channel, topology, 3)
+        await amqp.declare_topology(channel, topology, 3)
+    finally:
+        await amqp.delete_topology(channel, topology)
+        await connection.close()
