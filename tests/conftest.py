@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from tests.services import service_urls
 from worker import amqp, store
 from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
+from worker.logging import configure_logging
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources, run_scheduler, run_worker
@@ -45,6 +46,14 @@ OTHER_WORKFLOW = {
         {"id": "trig_disabled", "type": "WEBHOOK", "enabled": False},
     ],
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_logging() -> None:
+    """Log in this process as the services do (JSON, plain tracebacks): structlog's default
+    console renderer draws every logged exception with its locals, seconds each, which made
+    tests that provoke many transient failures take minutes."""
+    configure_logging(Settings(log_format="json"))
 
 
 @pytest.fixture(scope="session")
