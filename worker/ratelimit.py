@@ -73,41 +73,39 @@ class RateLimiter:
 
     async def acquire(self, user_id: str, workflow_id: str, limits: Limits) -> Decision:
         """Count one invocation against both limits, or refuse it with a retry time."""
-        keys = [
-            self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
-            self._topology.redis_key("ratelimit", "workflow", workflow_id),
-        ]
-        try:
-            allowed, index, retry_ms = await self._script(
-                keys=keys,
-                args=[PERIOD_MS, limits.per_user_per_minute, limits.per_workflow_per_minute],
-            )
-        except (RedisError, OSError):
-            if not self._fail_open:
-                raise  # fail closed: the request waits for Redis (retried with backoff)
-            log.warning(
-                "rate limiter unavailable; failing open", user_id=user_id, workflow_id=workflow_id
-            )
-            return Decision(allowed=True)
-        if allowed:
-            return Decision(allowed=True)
-        scope, limit = (
-            ("user", limits.per_user_per_minute)
-            if index == 1
-            else ("workflow", limits.per_workflow_per_minute)
-        )
-        return Decision(False, scope, limit, max(1, math.ceil(int(retry_ms) / 1000)))
+        keys = {
+            "user": self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
+            "workflow": self._topology.redis_key("ratelimit", "workflow", workflow_id),
+        }
+        per_minute = {
+            "user": limits.per_user_per_minute,
+            "workflow": limits.per_workflow_per_minute,
+        }
+        return await self._charge(keys, per_minute, user_id=user_id, workflow_id=workflow_id)
 
     async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
         """Count one refused request (403/404) against the user's refusal budget: probing for
         workflows one may not see is bounded, and so is the work it costs."""
         key = self._topology.redis_key("ratelimit", "refusals", user_id)
+        return await self._charge({"user": key}, {"user": per_minute}, user_id=user_id)
+
+    async def _charge(
+        self, keys: dict[str, str], per_minute: dict[str, int], **context: str
+    ) -> Decision:
+        """Run the script over `keys` (scope -> key, in order): all counted, or the first
+        scope that refuses and when to come back."""
+        scopes = list(keys)
         try:
-            allowed, _, retry_ms = await self._script(keys=[key], args=[PERIOD_MS, per_minute])
+            allowed, index, retry_ms = await self._script(
+                keys=[keys[s] for s in scopes], args=[PERIOD_MS, *(per_minute[s] for s in scopes)]
+            )
         except (RedisError, OSError):
             if not self._fail_open:
-                raise
+                raise  # fail closed: the request waits for Redis (retried with backoff)
+            log.warning("rate limiter unavailable; failing open", **context)
             return Decision(allowed=True)
         if allowed:
             return Decision(allowed=True)
-        return Decision(False, "user", per_minute, max(1, math.ceil(int(retry_ms) / 1000)))
+        scope = scopes[int(index) - 1]
+        retry_after = max(1, math.ceil(int(retry_ms) / 1000))
+        return Decision(False, scope, per_minute[scope], retry_after)
