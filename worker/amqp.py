@@ -105,6 +105,11 @@ class Broker:
     def is_connected(self) -> bool:
         return self._ready.is_set()
 
+    @property
+    def name(self) -> str:
+        """The connection name RabbitMQ shows for this process (`rabbitmqctl list_connections`)."""
+        return self._name
+
     async def start(self) -> None:
         """Connect to the first node that answers; raises when none does (fail at start)."""
         await self._connect_any()
@@ -275,6 +280,46 @@ async def publish_event(
         routing_key=event.routing_key(),
         mandatory=True,
     )
+
+
+class ReplyPublisher:
+    """Answers to callers waiting on direct reply-to, sent on a connection of their own.
+
+    On RabbitMQ 3.x a reply to a direct reply-to address whose node has stopped crashes the
+    publishing channel (`case_clause` in `rabbit_channel:deliver_reply`), and the broker closes
+    the channel's whole connection with INTERNAL_ERROR. On the consumer's connection, every
+    such reply handed back every message the consumer held, each counting one delivery, and
+    the request that asked for the reply came back to crash the next connection too, until
+    the delivery limit dead-lettered it. A reply is best effort (a caller that gets none reads
+    the invocation's status), so a reply lost with this connection costs nothing else.
+    Unconfirmed: the broker owes no answer for a reply, and the caller sees it or polls.
+    """
+
+    def __init__(self, source: Broker | AbstractConnection) -> None:
+        self._source = source
+        self._channel: AbstractChannel | None = None
+        self._opening = asyncio.Lock()
+
+    async def publish(self, reply_to: str, message: aio_pika.Message) -> None:
+        try:
+            channel = await self._open()
+            if channel is None:
+                log.warning("reply dropped: the reply connection is being made again")
+                return
+            await channel.default_exchange.publish(message, routing_key=reply_to, mandatory=False)
+        except CONNECTION_EXCEPTIONS as exc:
+            log.warning("reply dropped: the reply connection was lost", error=type(exc).__name__)
+
+    async def _open(self) -> AbstractChannel | None:
+        async with self._opening:
+            if self._channel is None or self._channel.is_closed:
+                source = self._source
+                if isinstance(source, Broker):
+                    if not source.is_connected:
+                        return None
+                    source = source.connection
+                self._channel = await source.channel(publisher_confirms=False)
+            return self._channel
 
 
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 from pydantic import ValidationError
 
 from contracts.ids import execution_id_for_event, execution_url
@@ -141,7 +141,7 @@ class InvokeWorker:
         self,
         settings: Settings,
         access: store.AccessCache,
-        channel: AbstractChannel,
+        replies: amqp.ReplyPublisher,
         trigger_exchange: AbstractExchange,
         statuses: InvocationStatusStore,
         idempotency: IdempotencyStore,
@@ -151,7 +151,7 @@ class InvokeWorker:
         self._dependencies = dependencies
         self._settings = settings
         self._access = access
-        self._channel = channel
+        self._replies = replies
         self._trigger_exchange = trigger_exchange
         self._statuses = statuses
         self._idempotency = idempotency
@@ -378,15 +378,14 @@ class InvokeWorker:
     async def _reply(self, message: AbstractIncomingMessage, result: InvokeResult) -> None:
         if not message.reply_to:
             return
-        # Not mandatory: a caller that gave up waiting is no reason to fail the invocation.
-        await self._channel.default_exchange.publish(
+        # Best effort: a caller that gave up waiting is no reason to fail the invocation.
+        await self._replies.publish(
+            message.reply_to,
             amqp.json_message(
                 result.body(),
                 message_id=f"reply-{result.invocation_id}",
                 correlation_id=message.correlation_id or result.invocation_id,
             ),
-            routing_key=message.reply_to,
-            mandatory=False,
         )
 
     async def _reject_malformed(self, message: AbstractIncomingMessage, exc: Exception) -> None:

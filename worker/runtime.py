@@ -110,6 +110,12 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
     access = store.AccessCache(resources.pool)
     await access.start(settings.database_url.get_secret_value())
+    # Replies go out on a connection of their own (see `amqp.ReplyPublisher`).
+    reply_broker = amqp.Broker(
+        settings.amqp_url.get_secret_value(), f"{resources.broker.name} (replies)"
+    )
+    await reply_broker.start()
+    replies = amqp.ReplyPublisher(reply_broker)
 
     async def consume(connection: AbstractConnection) -> None:
         channel = await amqp.confirmed_channel(connection, settings.prefetch)
@@ -119,7 +125,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
             worker = InvokeWorker(
                 settings,
                 access,
-                channel,
+                replies,
                 exchange,
                 resources.statuses,
                 resources.idempotency,
@@ -139,6 +145,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     try:
         await keep_consuming(resources.broker, consume, stop)
     finally:
+        await reply_broker.close()
         await access.close()
 
 

@@ -204,7 +204,9 @@ async def queue_state(broker: amqp.Broker, queue: str) -> tuple[int, int]:
             await asyncio.sleep(0.2)
 
 
-async def publish(broker: amqp.Broker, exchange: str, routing_key: str, body: bytes) -> None:
+async def publish(
+    broker: amqp.Broker, exchange: str, routing_key: str, body: bytes, reply_to: str | None = None
+) -> None:
     """Publish confirmed as a foreign client would; on a lost connection, again on the next."""
     while True:
         connection = await broker.connected()
@@ -213,7 +215,9 @@ async def publish(broker: amqp.Broker, exchange: str, routing_key: str, body: by
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             try:
                 target = await channel.get_exchange(exchange, ensure=False)
-                message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+                message = aio_pika.Message(
+                    body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, reply_to=reply_to
+                )
                 await target.publish(message, routing_key=routing_key, mandatory=True)
                 return
             finally:
@@ -301,7 +305,7 @@ class Load:
             await asyncio.sleep(min(float(retry_after or 1), 2.0))
         return False
 
-    async def amqp_invoke(self, invocation_id: str) -> None:
+    async def amqp_invoke(self, invocation_id: str, reply_to: str | None = None) -> None:
         request = InvokeRequest(
             invocation_id=invocation_id,
             workflow_id=WORKFLOW,
@@ -314,7 +318,11 @@ class Load:
         )
         self.sent_amqp[invocation_id] = manual_event_id(invocation_id)
         await publish(
-            self.broker, self.system.topology.invoke_exchange, INVOKE_ROUTING_KEY, request.body()
+            self.broker,
+            self.system.topology.invoke_exchange,
+            INVOKE_ROUTING_KEY,
+            request.body(),
+            reply_to,
         )
         self.accepted_amqp.add(invocation_id)
 

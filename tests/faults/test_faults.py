@@ -9,12 +9,16 @@ is accepted and recorded, lets the backlog drain, stops the roles with SIGTERM a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
+import uuid
 
+import aio_pika
 import pytest
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
+from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, dead_letter_queue
 from tests.faults.conftest import FAULTS, Rig, assert_exactly_once
 from tests.faults.harness import (
     RECOVERY_BOUND_S,
@@ -135,7 +139,9 @@ async def test_broker_connections_force_closed(rig: Rig) -> None:
     namespace = f"[{rig.system.settings.namespace}]"
     connections = await asyncio.to_thread(rig.cluster.connections)
     pids = [pid for pid, _, name in connections if namespace in name]
-    assert len(pids) == 3, "expected one connection per role, each named after it"
+    assert len(pids) == 4, (
+        "expected one connection per role (and the worker's for replies), each named after it"
+    )
     since = time.monotonic()
     await asyncio.to_thread(rig.cluster.close_connections, pids)
 
@@ -151,6 +157,33 @@ async def test_broker_connections_force_closed(rig: Rig) -> None:
     assert recovery <= RECOVERY_BOUND_S
 
 
+async def ignore(message: AbstractIncomingMessage) -> None:
+    pass
+
+
+async def take_one(queue: AbstractQueue) -> AbstractIncomingMessage:
+    async with queue.iterator(no_ack=True) as messages:
+        async for message in messages:
+            return message
+    raise AssertionError(f"{queue.name} closed before a message came")
+
+
+async def direct_reply_address(node_url: str) -> tuple[AbstractConnection, str]:
+    """A caller connected to one node, consuming direct reply-to: its connection and the
+    reply address the broker gives its requests (read back from a request sent to itself)."""
+    connection = await aio_pika.connect(node_url)
+    channel = await connection.channel()
+    replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+    await replies.consume(ignore, no_ack=True)
+    mailbox = await channel.declare_queue(exclusive=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(b"{}", reply_to=DIRECT_REPLY_TO), routing_key=mailbox.name
+    )
+    request = await asyncio.wait_for(take_one(mailbox), timeout=10)
+    assert request.reply_to and request.reply_to.startswith(DIRECT_REPLY_TO + "."), request
+    return connection, request.reply_to
+
+
 async def test_queue_leader_node_stopped(rig: Rig) -> None:
     topology = rig.system.topology
     invoke = rig.cluster.queue_info(topology.invoke_queue)
@@ -160,12 +193,18 @@ async def test_queue_leader_node_stopped(rig: Rig) -> None:
     namespace = f"[{rig.system.settings.namespace}]"
     on_leader = [c for c in rig.cluster.connections() if namespace in c[2] and c[1] == leader.name]
     assert on_leader, "no role is connected to the leader: the fault would miss them"
+    # A caller on the leader node waits for replies: when the node stops, its reply address
+    # names a node that is gone (on RabbitMQ 3.x, replying to it crashes the replying
+    # channel's whole connection).
+    stranded_caller, stranded_address = await direct_reply_address(leader.url)
     load = rig.load()
     streaming = stream(load, 12)
     await asyncio.sleep(3)
     since = time.monotonic()
     await asyncio.to_thread(rig.cluster.stop_app, leader)
     try:
+        for number in range(5):
+            await load.amqp_invoke(f"stranded-{number}-{uuid.uuid4()}", stranded_address)
 
         async def consuming_again() -> bool:
             return await rig.system.consumers(rig.broker) == (1, 1)
@@ -173,11 +212,13 @@ async def test_queue_leader_node_stopped(rig: Rig) -> None:
         await eventually(consuming_again, timeout=RECOVERY_BOUND_S)
         recovery = await load.recovered(since)
         moved = [c for c in await asyncio.to_thread(rig.cluster.connections) if namespace in c[2]]
-        assert len(moved) == 3 and all(c[1] != leader.name for c in moved), moved
+        assert len(moved) == 4 and all(c[1] != leader.name for c in moved), moved
         await streaming
         result, codes = await rig.finish(load, FAULTS[5], recovery)
     finally:
         await asyncio.to_thread(rig.cluster.start_app, leader)
+        with contextlib.suppress(Exception):
+            await stranded_caller.close()
     assert_exactly_once(result)
     clean_exits(codes)
     assert recovery <= RECOVERY_BOUND_S

@@ -137,7 +137,7 @@ async def test_forged_delivery_counts_cannot_wedge_the_worker(
     flaky = FlakyPool(pool, failures=250)
     channel = await amqp.confirmed_channel(broker, prefetch=200)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-    worker = side_worker(side, flaky, channel, exchange, redis)
+    worker = side_worker(side, flaky, broker, exchange, redis)
     queue = await channel.get_queue(side.topology.invoke_queue, ensure=False)
     stop = asyncio.Event()
     task = asyncio.create_task(amqp.consume_until(queue, worker.handle, stop, 1.0))

@@ -279,11 +279,13 @@ async def consume_with(
     return asyncio.create_task(amqp.consume_until(queue, handler, stop, 1.0))
 
 
-def side_worker(side: Settings, pool: Any, channel: Any, exchange: Any, redis: Any) -> InvokeWorker:
+def side_worker(
+    side: Settings, pool: Any, connection: Any, exchange: Any, redis: Any
+) -> InvokeWorker:
     return InvokeWorker(
         side,
         store.AccessCache(pool),
-        channel,
+        amqp.ReplyPublisher(connection),
         exchange,
         InvocationStatusStore(redis, side.topology, 60, fail_open=False),
         IdempotencyStore(redis, side.topology, 60, fail_open=False),
@@ -369,7 +371,7 @@ async def test_worker_dead_letters_a_request_after_the_delivery_limit(
     channel = await amqp.confirmed_channel(broker)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
     flaky = FlakyPool(pool, failures=1000)
-    worker = side_worker(side, flaky, channel, exchange, redis)
+    worker = side_worker(side, flaky, broker, exchange, redis)
     stop = asyncio.Event()
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     request = invoke_request()
@@ -391,7 +393,7 @@ async def test_worker_dead_letters_a_malformed_request_and_says_why(
 ) -> None:
     channel = await amqp.confirmed_channel(broker)
     exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-    worker = side_worker(side, pool, channel, exchange, redis)
+    worker = side_worker(side, pool, broker, exchange, redis)
     stop = asyncio.Event()
     task = await consume_with(broker, side.topology.invoke_queue, worker.handle, stop)
     try:
