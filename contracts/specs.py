@@ -6,7 +6,9 @@ and the exported JSON Schemas all read them from here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,6 +29,12 @@ class Trigger:
     config: dict[str, Any]
     enabled: bool
     manual_invocation: bool
+
+    @cached_property
+    def config_key(self) -> str:
+        """The config as canonical JSON, made once per loaded trigger: the key of the caches of
+        what derives from the config alone (its problems, its secrets)."""
+        return json.dumps(self.config, sort_keys=True)
 
 
 class ParameterExample(BaseModel):

@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
 
+from contracts.topology import DIRECT_REPLY_TO
 from tests.conftest import TEST_JWT_SECRET
 from worker.settings import Settings
 
@@ -123,3 +129,33 @@ async def run_cli(
     out, err = await asyncio.wait_for(process.communicate(stdin), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def ignore(message: AbstractIncomingMessage) -> None:
+    pass
+
+
+async def take_one(queue: AbstractQueue) -> AbstractIncomingMessage:
+    async with queue.iterator(no_ack=True) as messages:
+        async for message in messages:
+            return message
+    raise AssertionError(f"{queue.name} closed before a message came")
+
+
+async def direct_reply_address(
+    node_url: str, on_reply: Callable[[AbstractIncomingMessage], Awaitable[None]] | None = None
+) -> tuple[AbstractConnection, str]:
+    """A caller connected to one node, consuming direct reply-to (with `on_reply`): its
+    connection and the reply address the broker gives its requests (read back from a request
+    sent to itself)."""
+    connection = await aio_pika.connect(node_url)
+    channel = await connection.channel()
+    replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+    await replies.consume(on_reply or ignore, no_ack=True)
+    mailbox = await channel.declare_queue(exclusive=True)
+    await channel.default_exchange.publish(
+        aio_pika.Message(b"{}", reply_to=DIRECT_REPLY_TO), routing_key=mailbox.name
+    )
+    request = await asyncio.wait_for(take_one(mailbox), timeout=10)
+    assert request.reply_to and request.reply_to.startswith(DIRECT_REPLY_TO + "."), request
+    return connection, request.reply_to

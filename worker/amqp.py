@@ -282,6 +282,10 @@ async def publish_event(
     )
 
 
+# How long a reply waits for its connection to be made again before it is dropped.
+REPLY_RECONNECT_WAIT_SECONDS = 2.0
+
+
 class ReplyPublisher:
     """Answers to callers waiting on direct reply-to, sent on a connection of their own.
 
@@ -304,7 +308,9 @@ class ReplyPublisher:
         try:
             channel = await self._open()
             if channel is None:
-                log.warning("reply dropped: the reply connection is being made again")
+                log.warning(
+                    "reply dropped: no reply connection", waited_s=REPLY_RECONNECT_WAIT_SECONDS
+                )
                 return
             await channel.default_exchange.publish(message, routing_key=reply_to, mandatory=False)
         except CONNECTION_EXCEPTIONS as exc:
@@ -313,13 +319,21 @@ class ReplyPublisher:
     async def _open(self) -> AbstractChannel | None:
         async with self._opening:
             if self._channel is None or self._channel.is_closed:
-                source = self._source
-                if isinstance(source, Broker):
-                    if not source.is_connected:
-                        return None
-                    source = source.connection
-                self._channel = await source.channel(publisher_confirms=False)
+                connection = await self._connection()
+                if connection is None:
+                    return None
+                self._channel = await connection.channel(publisher_confirms=False)
             return self._channel
+
+    async def _connection(self) -> AbstractConnection | None:
+        if not isinstance(self._source, Broker):
+            return self._source
+        # The connection a crash took is usually back within milliseconds.
+        try:
+            async with asyncio.timeout(REPLY_RECONNECT_WAIT_SECONDS):
+                return await self._source.connected()
+        except TimeoutError:
+            return None
 
 
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.

@@ -52,7 +52,7 @@ class _RedisRecords:
 
 
 class InvocationStatusStore(_RedisRecords):
-    def _key(self, invocation_id: str) -> str:
+    def key(self, invocation_id: str) -> str:
         return self._topology.redis_key("invocation", invocation_id)
 
     async def mark_queued(self, request: InvokeRequest) -> None:
@@ -67,18 +67,18 @@ class InvocationStatusStore(_RedisRecords):
             trigger_id=request.trigger_id,
             requested_by=request.user_id,
         )
-        key = self._key(request.invocation_id)
+        key = self.key(request.invocation_id)
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
     async def save(self, result: InvokeResult) -> None:
         """Keep the answer: a final one for the full TTL, a refusal only briefly (refused
         requests must not cost a day of storage each)."""
-        key = self._key(result.invocation_id)
+        key = self.key(result.invocation_id)
         ttl = self._ttl if result.status.final else self._short_ttl
         await self._guard(self._redis.set(key, result.body(), ex=ttl), None)
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
-        raw = await self._guard(self._redis.get(self._key(invocation_id)), None)
+        raw = await self._guard(self._redis.get(self.key(invocation_id)), None)
         return InvokeResult.parse(raw) if raw is not None else None
 
     async def finished(self, invocation_id: str) -> InvokeResult | None:

@@ -74,6 +74,36 @@ def _answer(
     )
 
 
+def _trigger_type(result: InvokeResult) -> str | None:
+    return result.trigger_data.trigger_type if result.trigger_data else None
+
+
+def _refusal(
+    request: InvokeRequest, access: store.Access | None
+) -> tuple[InvokeResult, str | None] | None:
+    """The answer to someone who may not invoke this trigger, if so."""
+    # Someone who may not read a workflow learns nothing of it, not even that it exists.
+    if access is None or not can_read(access.role):
+        return _answer(
+            request,
+            InvokeStatus.NOT_FOUND,
+            "Workflow not found",
+            code="not_found",
+            path="/workflow_id",
+        ), None
+    trigger = access.trigger
+    if trigger is None:
+        return _answer(
+            request,
+            InvokeStatus.NOT_FOUND,
+            "Trigger not found",
+            code="not_found",
+            path="/trigger_id",
+        ), None
+    denial = _denial(request, access.role, trigger)
+    return (denial, trigger.type.value) if denial is not None else None
+
+
 def _denial(request: InvokeRequest, role: Role | None, trigger: Trigger) -> InvokeResult | None:
     forbidden = InvokeStatus.FORBIDDEN
     if not can_invoke(role):
@@ -247,36 +277,23 @@ class InvokeWorker:
 
     async def _decide(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         if request.idempotency_key and (answer := await self._keyed(request)) is not None:
-            return answer, answer.trigger_data.trigger_type if answer.trigger_data else None
-        # A redelivered request whose effect happened is answered as before, not run again.
-        # (A refusal is decided afresh: the workflow, a role or a limit may have changed.)
-        earlier = await self._statuses.finished(request.invocation_id)
-        if earlier is not None and earlier.success:
-            return earlier, earlier.trigger_data.trigger_type if earlier.trigger_data else None
-
+            return answer, _trigger_type(answer)
+        # A redelivered request whose effect happened is answered as before, not run again,
+        # even if access changed since; a refusal is decided afresh (the workflow, a role or a
+        # limit may have changed). On the accepted path the rate limit's round trip reads the
+        # earlier answer too; a refusal reads it on its own.
         access = await self._access.load(request.workflow_id, request.user_id, request.trigger_id)
-        # Someone who may not read a workflow learns nothing of it, not even that it exists.
-        if access is None or not can_read(access.role):
-            return _answer(
-                request,
-                InvokeStatus.NOT_FOUND,
-                "Workflow not found",
-                code="not_found",
-                path="/workflow_id",
-            ), None
+        refusal = _refusal(request, access)
+        if refusal is not None:
+            earlier = await self._statuses.finished(request.invocation_id)
+            if earlier is not None and earlier.success:
+                return earlier, _trigger_type(earlier)
+            return refusal
+        assert access is not None and access.trigger is not None
         trigger = access.trigger
-        if trigger is None:
-            return _answer(
-                request,
-                InvokeStatus.NOT_FOUND,
-                "Trigger not found",
-                code="not_found",
-                path="/trigger_id",
-            ), None
         trigger_type = trigger.type.value
-        if (denial := _denial(request, access.role, trigger)) is not None:
-            return denial, trigger_type
-        if (limited := await self._rate_limit(request, access)) is not None:
+        limited = await self._rate_limit(request, access)
+        if limited is not None:
             return limited, trigger_type
         prepared = _prepare(request, trigger)
         if isinstance(prepared, InvalidInvocation):
@@ -352,13 +369,22 @@ class InvokeWorker:
     async def _rate_limit(
         self, request: InvokeRequest, access: store.Access
     ) -> InvokeResult | None:
+        """None when the invocation may go on; else its answer: refused by a limit, or the
+        earlier answer of an invocation that already succeeded."""
         limits = Limits(
             per_user_per_minute=access.rate_limit_per_user
             or self._settings.rate_limit_per_user_per_minute,
             per_workflow_per_minute=access.rate_limit_per_workflow
             or self._settings.rate_limit_per_workflow_per_minute,
         )
-        decision = await self._limiter.acquire(request.user_id, request.workflow_id, limits)
+        decision = await self._limiter.acquire(
+            request.user_id,
+            request.workflow_id,
+            limits,
+            answer_key=self._statuses.key(request.invocation_id),
+        )
+        if decision.answered is not None:
+            return InvokeResult.parse(decision.answered)
         if decision.allowed:
             return None
         assert decision.scope in ("user", "workflow") and decision.limit is not None

@@ -8,6 +8,10 @@ once, then one every 60/N seconds. Both keys (user, workflow) are checked and mo
 in one Lua script, against Redis's own clock: either both count the invocation or neither
 does. Cost: one EVALSHA, two GETs and two SETs inside Redis, two keys of a few bytes each
 that expire as soon as they no longer limit anything.
+
+The same round trip first reads the invocation's stored answer when the caller names its key:
+a redelivered invocation that already succeeded is answered as before and not counted again,
+so the worker needs no separate read.
 """
 
 from __future__ import annotations
@@ -25,24 +29,40 @@ log = structlog.get_logger(__name__)
 
 PERIOD_MS = 60_000
 
+# KEYS: [the invocation's answer key, when ARGV[2] is '1'], then one key per limit.
+# ARGV: the period in ms, '1' or '0', then each limit's count per period.
+# Returns {1, 0, 0} counted, {0, i, retry_ms} refused by the i-th limit, or
+# {2, 0, 0, answer} when the invocation already succeeded (nothing counted).
 _GCRA = """
+local first = 1
+if ARGV[2] == '1' then
+  first = 2
+  local answer = redis.call('GET', KEYS[1])
+  if answer then
+    local ok, doc = pcall(cjson.decode, answer)
+    if ok and type(doc) == 'table' and doc['success'] == true then
+      return {2, 0, 0, answer}
+    end
+  end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local period = tonumber(ARGV[1])
 local next_tats = {}
-for i, key in ipairs(KEYS) do
-  local interval = period / tonumber(ARGV[i + 1])
-  local tat = tonumber(redis.call('GET', key) or now)
+for i = first, #KEYS do
+  local interval = period / tonumber(ARGV[i + 3 - first])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
   local next_tat = tat + interval
   local ahead = next_tat - now
   if ahead > period then
-    return {0, i, math.ceil(ahead - period)}
+    return {0, i + 1 - first, math.ceil(ahead - period)}
   end
   next_tats[i] = next_tat
 end
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, tostring(next_tats[i]), 'PX', math.max(1, math.ceil(next_tats[i] - now)))
+for i = first, #KEYS do
+  local ttl = math.max(1, math.ceil(next_tats[i] - now))
+  redis.call('SET', KEYS[i], tostring(next_tats[i]), 'PX', ttl)
 end
 return {1, 0, 0}
 """
@@ -60,6 +80,7 @@ class Decision:
     scope: str | None = None  # "user" or "workflow": the limit that refused
     limit: int | None = None
     retry_after_seconds: int = 0
+    answered: bytes | None = None  # the stored answer of an invocation that already succeeded
 
 
 class RateLimiter:
@@ -71,8 +92,11 @@ class RateLimiter:
         self._fail_open = fail_open
         self._script = redis.register_script(_GCRA)
 
-    async def acquire(self, user_id: str, workflow_id: str, limits: Limits) -> Decision:
-        """Count one invocation against both limits, or refuse it with a retry time."""
+    async def acquire(
+        self, user_id: str, workflow_id: str, limits: Limits, answer_key: str | None = None
+    ) -> Decision:
+        """Count one invocation against both limits, or refuse it with a retry time; or, when
+        `answer_key` holds a successful answer, return it and count nothing."""
         keys = {
             "user": self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
             "workflow": self._topology.redis_key("ratelimit", "workflow", workflow_id),
@@ -81,29 +105,39 @@ class RateLimiter:
             "user": limits.per_user_per_minute,
             "workflow": limits.per_workflow_per_minute,
         }
-        return await self._charge(keys, per_minute, user_id=user_id, workflow_id=workflow_id)
+        return await self._charge(
+            keys, per_minute, answer_key, user_id=user_id, workflow_id=workflow_id
+        )
 
     async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
         """Count one refused request (403/404) against the user's refusal budget: probing for
         workflows one may not see is bounded, and so is the work it costs."""
         key = self._topology.redis_key("ratelimit", "refusals", user_id)
-        return await self._charge({"user": key}, {"user": per_minute}, user_id=user_id)
+        return await self._charge({"user": key}, {"user": per_minute}, None, user_id=user_id)
 
     async def _charge(
-        self, keys: dict[str, str], per_minute: dict[str, int], **context: str
+        self,
+        keys: dict[str, str],
+        per_minute: dict[str, int],
+        answer_key: str | None,
+        **context: str,
     ) -> Decision:
         """Run the script over `keys` (scope -> key, in order): all counted, or the first
-        scope that refuses and when to come back."""
+        scope that refuses and when to come back; or the answer under `answer_key`."""
         scopes = list(keys)
+        answer = [answer_key] if answer_key is not None else []
         try:
-            allowed, index, retry_ms = await self._script(
-                keys=[keys[s] for s in scopes], args=[PERIOD_MS, *(per_minute[s] for s in scopes)]
+            allowed, index, retry_ms, *answered = await self._script(
+                keys=[*answer, *(keys[s] for s in scopes)],
+                args=[PERIOD_MS, 1 if answer else 0, *(per_minute[s] for s in scopes)],
             )
         except (RedisError, OSError):
             if not self._fail_open:
                 raise  # fail closed: the request waits for Redis (retried with backoff)
             log.warning("rate limiter unavailable; failing open", **context)
             return Decision(allowed=True)
+        if allowed == 2:
+            return Decision(allowed=False, answered=answered[0])
         if allowed:
             return Decision(allowed=True)
         scope = scopes[int(index) - 1]

@@ -79,10 +79,10 @@ async def keep_consuming(
     until `stop` is set.
 
     A consumer lost soon after it started waits longer before the next try (up to
-    `CONSUME_PAUSE_MAX_SECONDS`): while a quorum queue elects a new leader, RabbitMQ 3.x may
-    close connection after connection, and each loss returns the messages a consumer held and
-    counts as one of their deliveries; consuming again at once would spend their delivery
-    limit on the failover.
+    `CONSUME_PAUSE_MAX_SECONDS`): on RabbitMQ 3.x each loss returns the messages a consumer
+    held and counts as one of their deliveries, so a connection that keeps failing during a
+    failover must not spend their delivery limit on it. (One such cause, replies to callers
+    on a stopped node, is kept off this connection: see `amqp.ReplyPublisher`.)
     """
     pause = amqp.RECONNECT_SECONDS
     loop = asyncio.get_running_loop()

@@ -14,11 +14,9 @@ import signal
 import time
 import uuid
 
-import aio_pika
 import pytest
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, dead_letter_queue
+from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
 from tests.faults.conftest import FAULTS, Rig, assert_exactly_once
 from tests.faults.harness import (
     RECOVERY_BOUND_S,
@@ -28,7 +26,7 @@ from tests.faults.harness import (
     publish,
     queue_state,
 )
-from tests.helpers import eventually
+from tests.helpers import direct_reply_address, eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
@@ -155,33 +153,6 @@ async def test_broker_connections_force_closed(rig: Rig) -> None:
     assert_exactly_once(result)
     clean_exits(codes)
     assert recovery <= RECOVERY_BOUND_S
-
-
-async def ignore(message: AbstractIncomingMessage) -> None:
-    pass
-
-
-async def take_one(queue: AbstractQueue) -> AbstractIncomingMessage:
-    async with queue.iterator(no_ack=True) as messages:
-        async for message in messages:
-            return message
-    raise AssertionError(f"{queue.name} closed before a message came")
-
-
-async def direct_reply_address(node_url: str) -> tuple[AbstractConnection, str]:
-    """A caller connected to one node, consuming direct reply-to: its connection and the
-    reply address the broker gives its requests (read back from a request sent to itself)."""
-    connection = await aio_pika.connect(node_url)
-    channel = await connection.channel()
-    replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-    await replies.consume(ignore, no_ack=True)
-    mailbox = await channel.declare_queue(exclusive=True)
-    await channel.default_exchange.publish(
-        aio_pika.Message(b"{}", reply_to=DIRECT_REPLY_TO), routing_key=mailbox.name
-    )
-    request = await asyncio.wait_for(take_one(mailbox), timeout=10)
-    assert request.reply_to and request.reply_to.startswith(DIRECT_REPLY_TO + "."), request
-    return connection, request.reply_to
 
 
 async def test_queue_leader_node_stopped(rig: Rig) -> None:

@@ -4,18 +4,21 @@ cluster; these run on the machine's broker behind a proxy that can cut it)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
+from aio_pika.abc import AbstractIncomingMessage
 
 from contracts.topology import Topology
 from tests.conftest import RunningSystem
 from tests.e2e.conftest import free_port
 from tests.factories import invoke_request
 from tests.faults.proxy import FaultProxy
+from tests.helpers import direct_reply_address
 from worker import amqp
 from worker.rpc import BrokerUnavailable, InvokeClient
 from worker.settings import Settings
@@ -110,3 +113,30 @@ async def test_queues_declared_without_a_replica_count_are_still_declared(
     finally:
         await amqp.delete_topology(channel, topology)
         await connection.close()
+
+
+async def test_replies_wait_for_their_connection_to_be_made_again(urls: dict[str, str]) -> None:
+    # Given a caller waiting on direct reply-to, and a worker's reply publisher
+    url = urls["MTI_AMQP_URL"]
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def on_reply(message: AbstractIncomingMessage) -> None:
+        await received.put(message.body)
+
+    caller, address = await direct_reply_address(url, on_reply)
+    broker = amqp.Broker(url, "tests replies")
+    await broker.start()
+    replies = amqp.ReplyPublisher(broker)
+    try:
+        await replies.publish(address, amqp.json_message(b'"first"', message_id="r1"))
+        assert await asyncio.wait_for(received.get(), 10) == b'"first"'
+        # When the reply connection is lost (as when the broker crashes it)
+        lost = broker.connection
+        await lost.close()
+        # Then the next reply waits for the next connection and still arrives
+        await replies.publish(address, amqp.json_message(b'"second"', message_id="r2"))
+        assert await asyncio.wait_for(received.get(), 10) == b'"second"'
+        assert broker.connection is not lost
+    finally:
+        await broker.close()
+        await caller.close()

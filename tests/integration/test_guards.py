@@ -93,6 +93,44 @@ async def test_gcra_refuses_both_or_counts_both(redis: Redis, settings: Settings
     assert await redis.get(user_key) == before
 
 
+async def test_the_limit_round_trip_answers_an_invocation_that_already_succeeded(
+    redis: Redis, settings: Settings
+) -> None:
+    limiter = RateLimiter(redis, settings.topology, fail_open=False)
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    user_key = settings.topology.redis_key("ratelimit", "user", "wf-c", user)
+    answer_key = settings.topology.redis_key("invocation", str(uuid.uuid4()))
+    succeeded = json.dumps({"status": "accepted", "success": True, "note": "first answer"})
+    stored = {
+        "refused before": json.dumps({"status": "rate_limited", "success": False}),
+        "still queued": json.dumps({"status": "queued", "success": False}),
+        "not an answer": "{not json",
+        "a list": "[true]",
+    }
+    try:
+        # Given no answer, or one that is no success: the invocation is counted as usual
+        first = await limiter.acquire(user, "wf-c", Limits(2, 100), answer_key=answer_key)
+        assert (first.allowed, first.answered) == (True, None)
+        for what, value in stored.items():
+            await redis.set(answer_key, value)
+            await redis.delete(user_key)
+            decision = await limiter.acquire(user, "wf-c", Limits(2, 100), answer_key=answer_key)
+            assert (decision.allowed, decision.answered) == (True, None), what
+            assert await redis.get(user_key) is not None, what
+        # Given a successful answer: it comes back in the same round trip, and nothing counts
+        await redis.set(answer_key, succeeded)
+        await redis.delete(user_key)
+        for _ in range(3):  # more than the limit of 2
+            decision = await limiter.acquire(user, "wf-c", Limits(2, 100), answer_key=answer_key)
+            assert decision.answered is not None and json.loads(decision.answered) == json.loads(
+                succeeded
+            )
+        assert await redis.get(user_key) is None
+    finally:
+        workflow_key = settings.topology.redis_key("ratelimit", "workflow", "wf-c")
+        await redis.delete(answer_key, user_key, workflow_key)
+
+
 async def test_redis_down_fails_closed_by_default_and_open_when_configured(
     settings: Settings,
 ) -> None:

@@ -59,7 +59,7 @@ RESOLVERS: dict[TriggerType, Resolver] = {
 def config_problems(trigger: Trigger) -> list[FieldError]:
     """What is wrong with a trigger's config; cached, since configs rarely change and checking
     one (a MANUAL trigger's JSON Schema, say) costs more than resolving an event."""
-    return list(_config_problems(trigger.type, json.dumps(trigger.config, sort_keys=True)))
+    return list(_config_problems(trigger.type, trigger.config_key))
 
 
 @lru_cache(maxsize=1024)
@@ -69,7 +69,7 @@ def _config_problems(trigger_type: TriggerType, config_json: str) -> tuple[Field
 
 def trigger_secrets(trigger: Trigger) -> Secrets:
     """What must be hidden in anything shown of this trigger or of its events."""
-    return _secrets(trigger.type, json.dumps(trigger.config, sort_keys=True))
+    return _secrets(trigger.type, trigger.config_key)
 
 
 @lru_cache(maxsize=1024)
