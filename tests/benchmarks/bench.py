@@ -342,6 +342,60 @@ async def pipeline(
     return len(requests) / elapsed
 
 
+async def transport_floor(
+    connection: Any, settings: Settings, requests: list[InvokeRequest], out: Results
+) -> float:
+    """CPU per message of `tests/benchmarks/floor.py`: the worker's transport, no work of its
+    own, fed the same invoke requests as the pipeline."""
+    source, target = f"{settings.namespace}.floor-in", f"{settings.namespace}.floor-out"
+    setup = await connection.channel()
+    quorum = {"x-queue-type": "quorum"}
+    queues = [
+        await setup.declare_queue(name, durable=True, arguments=quorum) for name in (source, target)
+    ]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.benchmarks.floor",
+        source,
+        target,
+        str(len(requests)),
+        env=role_env(settings),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_for(lambda: consumers(connection, source))
+        channel = await amqp.confirmed_channel(connection)
+        gate = asyncio.Semaphore(256)
+
+        async def one(request: InvokeRequest) -> None:
+            async with gate:
+                await channel.default_exchange.publish(
+                    amqp.json_message(request.body(), message_id=request.invocation_id),
+                    routing_key=source,
+                    mandatory=True,
+                )
+
+        await asyncio.gather(*(one(r) for r in requests))
+        stdout, _ = await asyncio.wait_for(process.communicate(), 300)
+        await channel.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        for queue in queues:
+            await queue.delete(if_unused=False, if_empty=False)
+        await setup.close()
+    per_message = json.loads(stdout)["cpu_ms"] / len(requests)
+    out.figures["transport_floor_cpu_ms_per_invocation"] = round(per_message, 3)
+    out.say(
+        f"transport floor    {per_message:.2f} ms CPU/inv  (consume, confirmed publish, one "
+        f"batched Redis write, ack: {len(requests)} messages, no work of the worker's own)"
+    )
+    return per_message
+
+
 async def run_workers(roles: Roles, connection: Any, settings: Settings, count: int) -> None:
     await roles.stop("worker")
     await roles.start("worker", count)
@@ -604,6 +658,10 @@ async def main(smoke: bool, output: Path, phases: tuple[str, ...] = PHASES) -> i
                 out.cpu(f"pipeline_{workers}", spent)
                 if workers == 1:
                     out.figures["worker_cpu_ms_per_invocation"] = spent["worker"]
+                    floor = await transport_floor(
+                        connection, settings, mixed_requests("floor", sizes.pipeline), out
+                    )
+                    out.figures["worker_cpu_over_floor"] = round(spent["worker"] / floor, 2)
             if "http" in phases:
                 await run_workers(roles, connection, settings, 1)
                 await http_figures(roles, meter, settings, sizes, out)
