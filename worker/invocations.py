@@ -21,7 +21,6 @@ from redis.exceptions import RedisError
 
 from contracts.models import InvokeRequest, InvokeResult, InvokeStatus
 from contracts.topology import Topology
-from worker.redis_batch import RedisBatch
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -36,7 +35,7 @@ class _RedisRecords:
         fail_open: bool,
         short_ttl_seconds: int = 60,
     ) -> None:
-        self._batch = RedisBatch(redis)
+        self._redis = redis
         self._topology = topology
         self._ttl = ttl_seconds
         self._short_ttl = short_ttl_seconds  # for answers that are not final
@@ -69,23 +68,17 @@ class InvocationStatusStore(_RedisRecords):
             requested_by=request.user_id,
         )
         key = self.key(request.invocation_id)
-        await self._guard(
-            self._batch.run(lambda redis: redis.set(key, queued.body(), ex=self._ttl, nx=True)),
-            None,
-        )
+        await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
     async def save(self, result: InvokeResult) -> None:
         """Keep the answer: a final one for the full TTL, a refusal only briefly (refused
         requests must not cost a day of storage each)."""
         key = self.key(result.invocation_id)
         ttl = self._ttl if result.status.final else self._short_ttl
-        await self._guard(
-            self._batch.run(lambda redis: redis.set(key, result.body(), ex=ttl)), None
-        )
+        await self._guard(self._redis.set(key, result.body(), ex=ttl), None)
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
-        key = self.key(invocation_id)
-        raw = await self._guard(self._batch.run(lambda redis: redis.get(key)), None)
+        raw = await self._guard(self._redis.get(self.key(invocation_id)), None)
         return InvokeResult.parse(raw) if raw is not None else None
 
     async def finished(self, invocation_id: str) -> InvokeResult | None:
@@ -117,11 +110,9 @@ class IdempotencyStore(_RedisRecords):
         mine = json.dumps(
             {"invocation_id": request.invocation_id, "fingerprint": fingerprint(request)}
         )
-        if await self._guard(
-            self._batch.run(lambda redis: redis.set(key, mine, ex=self._ttl, nx=True)), True
-        ):
+        if await self._guard(self._redis.set(key, mine, ex=self._ttl, nx=True), True):
             return None
-        raw = await self._guard(self._batch.run(lambda redis: redis.get(key)), None)
+        raw = await self._guard(self._redis.get(key), None)
         if raw is None:  # expired in between, or Redis failed open
             return None
         first = json.loads(raw)

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from contracts.topology import Topology
-from worker.redis_batch import RedisBatch
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +88,6 @@ class RateLimiter:
 
     def __init__(self, redis: Redis, topology: Topology, *, fail_open: bool) -> None:
         self._redis = redis
-        self._batch = RedisBatch(redis)
         self._topology = topology
         self._fail_open = fail_open
         self._script = redis.register_script(_GCRA)
@@ -118,19 +115,6 @@ class RateLimiter:
         key = self._topology.redis_key("ratelimit", "refusals", user_id)
         return await self._charge({"user": key}, {"user": per_minute}, None, user_id=user_id)
 
-    async def _run(self, keys: list[str], args: list[Any]) -> list[Any]:
-        """The script, batched with whatever else is sent to Redis in this turn of the loop
-        (`RedisBatch`); loaded first if Redis lost it (a restart, `SCRIPT FLUSH`)."""
-        for _ in range(2):
-            try:
-                reply: list[Any] = await self._batch.run(
-                    lambda redis: redis.evalsha(self._script.sha, len(keys), *keys, *args)
-                )
-                return reply
-            except NoScriptError:
-                await self._redis.script_load(_GCRA)
-        raise NoScriptError("the rate-limit script could not be loaded")
-
     async def _charge(
         self,
         keys: dict[str, str],
@@ -142,10 +126,11 @@ class RateLimiter:
         scope that refuses and when to come back; or the answer under `answer_key`."""
         scopes = list(keys)
         answer = [answer_key] if answer_key is not None else []
-        script_keys = [*answer, *(keys[s] for s in scopes)]
-        args = [PERIOD_MS, 1 if answer else 0, *(per_minute[s] for s in scopes)]
         try:
-            allowed, index, retry_ms, *answered = await self._run(script_keys, args)
+            allowed, index, retry_ms, *answered = await self._script(
+                keys=[*answer, *(keys[s] for s in scopes)],
+                args=[PERIOD_MS, 1 if answer else 0, *(per_minute[s] for s in scopes)],
+            )
         except (RedisError, OSError):
             if not self._fail_open:
                 raise  # fail closed: the request waits for Redis (retried with backoff)

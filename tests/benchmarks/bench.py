@@ -391,7 +391,7 @@ async def transport_floor(
     out.figures["transport_floor_cpu_ms_per_invocation"] = round(per_message, 3)
     out.say(
         f"transport floor    {per_message:.2f} ms CPU/inv  (consume, confirmed publish, one "
-        f"batched Redis write, ack: {len(requests)} messages, no work of the worker's own)"
+        f"Redis write, ack: {len(requests)} messages, no work of the worker's own)"
     )
     return per_message
 

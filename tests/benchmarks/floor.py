@@ -4,7 +4,7 @@ per message with no work of its own.
 `python -m tests.benchmarks.floor SOURCE TARGET COUNT` (run by `make bench` as a process of its
 own) consumes SOURCE with the worker's
 prefetch, and for each message publishes it to TARGET confirmed, persistent and mandatory,
-writes one Redis key through the worker's `RedisBatch`, and acks: the transport a worker
+writes one Redis key (through a pool like the roles'), and acks: the transport a worker
 needs for one invocation (an event out, a status written, a request settled), on uvloop,
 without parsing, checking, resolving, logging or counting anything. It prints the CPU time
 (user + system, as /proc counts the roles') it spent from the moment it consumed until the
@@ -22,18 +22,18 @@ import time
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from worker import amqp
-from worker.redis_batch import RedisBatch
 
 PREFETCH = 200  # the worker's default
 
 
 async def relay(source: str, target: str, count: int) -> None:
     connection = await aio_pika.connect(os.environ["MTI_AMQP_URL"])
-    redis = Redis.from_url(os.environ["MTI_REDIS_URL"])
-    batch = RedisBatch(redis)
+    redis = Redis.from_pool(
+        BlockingConnectionPool.from_url(os.environ["MTI_REDIS_URL"], max_connections=64)
+    )
     channel = await amqp.confirmed_channel(connection, PREFETCH)
     queue = await channel.get_queue(source, ensure=False)
     handled = 0
@@ -47,7 +47,7 @@ async def relay(source: str, target: str, count: int) -> None:
             routing_key=target,
             mandatory=True,
         )
-        await batch.run(lambda r: r.set(status_key, message.body, ex=60))
+        await redis.set(status_key, message.body, ex=60)
         await message.ack()
         handled += 1
         if handled == count:

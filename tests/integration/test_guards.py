@@ -131,6 +131,21 @@ async def test_the_limit_round_trip_answers_an_invocation_that_already_succeeded
         await redis.delete(answer_key, user_key, workflow_key)
 
 
+async def test_the_rate_limiter_reloads_its_script_when_redis_lost_it(
+    redis: Redis, settings: Settings
+) -> None:
+    limiter = RateLimiter(redis, settings.topology, fail_open=False)
+    user = f"u-{uuid.uuid4().hex[:6]}"
+    assert (await limiter.acquire(user, "wf-s", Limits(5, 100))).allowed
+    # When Redis forgets every script (a restart, SCRIPT FLUSH), concurrent callers included
+    await redis.script_flush()
+    decisions = await asyncio.gather(
+        *(limiter.acquire(user, "wf-s", Limits(5, 100)) for _ in range(5))
+    )
+    # Then each call was counted once: four more pass, the fifth is over the limit of 5
+    assert [d.allowed for d in decisions].count(True) == 4
+
+
 async def test_redis_down_fails_closed_by_default_and_open_when_configured(
     settings: Settings,
 ) -> None:
