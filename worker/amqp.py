@@ -282,8 +282,10 @@ async def publish_event(
     )
 
 
-# How long a reply waits for its connection to be made again before it is dropped.
+# How long a reply waits for its connection to be made again before it is dropped (a crash's
+# connection is usually back within milliseconds), and how often it looks.
 REPLY_RECONNECT_WAIT_SECONDS = 2.0
+RECONNECT_POLL_SECONDS = 0.01
 
 
 class ReplyPublisher:
@@ -305,35 +307,47 @@ class ReplyPublisher:
         self._opening = asyncio.Lock()
 
     async def publish(self, reply_to: str, message: aio_pika.Message) -> None:
-        try:
+        for attempt in (1, 2):
             channel = await self._open()
             if channel is None:
                 log.warning(
                     "reply dropped: no reply connection", waited_s=REPLY_RECONNECT_WAIT_SECONDS
                 )
                 return
-            await channel.default_exchange.publish(message, routing_key=reply_to, mandatory=False)
-        except CONNECTION_EXCEPTIONS as exc:
-            log.warning("reply dropped: the reply connection was lost", error=type(exc).__name__)
+            try:
+                await channel.default_exchange.publish(
+                    message, routing_key=reply_to, mandatory=False
+                )
+                return
+            except CONNECTION_EXCEPTIONS as exc:
+                # This reply never left (the connection was already going): it is not the one
+                # that brought the connection down, so it goes again once, on the next one.
+                if self._channel is channel:
+                    self._channel = None
+                if attempt == 2:
+                    log.warning("reply dropped: the reply connection was lost", error=repr(exc))
 
     async def _open(self) -> AbstractChannel | None:
-        async with self._opening:
-            if self._channel is None or self._channel.is_closed:
-                connection = await self._connection()
-                if connection is None:
-                    return None
-                self._channel = await connection.channel(publisher_confirms=False)
-            return self._channel
-
-    async def _connection(self) -> AbstractConnection | None:
-        if not isinstance(self._source, Broker):
-            return self._source
-        # The connection a crash took is usually back within milliseconds.
+        """The reply channel; None when no connection came within the wait."""
         try:
-            async with asyncio.timeout(REPLY_RECONNECT_WAIT_SECONDS):
-                return await self._source.connected()
+            async with asyncio.timeout(REPLY_RECONNECT_WAIT_SECONDS), self._opening:
+                while self._channel is None or self._channel.is_closed:
+                    try:
+                        connection = await self._connection()
+                        self._channel = await connection.channel(publisher_confirms=False)
+                    except CONNECTION_EXCEPTIONS:
+                        # Lost before the process noticed: the next one is being made.
+                        await asyncio.sleep(RECONNECT_POLL_SECONDS)
+                return self._channel
         except TimeoutError:
             return None
+
+    async def _connection(self) -> AbstractConnection:
+        if not isinstance(self._source, Broker):
+            return self._source
+        connection = await self._source.connected()
+        assert connection is not None
+        return connection
 
 
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.

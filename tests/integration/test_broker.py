@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from aiormq.exceptions import ChannelInvalidStateError
 
 from contracts.topology import Topology
 from tests.conftest import RunningSystem
@@ -137,6 +138,41 @@ async def test_replies_wait_for_their_connection_to_be_made_again(urls: dict[str
         await replies.publish(address, amqp.json_message(b'"second"', message_id="r2"))
         assert await asyncio.wait_for(received.get(), 10) == b'"second"'
         assert broker.connection is not lost
+    finally:
+        await broker.close()
+        await caller.close()
+
+
+class FailingChannel:
+    """A channel whose connection went before the process noticed: publishing fails."""
+
+    is_closed = False
+
+    class default_exchange:
+        @staticmethod
+        async def publish(*_: object, **__: object) -> None:
+            raise ChannelInvalidStateError("the connection is closing")
+
+
+async def test_a_reply_that_never_left_goes_again_on_the_next_connection(
+    urls: dict[str, str],
+) -> None:
+    # Given a reply publisher whose channel fails the publish (the connection went under it)
+    url = urls["MTI_AMQP_URL"]
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def on_reply(message: AbstractIncomingMessage) -> None:
+        await received.put(message.body)
+
+    caller, address = await direct_reply_address(url, on_reply)
+    broker = amqp.Broker(url, "tests replies again")
+    await broker.start()
+    replies = amqp.ReplyPublisher(broker)
+    replies._channel = FailingChannel()  # type: ignore[assignment]
+    try:
+        # When a reply is published, it is sent again once on a fresh channel, and arrives
+        await replies.publish(address, amqp.json_message(b'"again"', message_id="r3"))
+        assert await asyncio.wait_for(received.get(), 10) == b'"again"'
     finally:
         await broker.close()
         await caller.close()
