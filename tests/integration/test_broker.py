@@ -144,20 +144,23 @@ async def test_replies_wait_for_their_connection_to_be_made_again(urls: dict[str
 
 
 class FailingChannel:
-    """A channel whose connection went before the process noticed: publishing fails."""
+    """A reply channel whose connection goes while replies are in flight on it."""
 
     is_closed = False
 
-    class default_exchange:
-        @staticmethod
-        async def publish(*_: object, **__: object) -> None:
-            raise ChannelInvalidStateError("the connection is closing")
+    def __init__(self) -> None:
+        self.gone = asyncio.Event()
+        self.default_exchange = self
+
+    async def publish(self, *_: object, **__: object) -> None:
+        await self.gone.wait()
+        raise ChannelInvalidStateError("the connection went")
 
 
-async def test_a_reply_that_never_left_goes_again_on_the_next_connection(
+async def test_replies_lost_with_their_connection_go_again_except_the_one_it_went_on(
     urls: dict[str, str],
 ) -> None:
-    # Given a reply publisher whose channel fails the publish (the connection went under it)
+    # Given two replies in flight on a reply channel whose connection then goes
     url = urls["MTI_AMQP_URL"]
     received: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -168,11 +171,24 @@ async def test_a_reply_that_never_left_goes_again_on_the_next_connection(
     broker = amqp.Broker(url, "tests replies again")
     await broker.start()
     replies = amqp.ReplyPublisher(broker)
-    replies._channel = FailingChannel()  # type: ignore[assignment]
+    failing = FailingChannel()
+    replies._link = amqp._ReplyLink(failing)  # type: ignore[arg-type]
     try:
-        # When a reply is published, it is sent again once on a fresh channel, and arrives
-        await replies.publish(address, amqp.json_message(b'"again"', message_id="r3"))
-        assert await asyncio.wait_for(received.get(), 10) == b'"again"'
+        first = asyncio.create_task(
+            replies.publish(address, amqp.json_message(b'"first"', message_id="r3"))
+        )
+        await asyncio.sleep(0)
+        second = asyncio.create_task(
+            replies.publish(address, amqp.json_message(b'"second"', message_id="r4"))
+        )
+        await asyncio.sleep(0.05)
+        failing.gone.set()
+        await asyncio.gather(first, second)
+        # Then the oldest unconfirmed one (the reply the connection went on) is dropped, and
+        # the later one goes again on a fresh channel and arrives
+        assert await asyncio.wait_for(received.get(), 10) == b'"second"'
+        await asyncio.sleep(0.5)
+        assert received.empty()
     finally:
         await broker.close()
         await caller.close()
