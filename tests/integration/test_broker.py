@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import aio_pika
 import pytest
@@ -116,8 +117,19 @@ async def test_queues_declared_without_a_replica_count_are_still_declared(
         await connection.close()
 
 
-async def test_replies_wait_for_their_connection_to_be_made_again(urls: dict[str, str]) -> None:
-    # Given a caller waiting on direct reply-to, and a worker's reply publisher
+@dataclass
+class ReplyRig:
+    """A caller waiting on direct reply-to (its address, what it received) and a worker's
+    reply publisher on a broker link of its own."""
+
+    address: str
+    received: asyncio.Queue[bytes]
+    broker: amqp.Broker
+    replies: amqp.ReplyPublisher
+
+
+@pytest.fixture
+async def reply_rig(urls: dict[str, str]) -> AsyncIterator[ReplyRig]:
     url = urls["MTI_AMQP_URL"]
     received: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -127,20 +139,22 @@ async def test_replies_wait_for_their_connection_to_be_made_again(urls: dict[str
     caller, address = await direct_reply_address(url, on_reply)
     broker = amqp.Broker(url, "tests replies")
     await broker.start()
-    replies = amqp.ReplyPublisher(broker)
-    try:
-        await replies.publish(address, amqp.json_message(b'"first"', message_id="r1"))
-        assert await asyncio.wait_for(received.get(), 10) == b'"first"'
-        # When the reply connection is lost (as when the broker crashes it)
-        lost = broker.connection
-        await lost.close()
-        # Then the next reply waits for the next connection and still arrives
-        await replies.publish(address, amqp.json_message(b'"second"', message_id="r2"))
-        assert await asyncio.wait_for(received.get(), 10) == b'"second"'
-        assert broker.connection is not lost
-    finally:
-        await broker.close()
-        await caller.close()
+    yield ReplyRig(address, received, broker, amqp.ReplyPublisher(broker))
+    await broker.close()
+    await caller.close()
+
+
+async def test_replies_wait_for_their_connection_to_be_made_again(reply_rig: ReplyRig) -> None:
+    rig = reply_rig
+    await rig.replies.publish(rig.address, amqp.json_message(b'"first"', message_id="r1"))
+    assert await asyncio.wait_for(rig.received.get(), 10) == b'"first"'
+    # When the reply connection is lost (as when the broker crashes it)
+    lost = rig.broker.connection
+    await lost.close()
+    # Then the next reply waits for the next connection and still arrives
+    await rig.replies.publish(rig.address, amqp.json_message(b'"second"', message_id="r2"))
+    assert await asyncio.wait_for(rig.received.get(), 10) == b'"second"'
+    assert rig.broker.connection is not lost
 
 
 class FailingChannel:
@@ -158,37 +172,24 @@ class FailingChannel:
 
 
 async def test_replies_lost_with_their_connection_go_again_except_the_one_it_went_on(
-    urls: dict[str, str],
+    reply_rig: ReplyRig,
 ) -> None:
     # Given two replies in flight on a reply channel whose connection then goes
-    url = urls["MTI_AMQP_URL"]
-    received: asyncio.Queue[bytes] = asyncio.Queue()
-
-    async def on_reply(message: AbstractIncomingMessage) -> None:
-        await received.put(message.body)
-
-    caller, address = await direct_reply_address(url, on_reply)
-    broker = amqp.Broker(url, "tests replies again")
-    await broker.start()
-    replies = amqp.ReplyPublisher(broker)
+    rig = reply_rig
     failing = FailingChannel()
-    replies._link = amqp._ReplyLink(failing)  # type: ignore[arg-type]
-    try:
-        first = asyncio.create_task(
-            replies.publish(address, amqp.json_message(b'"first"', message_id="r3"))
-        )
-        await asyncio.sleep(0)
-        second = asyncio.create_task(
-            replies.publish(address, amqp.json_message(b'"second"', message_id="r4"))
-        )
-        await asyncio.sleep(0.05)
-        failing.gone.set()
-        await asyncio.gather(first, second)
-        # Then the oldest unconfirmed one (the reply the connection went on) is dropped, and
-        # the later one goes again on a fresh channel and arrives
-        assert await asyncio.wait_for(received.get(), 10) == b'"second"'
-        await asyncio.sleep(0.5)
-        assert received.empty()
-    finally:
-        await broker.close()
-        await caller.close()
+    rig.replies._link = amqp._ReplyLink(failing)  # type: ignore[arg-type]
+    first = asyncio.create_task(
+        rig.replies.publish(rig.address, amqp.json_message(b'"first"', message_id="r3"))
+    )
+    await asyncio.sleep(0)
+    second = asyncio.create_task(
+        rig.replies.publish(rig.address, amqp.json_message(b'"second"', message_id="r4"))
+    )
+    await asyncio.sleep(0.05)
+    failing.gone.set()
+    await asyncio.gather(first, second)
+    # Then the oldest unconfirmed one (the reply the connection went on) is dropped, and the
+    # later one goes again on a fresh channel and arrives
+    assert await asyncio.wait_for(rig.received.get(), 10) == b'"second"'
+    await asyncio.sleep(0.5)
+    assert rig.received.empty()
