@@ -284,6 +284,16 @@ async def publish_event(
     )
 
 
+async def live_connection(source: Broker | AbstractConnection) -> AbstractConnection:
+    """The connection to use now: a process's `Broker`'s current one (waiting for the next
+    one if it was lost), or the one connection given."""
+    if not isinstance(source, Broker):
+        return source
+    connection = await source.connected()
+    assert connection is not None
+    return connection
+
+
 # How long a reply waits for its connection to be made again before it is dropped (a crash's
 # connection is usually back within milliseconds), and how often it looks.
 REPLY_RECONNECT_WAIT_SECONDS = 2.0
@@ -365,7 +375,7 @@ class ReplyPublisher:
             async with asyncio.timeout(REPLY_RECONNECT_WAIT_SECONDS), self._opening:
                 while self._link is None or self._link.channel.is_closed:
                     try:
-                        connection = await self._connection()
+                        connection = await live_connection(self._source)
                         channel = await connection.channel(publisher_confirms=True)
                         self._link = _ReplyLink(channel)
                     except CONNECTION_EXCEPTIONS:
@@ -374,13 +384,6 @@ class ReplyPublisher:
                 return self._link
         except TimeoutError:
             return None
-
-    async def _connection(self) -> AbstractConnection:
-        if not isinstance(self._source, Broker):
-            return self._source
-        connection = await self._source.connected()
-        assert connection is not None
-        return connection
 
 
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.

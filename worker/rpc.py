@@ -54,9 +54,7 @@ class InvokeClient:
         """The publishing channel with its reply consumer, opened afresh after a loss."""
         async with self._opening:
             if self._channel is None or self._exchange is None or self._channel.is_closed:
-                source = self._source
-                connection = await source.connected() if isinstance(source, amqp.Broker) else source
-                assert connection is not None
+                connection = await amqp.live_connection(self._source)
                 channel = await amqp.confirmed_channel(connection)
                 exchange = await channel.get_exchange(self._topology.invoke_exchange, ensure=False)
                 # Direct reply-to: consume the pseudo-queue (no-ack) on the channel that
