@@ -6,6 +6,7 @@ derives from its event id, so the scheduler's unique key on event_id drops dupli
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 _MANUAL_EVENTS = uuid.UUID("6f1c3c52-6a5e-4c44-9a53-4bb5f4a3a1d0")
@@ -43,3 +44,11 @@ def execution_id_for_event(event_id: str) -> str:
 
 def execution_url(execution_id: str) -> str:
     return f"/api/v1/executions/{execution_id}"
+
+
+def derived_hex(seed: str, length: int = 40) -> str:
+    """Hex digits that look random but always come out the same for the same seed."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    while len(digest) < length:
+        digest += hashlib.sha256(digest.encode()).hexdigest()
+    return digest[:length]

@@ -27,17 +27,17 @@ from rich.table import Table
 
 from contracts.ids import new_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.redaction import Secrets
 from contracts.specs import Trigger
 from contracts.topology import dead_letter_queue
+from contracts.triggers import describe_trigger, trigger_secrets, trigger_spec
 from worker import amqp, store
 from worker.auth import mint_token
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
 from worker.paths import as_pointer, parse_assignment, parse_value, set_path
-from worker.redaction import Secrets
 from worker.replay import Filters, Kind, ReplayOptions, ReplaySummary, dead_letters, plan
 from worker.replay import replay as replay_events
-from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.rpc import InvokeClient
 from worker.runtime import Role, run_roles
 from worker.settings import Settings

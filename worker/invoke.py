@@ -27,20 +27,16 @@ from contracts.models import (
     TriggerData,
 )
 from contracts.specs import Trigger
+from contracts.triggers import trigger_secrets
+from contracts.validation import from_pydantic
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.outage import Dependencies
 from worker.ratelimit import Limits, RateLimiter
-from worker.resolvers import (
-    InvalidInvocation,
-    PreparedInvocation,
-    prepare_invocation,
-    trigger_secrets,
-)
+from worker.resolvers import InvalidInvocation, PreparedInvocation, prepare_invocation
 from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
-from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from worker.validation import pointer
+from contracts.validation import pointer
 
 
 def parse_path(text: str) -> list[str]:

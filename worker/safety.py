@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import ada_url
 
 from contracts.models import FieldError
-from worker.validation import pointer
+from contracts.validation import pointer
 
 MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
 MAX_DEPTH = 32

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.models import FieldError, TriggerType
-from worker.validation import pointer
+from contracts.validation import pointer
 
 ALLOW_FLAG = "allow_suspicious_content"
 CODE = "suspicious_content"

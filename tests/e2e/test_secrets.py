@@ -14,11 +14,11 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
+from contracts.redaction import HIDDEN
 from contracts.topology import dead_letter_exchange
 from tests.e2e.conftest import Service
 from tests.helpers import eventually, publish_raw, run_cli
 from worker.catalog import Catalog, apply_catalog
-from worker.redaction import HIDDEN
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from contracts.models import TriggerType
+from contracts.redaction import HIDDEN, REDACTED, Secrets, declared_secrets
+from contracts.triggers import KINDS, trigger_secrets
 from tests.factories import demo_request
 from tests.factories import trigger as make_trigger
-from worker.redaction import HIDDEN, REDACTED, Secrets, declared_secrets
-from worker.resolvers import RESOLVERS, prepare_invocation, trigger_secrets
+from worker.resolvers import prepare_invocation
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -84,7 +85,7 @@ def test_every_declared_secret_is_used_in_the_event_and_hidden_in_what_is_shown(
 ) -> None:
     config = CONFIGS[trigger_type]
     trigger = make_trigger(trigger_type, config)
-    planted = [v for v in declared_secrets(RESOLVERS[trigger_type].config_schema, config)]
+    planted = [v for v in declared_secrets(KINDS[trigger_type].config_schema, config)]
     assert len(planted) == sum(str(v).count("planted") for v in _leaves(config))
     prepared = prepare_invocation(demo_request(trigger_type, dry_run=dry_run), trigger)
     secrets = trigger_secrets(trigger)

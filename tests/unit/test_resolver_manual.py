@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from contracts.models import TriggerType
+from contracts.triggers import trigger_spec
 from tests.factories import FIXED_TIME, demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_paths
-from worker.resolvers import InvalidInvocation, prepare_invocation, trigger_spec
+from worker.resolvers import InvalidInvocation, prepare_invocation
 
 MANUAL = TriggerType.MANUAL
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from contracts.models import TriggerType
+from contracts.triggers import trigger_spec
 from tests.factories import demo_request, demo_trigger
-from worker.resolvers import InvalidInvocation, prepare_invocation, trigger_spec
+from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.safety import MAX_OUTPUT_BYTES
 
 EDGE_STRINGS = [

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from contracts.models import TriggerType
+from contracts.redaction import REDACTED
 from tests.factories import FIXED_TIME, demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_paths
-from worker.redaction import REDACTED
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.resolvers.webhook import merge_headers
 

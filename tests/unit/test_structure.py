@@ -59,6 +59,12 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def test_describing_a_trigger_is_not_resolving_it() -> None:
+    """The shim and the CLI describe triggers from the contracts; only the worker resolves."""
+    for path in [ROOT / "worker" / "cli.py", *(ROOT / "worker" / "shim").glob("*.py")]:
+        assert not {m for m in imported_modules(path) if m.startswith("worker.resolvers")}, path
+
+
 def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> None:
     for path in (ROOT / "worker" / "resolvers").glob("*.py"):
         assert not {

@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from contracts.models import TriggerType
 from contracts.specs import SPECS
+from contracts.triggers import config_problems
 from tests import design_examples
 from tests.factories import demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
 from worker.catalog import DEMO_FILE, load_catalog
-from worker.resolvers import InvalidInvocation, config_problems, prepare_invocation
+from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.suspicious import ALLOW_FLAG, PATTERNS, Pattern, first_match, suspicious_content
 
 # More payloads per category than the one example each pattern documents.

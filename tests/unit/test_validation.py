@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
 
-from worker.validation import from_pydantic, pointer, schema_problems, validate
+from contracts.validation import from_pydantic, pointer, schema_problems, validate
 
 SCHEMA = {
     "type": "object",

@@ -6,12 +6,8 @@ timestamp and invocation id), so a redelivered request resolves to the very same
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-from pydantic import ValidationError
 
 from contracts.ids import manual_event_id
 from contracts.models import (
@@ -21,29 +17,20 @@ from contracts.models import (
     TriggerEvent,
     TriggerType,
 )
-from contracts.specs import (
-    JSON_SCHEMA_DIALECT,
-    SPECS,
-    ManualInvocationSpec,
-    ParameterExample,
-    Trigger,
-)
-from worker.redaction import Secrets
+from contracts.specs import Trigger
+from contracts.triggers import config_problems
+from contracts.validation import pointer, validate
 from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
 from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
 from worker.suspicious import suspicious_content
-from worker.validation import pointer, validate
 
 __all__ = [
     "RESOLVERS",
     "InvalidInvocation",
     "PreparedInvocation",
-    "describe_trigger",
     "prepare_invocation",
-    "trigger_secrets",
-    "trigger_spec",
 ]
 
 RESOLVERS: dict[TriggerType, Resolver] = {
@@ -54,75 +41,6 @@ RESOLVERS: dict[TriggerType, Resolver] = {
     TriggerType.SLACK: slack.RESOLVER,
     TriggerType.MANUAL: manual.RESOLVER,
 }
-
-
-def config_problems(trigger: Trigger) -> list[FieldError]:
-    """What is wrong with a trigger's config; cached, since configs rarely change and checking
-    one (a MANUAL trigger's JSON Schema, say) costs more than resolving an event."""
-    return list(_config_problems(trigger.type, trigger.config_key))
-
-
-@lru_cache(maxsize=1024)
-def _config_problems(trigger_type: TriggerType, config_json: str) -> tuple[FieldError, ...]:
-    return tuple(RESOLVERS[trigger_type].config_errors(json.loads(config_json)))
-
-
-def trigger_secrets(trigger: Trigger) -> Secrets:
-    """What must be hidden in anything shown of this trigger or of its events."""
-    return _secrets(trigger.type, trigger.config_key)
-
-
-@lru_cache(maxsize=1024)
-def _secrets(trigger_type: TriggerType, config_json: str) -> Secrets:
-    return RESOLVERS[trigger_type].secrets(json.loads(config_json))
-
-
-def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
-    """The spec of the trigger's type, narrowed to this trigger's config: its schema, defaults,
-    and only the examples that are valid for it (plus any its config lists)."""
-    spec = SPECS[trigger.type]
-    resolver = RESOLVERS[trigger.type]
-    if config_problems(trigger):
-        return spec
-    schema = {"$schema": JSON_SCHEMA_DIALECT, **resolver.parameter_schema(trigger.config)}
-    defaults = resolver.default_parameters(trigger.config)
-    candidates = [*spec.parameter_examples, *_config_examples(trigger.config)]
-    return spec.model_copy(
-        update={
-            "parameter_schema": schema,
-            "default_parameters": defaults,
-            "parameter_examples": [
-                e for e in candidates if not validate(schema, {**defaults, **e.parameters})
-            ],
-        }
-    )
-
-
-def describe_trigger(trigger: Trigger) -> dict[str, Any]:
-    """What the schema endpoint and `manual-trigger schema` show of a trigger; secrets redacted."""
-    spec = trigger_spec(trigger)
-    return {
-        "workflow_id": trigger.workflow_id,
-        "trigger_id": trigger.id,
-        "trigger_type": trigger.type.value,
-        "trigger_config": trigger_secrets(trigger).hide(trigger.config),
-        "supported": spec.supported,
-        "manual_invocation": trigger.manual_invocation,
-        "description": spec.description,
-        "parameter_schema": spec.parameter_schema,
-        "default_parameters": spec.default_parameters,
-        "examples": [e.model_dump() for e in spec.parameter_examples],
-    }
-
-
-def _config_examples(config: dict[str, Any]) -> list[ParameterExample]:
-    examples = config.get("examples")
-    if not isinstance(examples, list):
-        return []
-    try:
-        return [ParameterExample.model_validate(e) for e in examples]
-    except ValidationError:
-        return []
 
 
 @dataclass(frozen=True)

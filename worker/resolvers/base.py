@@ -14,10 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
-from contracts.specs import ManualInvocationSpec
-from worker.redaction import Secrets, secrets_of
-from worker.validation import validate
 
 _DERIVED = uuid.UUID("2b0c8f9e-5d7a-4f0e-9c41-7e1f3b6a2d55")
 
@@ -56,58 +54,19 @@ def invalid(path: str, message: str, code: str) -> InvalidInvocation:
 
 
 class Resolver(Protocol):
+    """A trigger kind (`contracts.triggers`) that also turns parameters into the event."""
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]: ...
 
     def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]: ...
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]: ...
-
-    def secrets(self, config: dict[str, Any]) -> Secrets: ...
 
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution: ...
 
 
-class SpecResolver:
-    """The common case: parameters as the type's spec declares them, the trigger's config
-    checked against `config_schema`. Resolvers override what their type does differently."""
-
-    spec: ManualInvocationSpec
-    config_schema: dict[str, Any] = {"type": "object"}  # noqa: RUF012 -- read-only
-
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.spec.default_parameters)
-
-    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
-        return self.spec.parameter_schema
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        return validate(self.config_schema, config, "/trigger_config")
-
-    def secrets(self, config: dict[str, Any]) -> Secrets:
-        """What the config schema declares secret, and the signature headers this type sends."""
-        return secrets_of(self.config_schema, config, self.signature_headers(config))
-
-    def signature_headers(self, config: dict[str, Any]) -> list[str]:
-        return []
-
-    def shown_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The config as events' metadata and answers may show it: secrets replaced."""
-        shown: dict[str, Any] = self.secrets(config).hide(config)
-        return shown
-
-
 def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:
     return uuid.uuid5(_DERIVED, f"{request.invocation_id}:{purpose}")
-
-
-def derived_hex(seed: str, length: int = 40) -> str:
-    """Hex digits that look random but always come out the same for the same seed."""
-    digest = hashlib.sha256(seed.encode()).hexdigest()
-    while len(digest) < length:
-        digest += hashlib.sha256(digest.encode()).hexdigest()
-    return digest[:length]
 
 
 def derived_int(seed: str, low: int, high: int) -> int:

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
 from contracts.models import FieldError, InvokeRequest
-from contracts.specs import CRON_SPEC
-from worker.resolvers.base import InvalidInvocation, Resolution, SpecResolver, invalid
-
-
-def _with_seconds(expression: str) -> bool:
-    return len(expression.split()) == 6
+from contracts.triggers import CronKind, expression_problem, with_seconds, zone_problem
+from worker.resolvers.base import InvalidInvocation, Resolution, invalid
 
 
 def _fires_at(expression: str, moment: datetime) -> bool:
     """True when the schedule fires exactly at `moment` (to the second)."""
     following = croniter(
-        expression, moment - timedelta(seconds=1), second_at_beginning=_with_seconds(expression)
+        expression, moment - timedelta(seconds=1), second_at_beginning=with_seconds(expression)
     ).get_next(datetime)
     return bool(following == moment)
 
@@ -33,12 +29,12 @@ def _fires_at(expression: str, moment: datetime) -> bool:
 def most_recent_firing(expression: str, moment: datetime) -> datetime:
     """The latest time at or before `moment` at which the schedule fires."""
     floor = moment.replace(microsecond=0)
-    if not _with_seconds(expression):
+    if not with_seconds(expression):
         floor = floor.replace(second=0)
     if _fires_at(expression, floor):
         return floor
     previous: datetime = croniter(
-        expression, floor, second_at_beginning=_with_seconds(expression)
+        expression, floor, second_at_beginning=with_seconds(expression)
     ).get_prev(datetime)
     return previous
 
@@ -62,37 +58,7 @@ def _parse_time(text: str, zone: ZoneInfo, path: str = "/parameters/scheduled_ti
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-def expression_problem(expression: Any) -> str | None:
-    """Why this is not a cron expression of 5 fields (6 with seconds first), or None."""
-    if not isinstance(expression, str) or len(expression.split()) not in (5, 6):
-        return "must be a cron expression of 5 fields (6 with seconds first)"
-    if not croniter.is_valid(expression, second_at_beginning=_with_seconds(expression)):
-        return f"not a valid cron expression: {expression!r}"
-    return None
-
-
-def zone_problem(name: Any) -> str | None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return f"not an IANA time zone: {name!r}"
-    return None
-
-
-class CronResolver(SpecResolver):
-    spec = CRON_SPEC
-
-    def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
-        checks = [
-            ("schedule", expression_problem(config.get("schedule"))),
-            ("timezone", zone_problem(config.get("timezone", "UTC"))),
-        ]
-        return [
-            FieldError(path=f"/trigger_config/{name}", code="invalid_trigger_config", message=m)
-            for name, m in checks
-            if m
-        ]
-
+class CronResolver(CronKind):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:

@@ -20,22 +20,9 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
-from contracts.specs import EMAIL_SPEC
-from worker.resolvers.base import InvalidInvocation, Resolution, SpecResolver, derived_uuid, invalid
-from worker.validation import pointer
-
-_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["email_address"],
-    "properties": {
-        "email_address": {"type": "string", "format": "email"},
-        "allowed_senders": {"type": "array", "items": {"type": "string"}},
-        "allowed_sender_domains": {"type": "array", "items": {"type": "string"}},
-        "subject_contains": {"type": "string"},
-        "subject_regex": {"type": "string", "format": "regex"},
-    },
-}
-
+from contracts.triggers import EmailKind
+from contracts.validation import pointer
+from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
 
 # Headers the resolver writes itself: a custom header may not add a second one (a second From
 # slips past the sender filter, a Content-Type rewrites the MIME structure).
@@ -255,13 +242,7 @@ def _fix_boundaries(message: EmailMessage, request: InvokeRequest) -> None:
             part.set_boundary(f"===============manual{derived_uuid(request, f'b{index}').hex}==")
 
 
-class EmailResolver(SpecResolver):
-    spec = EMAIL_SPEC
-    config_schema = _CONFIG_SCHEMA
-
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        return {**EMAIL_SPEC.default_parameters, "to": [config.get("email_address", "")]}
-
+class EmailResolver(EmailKind):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:

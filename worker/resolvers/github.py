@@ -13,37 +13,21 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
+from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import GITHUB_ACTIONS, GITHUB_EVENTS_WITHOUT_ACTION, GITHUB_SPEC
+from contracts.triggers import GitHubKind, event_types
+from contracts.validation import pointer
 from worker.resolvers import github_payloads as gh
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
-    SpecResolver,
     compact_json,
-    derived_hex,
     derived_int,
     derived_uuid,
     hmac_sha256_hex,
     unsubscribed,
 )
-from worker.validation import pointer
-
-_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["repository"],
-    "properties": {
-        "repository": {"type": "string", "pattern": r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"},
-        "event_types": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "secret": {"type": "string", "minLength": 1, "writeOnly": True},
-        "installation_id": {"type": "integer", "minimum": 1},
-        "hook_id": {"type": "integer", "minimum": 1},
-        "webhook_url": {"type": "string"},
-        "default_branch": {"type": "string", "minLength": 1},
-        "private": {"type": "boolean"},
-        "owner_type": {"enum": ["User", "Organization"]},
-    },
-}
 
 BUILDERS = {
     "push": gh.push,
@@ -62,12 +46,8 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _event_types(config: dict[str, Any]) -> list[str]:
-    return list(config.get("event_types") or ["push"])
-
-
 def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldError]:
-    errors = unsubscribed(_event_types(config), event)
+    errors = unsubscribed(event_types(config), event)
     action = p.get("action")
     if event in GITHUB_EVENTS_WITHOUT_ACTION and action is not None:
         errors.append(
@@ -184,22 +164,7 @@ def _complete_shas(p: dict[str, Any], seed: str) -> list[str]:
     return warnings
 
 
-class GitHubResolver(SpecResolver):
-    spec = GITHUB_SPEC
-    config_schema = _CONFIG_SCHEMA
-
-    def signature_headers(self, config: dict[str, Any]) -> list[str]:
-        return ["X-Hub-Signature", "X-Hub-Signature-256"]
-
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        first = _event_types(config)[0]
-        event = first if first != "*" else "push"
-        defaults: dict[str, Any] = {
-            "event_type": event,
-            "sender": str(config.get("repository", "octocat/x")).split("/")[0],
-        }
-        return defaults
-
+class GitHubResolver(GitHubKind):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
@@ -226,7 +191,7 @@ class GitHubResolver(SpecResolver):
                 delivery,
                 p,
                 hook_id=hook_id,
-                events=_event_types(config),
+                events=event_types(config),
                 webhook_url=urljoin(WEBHOOK_BASE, config.get("webhook_url", f"/github/{hook_id}")),
             )
         else:

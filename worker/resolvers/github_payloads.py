@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from worker.resolvers.base import derived_hex, derived_int
+from contracts.ids import derived_hex
+from worker.resolvers.base import derived_int
 
 API = "https://api.github.com"
 WEB = "https://github.com"

@@ -12,10 +12,10 @@ from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
 from contracts.specs import Trigger
+from contracts.validation import pointer, validate
 from worker.paths import parse_path, set_path
 from worker.resolvers.base import InvalidInvocation, Resolution
 from worker.safety import shape_errors, url_errors
-from worker.validation import pointer, validate
 
 # `parameters` of a replay: {"set": {"/trigger_data/body/amount": 5, ...}}
 REPLAY_PARAMETERS: dict[str, Any] = {

@@ -11,57 +11,23 @@ from __future__ import annotations
 import base64
 import json
 import re
-import string
 from typing import Any
 
+from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
-from contracts.specs import SLACK_SPEC
-from worker.redaction import Secrets
+from contracts.triggers import SlackKind, channel_filter, slack_id, verification_token
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
-    SpecResolver,
     compact_json,
-    derived_hex,
     derived_uuid,
     hmac_sha256_hex,
     unsubscribed,
 )
 
-_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["workspace_id"],
-    "properties": {
-        "workspace_id": {"type": "string", "pattern": "^[TE][A-Z0-9]{6,}$"},
-        "channel_filter": {
-            "anyOf": [
-                {"type": "string", "pattern": "^[CGD][A-Z0-9]{6,}$"},
-                {"type": "array", "items": {"type": "string", "pattern": "^[CGD][A-Z0-9]{6,}$"}},
-            ]
-        },
-        "mention_required": {"type": "boolean"},
-        "event_types": {
-            "type": "array",
-            "items": {"enum": ["message", "app_mention", "reaction_added"]},
-        },
-        "signing_secret": {"type": "string", "minLength": 1, "writeOnly": True},
-        "verification_token": {"type": "string", "minLength": 1, "writeOnly": True},
-        "app_id": {"type": "string", "pattern": "^A[A-Z0-9]{6,}$"},
-        "bot_user_id": {"type": "string", "pattern": "^[UW][A-Z0-9]{6,}$"},
-    },
-}
-_ALPHABET = string.ascii_uppercase + string.digits
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-
-
-def slack_id(prefix: str, seed: str, length: int = 10) -> str:
-    """An id of Slack's shape (`T0…`, `U0…`, `Ev0…`) that always comes out the same for a seed."""
-    digits = derived_hex(seed, length * 2)
-    return prefix + "".join(
-        _ALPHABET[int(digits[i : i + 2], 16) % 36] for i in range(0, 2 * length, 2)
-    )
 
 
 def slack_ts(seconds: float) -> str:
@@ -90,54 +56,18 @@ def rich_text(text: str, block_seed: str) -> list[dict[str, Any]]:
     ]
 
 
-def _channel_filter(config: dict[str, Any]) -> list[str]:
-    value = config.get("channel_filter")
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _bot_user_id(config: dict[str, Any]) -> str:
     return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
 
 
-def _verification_token(config: dict[str, Any]) -> str:
-    return str(
-        config.get("verification_token") or slack_id("", f"token:{config['workspace_id']}", 24)
-    )
-
-
-class SlackResolver(SpecResolver):
-    spec = SLACK_SPEC
-    config_schema = _CONFIG_SCHEMA
-
-    def signature_headers(self, config: dict[str, Any]) -> list[str]:
-        return ["X-Slack-Signature"]
-
-    def secrets(self, config: dict[str, Any]) -> Secrets:
-        # The envelope's token is a credential even when derived (Slack's verification token
-        # authenticates deliveries to apps that do not check signatures): hidden too.
-        declared = super().secrets(config)
-        if not isinstance(config.get("workspace_id"), str):
-            return declared
-        return Secrets(declared.values | {_verification_token(config)}, declared.headers)
-
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        event_types = config.get("event_types") or ["message"]
-        channels = _channel_filter(config)
-        return {
-            **SLACK_SPEC.default_parameters,
-            "event_type": event_types[0],
-            "channel": channels[0] if channels else "C0MANUAL01",
-        }
-
+class SlackResolver(SlackKind):
     def resolve(
         self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
         event_type: str = p["event_type"]
         listened = config.get("event_types") or ["message"]
         errors = unsubscribed(listened, event_type)
-        channels = _channel_filter(config)
+        channels = channel_filter(config)
         if channels and p["channel"] not in channels:
             errors.append(
                 FieldError(
@@ -200,7 +130,7 @@ class SlackResolver(SpecResolver):
                 )
         context = {"et": event_type, "tid": team, "aid": app_id, "cid": p["channel"]}
         envelope: dict[str, Any] = {
-            "token": _verification_token(config),
+            "token": verification_token(config),
             "team_id": team,
         }
         if event_type != "app_mention":  # Slack leaves these out of app_mention deliveries

@@ -13,33 +13,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from contracts.models import InvokeRequest
-from contracts.specs import HTTP_METHODS, WEBHOOK_SPEC
-from worker.redaction import CREDENTIAL_HEADER_PATTERN
-from worker.resolvers.base import Resolution, SpecResolver, compact_json, hmac_sha256_hex, invalid
+from contracts.triggers import DEFAULT_SIGNATURE_HEADER, WebhookKind
+from worker.resolvers.base import Resolution, compact_json, hmac_sha256_hex, invalid
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
 # Always present, whatever the user sends: downstream code can tell a simulated request.
 MARKER_HEADERS = {"X-Manual-Invocation": "true"}
-DEFAULT_SIGNATURE_HEADER = "X-Signature-256"
 FORM = "application/x-www-form-urlencoded"
-
-_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "webhook_url": {"type": "string"},
-        "method": {"enum": HTTP_METHODS},
-        "headers": {
-            "type": "object",
-            "description": "Headers the ingress adds; credential-bearing ones are secret.",
-            "patternProperties": {
-                CREDENTIAL_HEADER_PATTERN: {"type": "string", "writeOnly": True},
-            },
-            "additionalProperties": {"type": "string"},
-        },
-        "secret": {"type": "string", "minLength": 1, "writeOnly": True},
-        "signature_header": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"},
-    },
-}
 
 
 def merge_headers(*layers: dict[str, str]) -> dict[str, str]:
@@ -90,17 +70,7 @@ def encode_body(body: Any, content_type: str) -> tuple[str, Any]:
     raise invalid("/parameters/body", f"a {media_type} body must be a string", "invalid_body")
 
 
-class WebhookResolver(SpecResolver):
-    spec = WEBHOOK_SPEC
-    config_schema = _CONFIG_SCHEMA
-
-    def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        method = config.get("method", WEBHOOK_SPEC.default_parameters["method"])
-        return {**WEBHOOK_SPEC.default_parameters, "method": method}
-
-    def signature_headers(self, config: dict[str, Any]) -> list[str]:
-        return [config.get("signature_header", DEFAULT_SIGNATURE_HEADER)]
-
+class WebhookResolver(WebhookKind):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:

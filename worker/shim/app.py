@@ -41,18 +41,18 @@ from contracts.models import (
     RateLimitInfo,
     StorableText,
 )
+from contracts.redaction import Secrets
 from contracts.specs import Trigger
+from contracts.triggers import describe_trigger, trigger_secrets, trigger_spec
+from contracts.validation import from_pydantic
 from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
-from worker.redaction import Secrets
-from worker.resolvers import describe_trigger, trigger_secrets, trigger_spec
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
 from worker.shim.limits import BodySizeLimit, header_deadline
 from worker.shim.refusals import CountShimRefusals
-from worker.validation import from_pydantic
 
 log = structlog.get_logger(__name__)
 
