@@ -8,7 +8,8 @@ acked once its row is committed.
 
 One bad event harms only itself: when the database refuses a batch for a row's own reason,
 the batch is recorded row by row, and only the refused rows are dead-lettered, at once.
-Batches are written one at a time, in arrival order, so dead letters keep that order too.
+Batches are written one at a time, in arrival order, and a malformed event waits for those
+that arrived before it, so dead letters keep that order too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Scheduler:
         # settle, and dead letters are rejected, in the order they arrived.
         self._writing = asyncio.Lock()
         self._last_arrival = float("-inf")
+        # The future of the event that arrived last: futures settle in arrival order, so once
+        # it has settled, so has every event before it.
+        self._latest: asyncio.Future[str | None] | None = None
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -62,6 +66,8 @@ class Scheduler:
                 errors=exc.error_count(),
             )
             metrics.SCHEDULER_EVENTS.labels(trigger_type="unknown", outcome="rejected").inc()
+            # Dead letters keep arrival order: the events that came before it settle first.
+            await self._earlier_settled()
             await message.reject(requeue=False)
             return
         bound = log.bind(
@@ -110,6 +116,13 @@ class Scheduler:
                 if not await self._dependencies.wait_out(exc):
                     raise
 
+    async def _earlier_settled(self) -> None:
+        """Wait until every event that arrived before now has settled (and its handler, woken
+        first, has acked or rejected it)."""
+        latest = self._latest
+        if latest is not None and not latest.done():
+            await asyncio.wait([latest])
+
     def _record(self, event: TriggerEvent) -> asyncio.Future[str | None]:
         """Queue the event for the next batch; resolves to its execution id once committed."""
         loop = asyncio.get_running_loop()
@@ -118,6 +131,7 @@ class Scheduler:
         quiet = now - self._last_arrival > BATCH_WAIT_SECONDS and not self._flushes
         self._last_arrival = now
         self._pending.append((event, done))
+        self._latest = done
         if len(self._pending) >= BATCH_SIZE:
             self._flush_now()
         elif self._timer is None:

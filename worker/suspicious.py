@@ -51,6 +51,8 @@ _SQL_STATEMENT = (
     r"|exec(?:ute)?\s+(?:xp|sp)_\w|shutdown\s*(?:;|--|$))"
 )
 
+_SHELL_COMMANDS = r"cat|ls|rm|curl|wget|nc|ncat|bash|sh|ping|sleep|chmod|python3?|perl"
+
 PATTERNS: tuple[Pattern, ...] = (
     # Script and HTML injection: markup that runs code in a browser.
     _p("script_tag", "html", r"<script\b", "<script>alert(1)</script>"),
@@ -92,7 +94,9 @@ PATTERNS: tuple[Pattern, ...] = (
         r"'\s*\)?\s*union\s+(?:all\s+)?select\b|\bunion\s+(?:all\s+)?select\s+null\b",
         "' UNION SELECT username, password FROM users --",
     ),
-    _p("sql_comment_after_quote", "sql", r"'\)?--", "admin'--"),
+    # The comment must end the value (it cuts off the rest of the query): prose writes a dash
+    # after a quotation as `'no'--and`, with words after it.
+    _p("sql_comment_after_quote", "sql", r"'\)?\s?--\s*$", "admin'--"),
     _p("sql_time_delay", "sql", r"\bpg_sleep\s*\(|\bwaitfor\s+delay\s+'", "1; SELECT pg_sleep(10)"),
     # Template injection: expressions that evaluate on the server.
     _p(
@@ -121,11 +125,21 @@ PATTERNS: tuple[Pattern, ...] = (
         "<%= system('id') %>",
     ),
     # Shell injection: a value that starts a new command, or a command only attacks run.
-    _p("shell_leading_separator", "shell", r"^\s*(?:;|&&)\s*[a-z]", "; cat /etc/passwd"),
+    # A value that starts with a separator and then a command with a path, flag, URL or
+    # number after it (an INI file's `; settings.ini` comment is not one).
+    _p(
+        "shell_leading_separator",
+        "shell",
+        r"^\s*(?:;|&&|\|\|)\s*(?:(?:" + _SHELL_COMMANDS + r")\s+(?:-|\.{0,2}/|https?:|\d|\$)"
+        r"|(?:id|whoami|uname(?:\s+-a)?)\s*(?:[;&|#]|$))",
+        "; cat /etc/passwd",
+    ),
+    # `id` after a separator is prose ("sort by name; id"), and `X=$(whoami)` is a script's
+    # own assignment: only a substitution elsewhere, or `whoami`/`uname -a`, counts.
     _p(
         "shell_command_probe",
         "shell",
-        r"(?:;|&&|\$\()\s*(?:id|whoami|uname\s+-a)\s*(?:[;&|)#]|$)",
+        r"(?<!=)(?<!=\")\$\(\s*(?:id|whoami|uname\s+-a)\s*\)|(?:;|&&|\|\|?)\s*(?:whoami|uname\s+-a)\b",
         "$(whoami)",
     ),
     _p(
@@ -137,8 +151,8 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "sensitive_file_read",
         "shell",
-        r"\b(?:cat|head|tail|less|more)\s+/etc/(?:passwd|shadow)\b",
-        "cat /etc/shadow",
+        r"(?:[;&|`]|\$\()\s*(?:cat|head|tail|less|more)\s+/etc/(?:passwd|shadow)\b",
+        "$(cat /etc/shadow)",
     ),
     _p("remove_root", "shell", r"\brm\s+-(?:rf|fr|r\s+-f|f\s+-r)\s+/(?:\*|\s|$)", "rm -rf /"),
 )

