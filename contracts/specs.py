@@ -595,7 +595,11 @@ SLACK_SPEC = ManualInvocationSpec(
                 "maxLength": 40000,
                 "description": "Message text; mention users as <@U…>.",
             },
-            "thread_ts": {**SLACK_TS, "description": "Reply in this thread."},
+            "thread_ts": {
+                **SLACK_TS,
+                "type": ["string", "null"],
+                "description": "Reply in this thread (null: not a reply).",
+            },
             "channel_type": {
                 "enum": ["channel", "group", "im", "mpim"],
                 "description": "message: default from the channel id.",
@@ -612,9 +616,10 @@ SLACK_SPEC = ManualInvocationSpec(
                 "description": "reaction_added: author of the message.",
             },
             "bot_id": {
-                "type": "string",
+                "type": ["string", "null"],
                 "pattern": "^B[A-Z0-9]{6,}$",
-                "description": "message, app_mention: posted by this bot (Slack's bot_id).",
+                "description": "message, app_mention: posted by this bot (Slack's bot_id); "
+                "null: by a person.",
             },
         },
     },

@@ -1,5 +1,5 @@
 """The design document's own requests (§4.1.2 and §10), verbatim, against the demo data as
-shipped: `wf_123` read as `wf_demo`, and §10.1's body given the closing brace it lacks."""
+shipped, with `wf_123` read as `wf_demo`."""
 
 from __future__ import annotations
 
