@@ -10,12 +10,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import asyncpg
 import typer
 from aio_pika.abc import AbstractRobustConnection
 from pydantic import ValidationError
@@ -26,7 +27,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from contracts.ids import new_invocation_id
-from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.models import (
+    InvocationSource,
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+    TriggerType,
+)
 from contracts.redaction import Secrets
 from contracts.specs import Trigger
 from contracts.topology import dead_letter_queue
@@ -138,11 +145,8 @@ def _apply(path: Path) -> None:
         raise typer.Exit(2) from None
 
     async def upsert() -> None:
-        pool = await store.create_pool(settings.database_url.get_secret_value())
-        try:
+        async with _pool(settings) as pool:
             await apply_catalog(pool, catalog)
-        finally:
-            await pool.close()
 
     _run(upsert)
     for workflow in catalog.workflows:
@@ -261,12 +265,19 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> Trigger | None:
+@contextlib.asynccontextmanager
+async def _pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool for one command's few queries."""
     pool = await store.create_pool(settings.database_url.get_secret_value(), max_size=2)
     try:
-        access = await store.load_access(pool, workflow, "", trigger)
+        yield pool
     finally:
         await pool.close()
+
+
+async def _find_trigger(settings: Settings, workflow: str, trigger: str) -> Trigger | None:
+    async with _pool(settings) as pool:
+        access = await store.load_access(pool, workflow, "", trigger)
     return access.trigger if access else None
 
 
@@ -517,6 +528,7 @@ QueueOption = Annotated[
 
 
 def _filters(
+    settings: Settings,
     workflow: str | None,
     trigger: str | None,
     trigger_type: str | None,
@@ -526,8 +538,9 @@ def _filters(
     match: list[str] | None,
     queue: DeadLetterQueue = DeadLetterQueue.events,
 ) -> Filters:
-    if queue == "invoke" and trigger_type:
-        _fail("--trigger-type: invoke requests name no type; filter with --workflow/--trigger", 2)
+    types = [t.value for t in TriggerType]
+    if trigger_type is not None and trigger_type.upper() not in types:
+        _fail(f"--trigger-type: one of {', '.join(types)}, not {trigger_type!r}", 2)
     try:
         matches = [parse_assignment(m) for m in match or []]
     except ValueError as exc:
@@ -536,7 +549,17 @@ def _filters(
     def aware(moment: datetime | None) -> datetime | None:
         return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
-    return Filters(workflow, trigger, trigger_type, reason, aware(since), aware(until), matches)
+    of_type: frozenset[tuple[str, str]] = frozenset()
+    if queue == "invoke" and trigger_type:  # a request names its trigger, not the type
+
+        async def lookup() -> frozenset[tuple[str, str]]:
+            async with _pool(settings) as pool:
+                return await store.triggers_of_type(pool, trigger_type.upper())
+
+        of_type = _run(lookup)
+    return Filters(
+        workflow, trigger, trigger_type, reason, aware(since), aware(until), matches, of_type
+    )
 
 
 def _dead_letter_queue(settings: Settings, queue: DeadLetterQueue) -> tuple[str, Kind]:
@@ -567,7 +590,9 @@ def dlq_list(
 ) -> None:
     """What a dead-letter queue holds, oldest first, without consuming or reordering it."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    filters = _filters(
+        settings, workflow, trigger, trigger_type, reason, since, until, match, queue
+    )
     name, kind = _dead_letter_queue(settings, queue)
 
     async def collect() -> list[dict[str, Any]]:
@@ -687,7 +712,9 @@ def replay(
     rate-limited, validated, marked as a replay); invoke requests (--queue invoke) are sent to
     the workers again as they were; with --as-is either is re-published byte for byte."""
     settings = _settings()
-    filters = _filters(workflow, trigger, trigger_type, reason, since, until, match, queue)
+    filters = _filters(
+        settings, workflow, trigger, trigger_type, reason, since, until, match, queue
+    )
     if queue == "invoke" and (set_ or description):
         _fail("--set and --description edit trigger events; invoke requests replay as sent", 2)
     edits: dict[str, Any] = {}

@@ -153,6 +153,9 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     matches: list[tuple[list[str], Any]] = field(default_factory=list)
+    # An invoke request names no type: the (workflow, trigger) pairs of `trigger_type`, from
+    # the store, stand in for it.
+    of_type: frozenset[tuple[str, str]] = frozenset()
 
     def accept(self, letter: DeadLetter) -> bool:
         wanted = (self.workflow, self.trigger, self.trigger_type)
@@ -161,7 +164,7 @@ class Filters:
         if (
             (self.workflow and letter.workflow_id != self.workflow)
             or (self.trigger and letter.trigger_id != self.trigger)
-            or (self.trigger_type and letter.trigger_type != self.trigger_type.upper())
+            or (self.trigger_type and not self._of_type(letter))
         ):
             return False
         if self.reason and letter.reason != self.reason:
@@ -173,6 +176,12 @@ class Filters:
         if self.until and letter.died_at and letter.died_at > self.until:
             return False
         return all(_matches(letter.document, path, value) for path, value in self.matches)
+
+    def _of_type(self, letter: DeadLetter) -> bool:
+        assert self.trigger_type is not None
+        if letter.kind == "invoke":
+            return (letter.workflow_id, letter.trigger_id) in self.of_type
+        return letter.trigger_type == self.trigger_type.upper()
 
 
 def _matches(document: Any, path: list[str], value: Any) -> bool:

@@ -238,6 +238,14 @@ async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
     return [_trigger(row) for row in rows]
 
 
+async def triggers_of_type(pool: asyncpg.Pool, trigger_type: str) -> frozenset[tuple[str, str]]:
+    """(workflow id, trigger id) of every trigger of this type."""
+    rows = await pool.fetch(
+        "SELECT workflow_id, id FROM workflow_triggers WHERE type = $1", trigger_type
+    )
+    return frozenset((row["workflow_id"], row["id"]) for row in rows)
+
+
 class UnrecordableEvent(Exception):
     """The database refuses this event's row for a reason of the row's own (data it cannot
     hold, a constraint it breaks): no retry can fix it, and it must not hold back others."""

@@ -132,8 +132,14 @@ async def test_cli_lists_plans_and_replays_invoke_requests_once_each_in_order(
     match = ["--queue", "invoke", "--match", f"parameters.body.batch={batch}"]
     code, out, _ = await cli("replay", *match, "--plan", "--json")
     assert code == 0 and json.loads(out)["plan"]["matching"] == 4
-    code, _, err = await cli("replay", "--queue", "invoke", "--trigger-type", "webhook", "--plan")
-    assert code == 2 and "--workflow" in err
+    # A request names its trigger, not its type: the type is the trigger's, from the store
+    by_type = ["replay", "--queue", "invoke", "--plan", "--json", "--trigger-type"]
+    code, out, _ = await cli(*by_type, "webhook")
+    assert code == 0 and json.loads(out)["plan"]["matching"] == len(sent)
+    code, out, _ = await cli(*by_type, "CRON")
+    assert code == 0 and json.loads(out)["plan"]["matching"] == 0
+    code, _, err = await cli(*by_type, "webhooks")
+    assert code == 2 and "WEBHOOK" in err
     assert await rig.order() == ids  # looking moved nothing
     # When a healthy worker is back and the matching requests are replayed
     rig.start("worker")
