@@ -55,7 +55,10 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import)
         for alias in node.names
     }
-    found |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            # `from worker import store` imports worker.store as surely as its dotted spelling
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
     return found
 
 
