@@ -114,7 +114,6 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     reply_broker = amqp.Broker(
         settings.amqp_url.get_secret_value(), f"{resources.broker.name} (replies)"
     )
-    await reply_broker.start()
     replies = amqp.ReplyPublisher(reply_broker)
 
     async def consume(connection: AbstractConnection) -> None:
@@ -143,6 +142,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
             await _close_quietly(channel)
 
     try:
+        await reply_broker.start()
         await keep_consuming(resources.broker, consume, stop)
     finally:
         await reply_broker.close()
