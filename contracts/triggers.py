@@ -164,9 +164,10 @@ class EmailKind(TriggerKind):
 # GITHUB --------------------------------------------------------------------------------------
 
 
-def event_types(config: dict[str, Any]) -> list[str]:
-    """The events a GitHub trigger listens to (`*`: all); push when it names none."""
-    return list(config.get("event_types") or ["push"])
+def event_types(config: dict[str, Any], default: str) -> list[str]:
+    """The events a GitHub or Slack trigger listens to (GitHub's `*`: all); its type's
+    `default` event when it names none."""
+    return list(config.get("event_types") or [default])
 
 
 class GitHubKind(TriggerKind):
@@ -191,7 +192,7 @@ class GitHubKind(TriggerKind):
         return ["X-Hub-Signature", "X-Hub-Signature-256"]
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        first = event_types(config)[0]
+        first = event_types(config, "push")[0]
         return {
             "event_type": first if first != "*" else "push",
             "sender": str(config.get("repository", "octocat/x")).split("/")[0],
@@ -266,11 +267,10 @@ class SlackKind(TriggerKind):
         return Secrets(declared.values | {verification_token(config)}, declared.headers)
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
-        listened = config.get("event_types") or ["message"]
         channels = channel_filter(config)
         return {
             **SLACK_SPEC.default_parameters,
-            "event_type": listened[0],
+            "event_type": event_types(config, "message")[0],
             "channel": channels[0] if channels else "C0MANUAL01",
         }
 

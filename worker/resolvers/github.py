@@ -47,7 +47,7 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 
 def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldError]:
-    errors = unsubscribed(event_types(config), event)
+    errors = unsubscribed(event_types(config, "push"), event)
     action = p.get("action")
     if event in GITHUB_EVENTS_WITHOUT_ACTION and action is not None:
         errors.append(
@@ -191,7 +191,7 @@ class GitHubResolver(GitHubKind):
                 delivery,
                 p,
                 hook_id=hook_id,
-                events=event_types(config),
+                events=event_types(config, "push"),
                 webhook_url=urljoin(WEBHOOK_BASE, config.get("webhook_url", f"/github/{hook_id}")),
             )
         else:

@@ -15,7 +15,13 @@ from typing import Any
 
 from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
-from contracts.triggers import SlackKind, channel_filter, slack_id, verification_token
+from contracts.triggers import (
+    SlackKind,
+    channel_filter,
+    event_types,
+    slack_id,
+    verification_token,
+)
 from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
@@ -65,8 +71,7 @@ class SlackResolver(SlackKind):
         self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
         event_type: str = p["event_type"]
-        listened = config.get("event_types") or ["message"]
-        errors = unsubscribed(listened, event_type)
+        errors = unsubscribed(event_types(config, "message"), event_type)
         channels = channel_filter(config)
         if channels and p["channel"] not in channels:
             errors.append(
