@@ -6,7 +6,7 @@ builds a dict by hand and every consumer rejects the same malformed input the sa
 
 from __future__ import annotations
 
-import re
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -19,15 +19,27 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL (and UTF-8) cannot hold this text, or None: a NUL character, or half of a
+    UTF-16 surrogate pair (JSON's `\\ud800` escapes decode to such lone halves). This is the
+    scheduler's rule for what it can record, checked wherever text is made or let in."""
+    if "\x00" in text:
+        return "must not contain the NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+    return None
 
 
 def _storable(text: str) -> str:
-    """PostgreSQL text and UTF-8 hold neither NUL nor half a UTF-16 surrogate pair."""
-    if _UNSTORABLE.search(text):
-        raise ValueError("must not contain NUL (\\u0000) or unpaired surrogates (\\ud800-\\udfff)")
+    if problem := unstorable(text):
+        raise ValueError(problem)
     return text
 
 
@@ -128,10 +140,59 @@ class InvokeStatus(StrEnum):
         return self in (InvokeStatus.ACCEPTED, InvokeStatus.DRY_RUN, InvokeStatus.INVALID)
 
 
+# Output contracts (docs/security.md): no answer or stored status grows with what a request
+# repeats. An error's path and message are cut to a bound, a list of errors to MAX_ERRORS and a
+# marker, and an answer's preview of the event to what keeps the whole under MAX_ANSWER_BYTES.
+MAX_ERRORS = 100
+MAX_ERROR_PATH = 1024  # characters; a longer JSON pointer is cut and ends in TRUNCATED
+MAX_ERROR_MESSAGE = 1024  # characters
+MAX_ANSWER_BYTES = 512 * 1024
+TRUNCATED = "\u2026"  # …
+
+
+def _cut(limit: int) -> AfterValidator:
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + TRUNCATED
+
+    return AfterValidator(cut)
+
+
 class FieldError(BaseModel):
-    path: str = Field(description="JSON pointer into the request body, e.g. /parameters/method.")
-    message: str
+    path: Annotated[str, _cut(MAX_ERROR_PATH)] = Field(
+        description="JSON pointer into the request body, e.g. /parameters/method. One longer "
+        f"than {MAX_ERROR_PATH} characters is cut and ends in {TRUNCATED}."
+    )
+    message: Annotated[str, _cut(MAX_ERROR_MESSAGE)]
     code: str
+
+
+MORE_ERRORS = "more_errors"
+
+
+def more_errors(count: int) -> FieldError:
+    """The marker that stands for `count` errors left out of a list."""
+    return FieldError(path="", code=MORE_ERRORS, message=f"and {count} more errors")
+
+
+def _at_most_max_errors(errors: list[FieldError]) -> list[FieldError]:
+    """The first MAX_ERRORS errors and one marker counting the rest (markers already in the
+    list, from a producer that stopped early, are added up)."""
+    real = [e for e in errors if e.code != MORE_ERRORS]
+    left_out = sum(int(e.message.split()[1]) for e in errors if e.code == MORE_ERRORS)
+    left_out += max(0, len(real) - MAX_ERRORS)
+    if not left_out and len(real) == len(errors):
+        return errors
+    return [*real[:MAX_ERRORS], *([more_errors(left_out)] if left_out else [])]
+
+
+FieldErrors = Annotated[
+    list[FieldError],
+    AfterValidator(_at_most_max_errors),
+    Field(
+        description=f"At most {MAX_ERRORS} errors, ordered by path; past that, one more entry "
+        f"with code `{MORE_ERRORS}` says how many were left out."
+    ),
+]
 
 
 class TriggerData(BaseModel):
@@ -159,11 +220,53 @@ class InvokeResult(_Message):
     execution_url: str | None = None
     event_id: str | None = None
     trigger_data: TriggerData | None = None
-    errors: list[FieldError] = Field(default_factory=list)
+    errors: FieldErrors = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     rate_limit: RateLimitInfo | None = None
     requested_by: str | None = None
     completed_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        """The answer (and the status stored from it) stays under MAX_ANSWER_BYTES: the
+        preview of the event is cut, never the event itself (that is bounded on its own)."""
+        if self.trigger_data is not None:
+            room = MAX_ANSWER_BYTES - len(self.model_dump_json(exclude={"trigger_data"})) - 256
+            preview = bounded_preview(self.trigger_data.resolved_parameters, room)
+            if preview is not self.trigger_data.resolved_parameters:
+                self.trigger_data = TriggerData(
+                    trigger_type=self.trigger_data.trigger_type, resolved_parameters=preview
+                )
+        return self
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+
+
+def _cut_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}{TRUNCATED}[{len(value) - limit} more characters]"
+    if isinstance(value, dict):
+        return {key: _cut_strings(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(item, limit) for item in value]
+    return value
+
+
+def bounded_preview(value: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """`value` itself when its JSON fits in `max_bytes`; else a copy whose long strings are cut
+    (shorter and shorter) until it fits; else a note of its size."""
+    size = _json_size(value)
+    if size <= max_bytes:
+        return value
+    limit = 64 * 1024
+    while limit >= 64:
+        cut: dict[str, Any] = _cut_strings(value, limit)
+        if _json_size(cut) <= max_bytes:
+            return cut
+        limit //= 4
+    return {"truncated": f"the preview of this event ({size} bytes) is too large to show"}
 
 
 class ManualInvocationMetadata(BaseModel):

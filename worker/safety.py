@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.models import FieldError
+from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, FieldError, unstorable
 from contracts.validation import pointer
 
 MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_STRING = 256 * 1024  # characters, for any one string the schema does not bound tighter
+MAX_KEY_LENGTH = 1024  # characters, for a member name
 # No answer, stored status or event may be larger (no amplification of a 1 MiB request).
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024
 
@@ -82,70 +83,60 @@ def _walk(
 
 
 def shape_errors(value: Any, base: str) -> list[FieldError]:
-    """Depth, value count and string length limits, each reported at its path."""
+    """The request's complexity budgets, then what no store can hold, each at its path.
+
+    Budgets first, in one walk that builds no path: more than MAX_VALUES values, nesting deeper
+    than MAX_DEPTH, a member name over MAX_KEY_LENGTH or a string over MAX_STRING characters
+    refuses the request with one error naming the budget, before any per-value check runs.
+    Paths are built only for the errors reported, and bounded (a name repeated down a deep
+    chain must not make each error as long as the chain).
+    """
+    if (over := _over_budget(value, base)) is not None:
+        return [over]
     errors: list[FieldError] = []
-    for count, (path, item) in enumerate(_walk(value), start=1):
-        if count > MAX_VALUES:
-            return [
-                *errors,
-                FieldError(
-                    path=base, code="too_many_values", message=f"more than {MAX_VALUES} values"
-                ),
-            ]
-        if len(path) > MAX_DEPTH:
-            return [
-                *errors,
-                FieldError(
-                    path=base + pointer(path),
-                    code="too_deep",
-                    message=f"nested deeper than {MAX_DEPTH} levels",
-                ),
-            ]
-        at = base + pointer(path)
+    for path, item in _walk(value):
         if isinstance(item, str):
-            if len(item) > MAX_STRING:
-                errors.append(
-                    FieldError(
-                        path=at,
-                        code="string_too_long",
-                        message=f"longer than {MAX_STRING} characters",
-                    )
-                )
             if problem := unstorable(item):
-                errors.append(FieldError(path=at, code="unstorable_text", message=problem))
+                errors.append(_error(base, path, "unstorable_text", problem))
         elif isinstance(item, float) and not math.isfinite(item):
-            errors.append(
-                FieldError(path=at, code="number_out_of_range", message="not a finite JSON number")
-            )
-        keys = item.keys() if isinstance(item, dict) else ()
-        for key in keys:
-            if len(key) > MAX_STRING:
-                errors.append(
-                    FieldError(path=at, code="string_too_long", message="a member name is too long")
-                )
-            if problem := unstorable(key):
-                errors.append(
-                    FieldError(
-                        path=at + pointer([key]),
-                        code="unstorable_text",
-                        message=f"member name: {problem}",
+            errors.append(_error(base, path, "number_out_of_range", "not a finite JSON number"))
+        elif isinstance(item, dict):
+            for key in item:
+                if problem := unstorable(key):
+                    errors.append(
+                        _error(base, (*path, key), "unstorable_text", f"member name: {problem}")
                     )
-                )
+        if len(errors) > MAX_ERRORS:
+            break  # the answer shows no more; the request is refused all the same
     return errors
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+def _error(base: str, path: tuple[str | int, ...], code: str, message: str) -> FieldError:
+    return FieldError(path=base + pointer(path, limit=MAX_ERROR_PATH), code=code, message=message)
 
 
-def unstorable(text: str) -> str | None:
-    """Why PostgreSQL (and UTF-8) cannot hold this text, or None: a NUL character, or half of a
-    UTF-16 surrogate pair (JSON's `\\ud800` escapes decode to such lone halves)."""
-    found = _UNSTORABLE.search(text)
-    if found is None:
-        return None
-    if found.group() == "\x00":
-        return "must not contain the NUL character (\\u0000)"
-    return "must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+def _over_budget(value: Any, base: str) -> FieldError | None:
+    for count, (path, item) in enumerate(_walk(value), start=1):
+        if count > MAX_VALUES:
+            return FieldError(
+                path=base,
+                code="too_many_values",
+                message=f"more than {MAX_VALUES} values (the budget of one request)",
+            )
+        if len(path) > MAX_DEPTH:
+            return _error(base, path, "too_deep", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, str) and len(item) > MAX_STRING:
+            return _error(base, path, "string_too_long", f"longer than {MAX_STRING} characters")
+        if isinstance(item, dict):
+            for key in item:
+                if len(key) > MAX_KEY_LENGTH:
+                    return _error(
+                        base,
+                        (*path, key[:64]),
+                        "name_too_long",
+                        f"a member name is longer than {MAX_KEY_LENGTH} characters",
+                    )
+    return None
 
 
 def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -217,8 +208,10 @@ def url_like(text: str) -> str | None:
     return cleaned
 
 
-def url_problem(text: str) -> str | None:
-    """Why this URL may not be used, or None when it is an http(s) URL to the outside.
+def url_problem(text: str, *, any_scheme: bool = False) -> str | None:
+    """Why this URL may not be used, or None when it is an http(s) URL to the outside (with
+    `any_scheme`, a URL of any scheme but `file` to the outside: `git://github.com/...` in a
+    generated payload).
 
     The host is judged as each kind of client would read it, and refused if any of them
     would reach an internal address: a spelling one parser reads harmlessly may be read by
@@ -227,7 +220,7 @@ def url_problem(text: str) -> str | None:
     cleaned = url_like(text) or text
     found = _SCHEME.match(cleaned)
     scheme = found.group(1).lower() if found else ""
-    if scheme not in _ALLOWED_SCHEMES:
+    if scheme == "file" or not (any_scheme or scheme in _ALLOWED_SCHEMES):
         return f"only http and https URLs are allowed, not {scheme or 'this'}"
     hosts = {h for h in (_whatwg_host(cleaned), _urllib_host(cleaned)) if h}
     # With no host for any parser, no client can fetch it: it is text, not a URL.
@@ -243,9 +236,9 @@ def _urls_in(text: str) -> Iterator[str]:
             yield link
 
 
-def url_errors(value: Any, base: str) -> list[FieldError]:
+def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
     """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
-    must be http(s) to a public host."""
+    must be http(s) (with `any_scheme`: of any scheme but `file`) to a public host."""
     errors: list[FieldError] = []
     for path, item in _walk(value):
         texts = [(path, item)] if isinstance(item, str) else []
@@ -253,9 +246,9 @@ def url_errors(value: Any, base: str) -> list[FieldError]:
             texts += [((*path, key), key) for key in item]
         for at, text in texts:
             for url in _urls_in(text):
-                if problem := url_problem(url):
-                    errors.append(
-                        FieldError(path=base + pointer(at), code="unsafe_url", message=problem)
-                    )
+                if problem := url_problem(url, any_scheme=any_scheme):
+                    errors.append(_error(base, at, "unsafe_url", problem))
                     break
+        if len(errors) > MAX_ERRORS:
+            break
     return errors

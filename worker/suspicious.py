@@ -1,4 +1,4 @@
-"""Refuse parameters that carry injection payloads (design §7.2, "potentially malicious
+r"""Refuse parameters that carry injection payloads (design §7.2, "potentially malicious
 content"): script and HTML injection, SQL meta-sequences, template and shell injection.
 
 Each pattern is what an attack needs and ordinary text does not have: a tag or an event
@@ -8,17 +8,19 @@ Prose, commit messages, shipped and documented examples and quoted code (bar a `
 tag or the like) pass. docs/security.md lists the patterns; a trigger whose tests need such
 payloads sets `allow_suspicious_content: true` in its config.
 
-Every quantifier over free text is bounded, so a value of any size is checked in linear time.
+The patterns run on RE2 (`contracts.regex`), so a value of any size is checked in time linear
+in its length: no backreferences or lookaround, and Unicode spaces are read as spaces first
+(RE2's `\s` is ASCII).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.models import FieldError, TriggerType
+from contracts.regex import Regex, linear, unicode_spaces_as_space
 from contracts.validation import pointer
 
 ALLOW_FLAG = "allow_suspicious_content"
@@ -29,12 +31,20 @@ CODE = "suspicious_content"
 class Pattern:
     name: str
     category: str  # html, sql, template, shell
-    regex: re.Pattern[str]
+    regex: Regex
     example: str  # one payload it stops (docs and tests)
+    # The match counts only when its two groups are equal, ignoring case (`' OR 'a'='a`): what
+    # a backreference would say, which RE2 does not have.
+    equal_groups: bool = False
+
+    def found_in(self, text: str) -> bool:
+        if not self.equal_groups:
+            return self.regex.search(text) is not None
+        return any(m.group(1).lower() == m.group(2).lower() for m in self.regex.finditer(text))
 
 
-def _p(name: str, category: str, regex: str, example: str) -> Pattern:
-    return Pattern(name, category, re.compile(regex, re.IGNORECASE), example)
+def _p(name: str, category: str, regex: str, example: str, equal_groups: bool = False) -> Pattern:
+    return Pattern(name, category, linear(regex, ignore_case=True), example, equal_groups)
 
 
 _EVENT_HANDLERS = (
@@ -65,7 +75,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "script_url",
         "html",
-        r"(?:^|[\s\"'=(])(?:javascript|vbscript)\s*:(?!\s)",
+        r"(?:^|[\s\"'=(])(?:javascript|vbscript)\s*:(?:\S|$)",
         "javascript:alert(document.cookie)",
     ),
     _p(
@@ -79,8 +89,9 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "sql_tautology",
         "sql",
-        r"'\s*\)?\s*(?:or|and)\s+\(?\s*'?(\w{1,50})'?\s*=\s*'?\1\b",
+        r"'\s*\)?\s*(?:or|and)\s+\(?\s*'?(\w{1,50})'?\s*=\s*'?(\w{1,50})\b",
         "' OR '1'='1",
+        equal_groups=True,
     ),
     _p(
         "sql_stacked_statement",
@@ -139,7 +150,9 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "shell_command_probe",
         "shell",
-        r"(?<!=)(?<!=\")\$\(\s*(?:id|whoami|uname\s+-a)\s*\)|(?:;|&&|\|\|?)\s*(?:whoami|uname\s+-a)\b",
+        # `$(` not after `=` nor after `="`
+        r"(?:^\"?|[^=\"]|[^=]\")\$\(\s*(?:id|whoami|uname\s+-a)\s*\)"
+        r"|(?:;|&&|\|\|?)\s*(?:whoami|uname\s+-a)\b",
         "$(whoami)",
     ),
     _p(
@@ -198,10 +211,11 @@ def suspicious_content(
 
 
 def first_match(text: str, *, skip_html: bool = False) -> Pattern | None:
+    text = unicode_spaces_as_space(text)
     for pattern in PATTERNS:
         if skip_html and pattern.category == "html":
             continue
-        if pattern.regex.search(text):
+        if pattern.found_in(text):
             return pattern
     return None
 

@@ -20,6 +20,7 @@ from contracts.models import (
 from contracts.specs import Trigger
 from contracts.triggers import config_problems
 from contracts.validation import pointer, validate
+from worker.emitted import event_errors
 from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
@@ -54,8 +55,8 @@ class PreparedInvocation:
 def prepare_invocation(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation:
     """Validate the parameters and resolve them into the event; raises `InvalidInvocation`.
 
-    The event is bounded (`MAX_OUTPUT_BYTES`): the answer and the stored status show part of
-    it, so they are bounded too and a small request cannot become a huge one.
+    The event must pass the contract on what goes out (`worker.emitted`) and is bounded
+    (`MAX_OUTPUT_BYTES`), so a small request cannot become a huge one.
     """
     prepared = _resolve(request, trigger)
     if len(prepared.body) > MAX_OUTPUT_BYTES:
@@ -132,6 +133,8 @@ def _prepared(
         input_data=resolution.input_data,
         metadata={**resolution.metadata, **manual_metadata.model_dump(mode="json")},
     )
+    if errors := event_errors(event, request.parameters, replay=request.replay_of is not None):
+        raise InvalidInvocation(errors)
     return PreparedInvocation(
         event=event,
         body=event.body(),

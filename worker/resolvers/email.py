@@ -1,8 +1,11 @@
 """EMAIL: an inbound message as the mail ingress parsed it, with the raw RFC 5322 text.
 
-The raw message is built with the standard library's `email` package, so any RFC 5322 parser
-reads back the same sender, recipients, subject, bodies and attachments. Message-ID, Date and
-MIME boundaries derive from the request, never from the clock or a random source.
+The raw message is built with the standard library's `email` package, and then parsed back
+with it (`read_back_errors`): the headers, senders, recipients, body and attachment names a
+mail reader finds must be the ones intended, or the invocation is refused. Header values are
+judged as that package reads them (RFC 2047 encoded words decoded, whatever their charset).
+Message-ID, Date and MIME boundaries derive from the request, never from the clock or a random
+source.
 """
 
 from __future__ import annotations
@@ -10,16 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-import re
-from email import policy
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
+from email import message_from_string, policy
 from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.message import EmailMessage, Message
+from email.utils import format_datetime
 from typing import Any
 
 from contracts.models import FieldError, InvokeRequest
+from contracts.regex import linear
 from contracts.triggers import EmailKind
 from contracts.validation import pointer
 from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
@@ -40,8 +41,8 @@ STRUCTURAL_HEADERS = {
 # message, which must stay within the event bound.
 MAX_ATTACHMENT_BYTES = 1024 * 1024
 # Every character str.splitlines() (and so the email package) ends a line at, and NUL.
-_LINE_BREAK_OR_NUL = re.compile("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_LINE_BREAK_OR_NUL = linear("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_ADDRESS = linear(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -68,22 +69,31 @@ class _HeaderClasses(HeaderRegistry):
 _POLICY = policy.SMTP.clone(header_factory=_HeaderClasses())
 
 
-def address_of(mailbox: str) -> str:
-    """The bare address of `Name <addr>` or `addr`, lower-cased for comparison."""
-    return parseaddr(mailbox)[1].lower()
+def _header(name: str, value: str) -> Any:
+    return _POLICY.header_factory(name, value)
 
 
 def mailboxes(field: str) -> list[str]:
-    """Every address in a header field: `From: a@x, b@y` names two senders, not one."""
-    return [address.lower() for _, address in getaddresses([field])]
+    """Every address in an address field as the `email` package reads it, lower-cased:
+    `From: a@x, b@y` names two senders, not one."""
+    try:
+        return [a.addr_spec.lower() for a in _header("To", field).addresses]
+    except (ValueError, TypeError, IndexError):
+        return []
+
+
+def address_of(mailbox: str) -> str:
+    """The (first) bare address of `Name <addr>` or `addr`, lower-cased for comparison."""
+    return next(iter(mailboxes(mailbox)), "")
 
 
 def decoded(value: str) -> str:
-    """A header value as a mail reader shows it: RFC 2047 encoded words decoded. A CR or LF
-    hidden in `=?utf-8?q?=0D=0A?=` is a header (or body) injection once serialised."""
+    """A header value as the `email` package reads it: RFC 2047 encoded words decoded, in any
+    charset, known or not (`=?x-foo?q?=0D=0A?=` is a CR LF to it). A CR or LF there is a header
+    (or body) injection once serialised."""
     try:
-        return str(make_header(decode_header(value)))
-    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return str(_header("Subject", value))
+    except (ValueError, TypeError, IndexError):
         return value
 
 
@@ -180,7 +190,7 @@ def filter_errors(config: dict[str, Any], parameters: dict[str, Any]) -> list[Fi
             )
         )
     pattern = config.get("subject_regex")
-    if pattern and not re.search(pattern, subject):
+    if pattern and not linear(pattern).search(subject):
         errors.append(
             FieldError(
                 path="/parameters/subject",
@@ -235,6 +245,70 @@ def _attachments(parameters: dict[str, Any]) -> list[tuple[str, str, bytes]]:
     return found
 
 
+def _lines(text: str) -> str:
+    return "\n".join(text.splitlines())
+
+
+def _text_body(message: Message) -> str | None:
+    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else None
+    return None if part is None else str(part.get_content())
+
+
+def read_back_errors(
+    built: EmailMessage, raw: str, parameters: dict[str, Any], attachment_names: list[str]
+) -> list[FieldError]:
+    """The contract on the emitted message: parsed back by the `email` package, it has exactly
+    the headers that were set, the intended senders and recipients, the body, and the
+    attachment names. Any other reading (a header smuggled in by an encoded word, a display
+    name that reads back as a second address) refuses the invocation at the parameter."""
+    back: Any = message_from_string(raw, policy=policy.default)
+    errors = []
+    for name, path in (
+        ("From", "/parameters/from"),
+        ("To", "/parameters/to"),
+        ("Cc", "/parameters/cc"),
+    ):
+        meant = mailboxes(str(built[name])) if built[name] is not None else []
+        read = mailboxes(str(back[name])) if back[name] is not None else []
+        if meant != read or (name == "From" and read != mailboxes(parameters["from"])):
+            errors.append(
+                FieldError(
+                    path=path,
+                    code="ambiguous_address",
+                    message=f"a mail reader would read {name}: as {read}, not {meant}",
+                )
+            )
+    meant_names = [n.lower() for n in built.keys()]  # noqa: SIM118 -- headers repeat
+    read_names = [n.lower() for n in back.keys()]  # noqa: SIM118
+    if meant_names != read_names:
+        errors.append(
+            FieldError(
+                path="/parameters",
+                code="header_injection",
+                message=f"the message would read back with the headers {read_names}, "
+                f"not {meant_names}",
+            )
+        )
+    if _text_body(back) is None or _lines(_text_body(back) or "") != _lines(parameters["body"]):
+        errors.append(
+            FieldError(
+                path="/parameters/body",
+                code="body_mismatch",
+                message="the message would read back with another body",
+            )
+        )
+    read_attachments = [part.get_filename() for part in back.iter_attachments()]
+    if read_attachments != attachment_names:
+        errors.append(
+            FieldError(
+                path="/parameters/attachments",
+                code="attachment_name_mismatch",
+                message=f"attachments would read back as {read_attachments}",
+            )
+        )
+    return errors
+
+
 def _fix_boundaries(message: EmailMessage, request: InvokeRequest) -> None:
     # The email package picks random MIME boundaries; ours derive from the request.
     for index, part in enumerate(message.walk()):
@@ -280,6 +354,9 @@ class EmailResolver(EmailKind):
             raise invalid(
                 "/parameters/headers", f"cannot build the message: {exc}", "invalid_message"
             ) from None
+        names = [name for name, _, _ in attachments]
+        if errors := read_back_errors(message, raw_message, parameters, names):
+            raise InvalidInvocation(errors)
 
         trigger_data = {
             "from": parameters["from"],

@@ -34,6 +34,7 @@ from contracts.ids import new_invocation_id
 from contracts.models import (
     IDENTIFIER_PATTERN,
     FieldError,
+    FieldErrors,
     InvocationSource,
     InvokeRequest,
     InvokeResult,
@@ -89,7 +90,7 @@ class ProblemDocument(BaseModel):
     title: str
     status: int
     detail: str | None = None
-    errors: list[FieldError] = Field(default_factory=list)
+    errors: FieldErrors = Field(default_factory=list)
     invocation_id: str | None = None
     status_url: str | None = None
     rate_limit: RateLimitInfo | None = None

@@ -237,7 +237,7 @@ export interface components {
             message: string;
             /**
              * Path
-             * @description JSON pointer into the request body, e.g. /parameters/method.
+             * @description JSON pointer into the request body, e.g. /parameters/method. One longer than 1024 characters is cut and ends in ….
              */
             path: string;
         };
@@ -248,7 +248,10 @@ export interface components {
         InvokeResult: {
             /** Completed At */
             completed_at?: string | null;
-            /** Errors */
+            /**
+             * Errors
+             * @description At most 100 errors, ordered by path; past that, one more entry with code `more_errors` says how many were left out.
+             */
             errors?: components["schemas"]["FieldError"][];
             /** Event Id */
             event_id?: string | null;
@@ -286,7 +289,10 @@ export interface components {
         ProblemDocument: {
             /** Detail */
             detail?: string | null;
-            /** Errors */
+            /**
+             * Errors
+             * @description At most 100 errors, ordered by path; past that, one more entry with code `more_errors` says how many were left out.
+             */
             errors?: components["schemas"]["FieldError"][];
             /** Invocation Id */
             invocation_id?: string | null;

@@ -1,0 +1,137 @@
+"""The contract on what goes out: every simulated event is judged as it will be read, after it
+is made and before it is published.
+
+Checks on a request look at its spelling; harm is in what the service emits. A value can reach
+the event through decoding after the request was checked (a form body's `%00`, a JSON body
+given as a string, an encoded word), so the emitted event itself must be:
+
+- storable: every string and member name is text the scheduler's store (PostgreSQL) can hold,
+  and every number is finite, so no accepted event is dead-lettered later for it;
+- free of inward URLs: every URL a client could take from its trigger data or input (bodies as
+  the ingress decoded them) is to a public host, judged as `worker.safety` judges (any
+  scheme but `file`: a generated GitHub payload has `git://` URLs);
+- sent as it reads: the HTTP headers of a simulated delivery read back, through an HTTP/1.1
+  parser (h11), as the very same names and values.
+
+A violation refuses the invocation as `invalid`, at the parameter the value came from when
+the event names one, and says where in the event it sits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import h11
+
+from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, FieldError, TriggerEvent, unstorable
+from contracts.validation import pointer
+from worker.safety import url_errors
+
+# Trigger types whose trigger data carries an HTTP request's `headers`.
+_HTTP_DELIVERIES = frozenset({"WEBHOOK", "GITHUB", "SLACK"})
+_PARTS = ("trigger_data", "input_data", "metadata")
+
+
+def event_errors(
+    event: TriggerEvent, parameters: dict[str, Any], *, replay: bool = False
+) -> list[FieldError]:
+    """Why this event may not be published, or nothing. A replay re-emits a real event as it
+    was (its edits were judged as input), so only what no store can hold is judged in it."""
+    document = {part: getattr(event, part) for part in _PARTS}
+    errors = _unstorable(document)
+    if not replay:
+        contents = {"trigger_data": event.trigger_data, "input_data": event.input_data}
+        errors += url_errors(contents, "", any_scheme=True)
+        if event.trigger_type.value in _HTTP_DELIVERIES:
+            errors += header_errors(event.trigger_data.get("headers"))
+    return [_at_request(error, parameters, replay) for error in errors[:MAX_ERRORS]]
+
+
+def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        yield path, item
+        if isinstance(item, dict):
+            stack.extend(((*path, k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(item))
+
+
+def _unstorable(document: dict[str, Any]) -> list[FieldError]:
+    errors = []
+    for path, item in _walk(document):
+        problem = None
+        if isinstance(item, str):
+            problem = unstorable(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            problem = "not a finite JSON number (PostgreSQL would store it as null)"
+        elif isinstance(item, dict):
+            problem = next((f"member name: {p}" for k in item if (p := unstorable(k))), None)
+        if problem is not None:
+            errors.append(
+                FieldError(
+                    path=pointer(path, limit=MAX_ERROR_PATH), code="unstorable", message=problem
+                )
+            )
+            if len(errors) >= MAX_ERRORS:
+                break
+    return errors
+
+
+def header_errors(headers: Any) -> list[FieldError]:
+    """Each header of a simulated HTTP request, read back by h11 as the receiving server would:
+    the same name and value, or an error at `/trigger_data/headers/<name>`."""
+    if not isinstance(headers, dict) or not headers:
+        return []
+    if _reads_back(headers):
+        return []
+    return [
+        FieldError(
+            path=pointer(["trigger_data", "headers", name], limit=MAX_ERROR_PATH),
+            code="invalid_header",
+            message="an HTTP server would not read this header back as sent (line breaks, "
+            "control characters, leading or trailing spaces, or a name that is not a token)",
+        )
+        for name, value in headers.items()
+        if not _reads_back({name: value})
+    ]
+
+
+def _reads_back(headers: dict[str, Any]) -> bool:
+    sent = [(str(name), str(value)) for name, value in headers.items()]
+    if not any(name.lower() == "host" for name, _ in sent):
+        sent_host = [("Host", "ingress.example")]  # HTTP/1.1 has one; the parser wants it
+    else:
+        sent_host = []
+    lines = b"".join(f"{name}: {value}\r\n".encode() for name, value in sent_host + sent)
+    server = h11.Connection(h11.SERVER)
+    server.receive_data(b"POST / HTTP/1.1\r\n" + lines + b"\r\n")
+    try:
+        request = server.next_event()
+    except h11.RemoteProtocolError:
+        return False
+    if not isinstance(request, h11.Request):
+        return False
+    read = [(n.decode(), v.decode()) for n, v in request.headers.raw_items()][len(sent_host) :]
+    return [(n.lower(), v) for n, v in read] == [(n.lower(), v) for n, v in sent]
+
+
+def _at_request(error: FieldError, parameters: dict[str, Any], replay: bool) -> FieldError:
+    """The error at the parameter the value came from: the request's top-level parameter named
+    by the event's first key under trigger data or input (a webhook's `body`, an email's
+    `from`), else the parameters as a whole; the event location goes into the message."""
+    segments = error.path.split("/")[1:]
+    if replay:
+        path = "/replay_of"
+    elif len(segments) > 1 and segments[0] in _PARTS and segments[1] in parameters:
+        path = pointer(["parameters", segments[1]])
+    else:
+        path = "/parameters"
+    return FieldError(
+        path=path,
+        code=error.code,
+        message=f"{error.message} (in the simulated event at {error.path})",
+    )
