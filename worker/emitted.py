@@ -46,7 +46,11 @@ def event_errors(
         errors += url_errors(contents, "", any_scheme=True)
         if event.trigger_type.value in _HTTP_DELIVERIES:
             errors += header_errors(event.trigger_data.get("headers"))
-    return [_at_request(error, parameters, replay) for error in errors[:MAX_ERRORS]]
+    # A value the event carries twice (a webhook's body is its input too) is one error.
+    unique: dict[tuple[str, str], FieldError] = {}
+    for error in errors[:MAX_ERRORS]:
+        unique.setdefault((error.code, error.message), error)
+    return [_at_request(error, parameters, replay) for error in unique.values()]
 
 
 def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -54,10 +58,10 @@ def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     while stack:
         path, item = stack.pop()
         yield path, item
-        if isinstance(item, dict):
-            stack.extend(((*path, k), v) for k, v in item.items())
+        if isinstance(item, dict):  # pushed last to first: visited in document order
+            stack.extend(((*path, k), v) for k, v in reversed(item.items()))
         elif isinstance(item, list):
-            stack.extend(((*path, i), v) for i, v in enumerate(item))
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
 
 
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
@@ -120,18 +124,29 @@ def _reads_back(headers: dict[str, Any]) -> bool:
 
 
 def _at_request(error: FieldError, parameters: dict[str, Any], replay: bool) -> FieldError:
-    """The error at the parameter the value came from: the request's top-level parameter named
-    by the event's first key under trigger data or input (a webhook's `body`, an email's
-    `from`), else the parameters as a whole; the event location goes into the message."""
-    segments = error.path.split("/")[1:]
-    if replay:
-        path = "/replay_of"
-    elif len(segments) > 1 and segments[0] in _PARTS and segments[1] in parameters:
-        path = pointer(["parameters", segments[1]])
-    else:
-        path = "/parameters"
+    """The error at the parameter the value came from: as deep into the request's parameters
+    as the event's path under its trigger data or input names them (a webhook's
+    `/trigger_data/headers/X-A` is `/parameters/headers/X-A`; its `/trigger_data/body/a`, from
+    a body given as a string, is `/parameters/body`), else the parameters as a whole. The event
+    location goes into the message."""
+    segments = [s.replace("~1", "/").replace("~0", "~") for s in error.path.split("/")[2:]]
+    at: list[str | int] = []
+    if not replay and error.path.split("/")[1:2] != ["metadata"]:
+        value: Any = parameters
+        for segment in segments:
+            key: str | int
+            if isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
+                key = int(segment)
+                value = value[key]
+            elif isinstance(value, dict) and segment in value:
+                key = segment
+                value = value[key]
+            else:
+                break
+            at.append(key)
+    base = "/replay_of" if replay else "/parameters"
     return FieldError(
-        path=path,
+        path=base + pointer(at, limit=MAX_ERROR_PATH),
         code=error.code,
         message=f"{error.message} (in the simulated event at {error.path})",
     )

@@ -101,15 +101,34 @@ class PriorUse:
     same_request: bool
 
 
+# Shorten a key's life to ARGV[2] seconds only while it still holds this claim (ARGV[1]).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
 class IdempotencyStore(_RedisRecords):
-    async def claim(self, request: InvokeRequest) -> PriorUse | None:
-        """Take the request's key for it; or, when the key was used before, say by whom."""
+    def _key_and_claim(self, request: InvokeRequest) -> tuple[str, str]:
         assert request.idempotency_key is not None
         digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()
         key = self._topology.redis_key("idempotency", request.user_id, digest)
         mine = json.dumps(
             {"invocation_id": request.invocation_id, "fingerprint": fingerprint(request)}
         )
+        return key, mine
+
+    async def release(self, request: InvokeRequest) -> None:
+        """A request whose answer was not final (refused, limited, a conflict) keeps its key
+        only briefly: refusals store nothing lasting, and the next try decides afresh."""
+        key, mine = self._key_and_claim(request)
+        await self._guard(self._redis.eval(_RELEASE, 1, key, mine, self._short_ttl), None)
+
+    async def claim(self, request: InvokeRequest) -> PriorUse | None:
+        """Take the request's key for it; or, when the key was used before, say by whom."""
+        key, mine = self._key_and_claim(request)
         if await self._guard(self._redis.set(key, mine, ex=self._ttl, nx=True), True):
             return None
         raw = await self._guard(self._redis.get(key), None)

@@ -244,6 +244,8 @@ class InvokeWorker:
         while True:
             try:
                 result, trigger_type = await self.process(request)
+                if request.idempotency_key and not result.status.final:
+                    await self._idempotency.release(request)
                 await self._statuses.save(result)
                 await self._reply(message, result)
                 return result, trigger_type

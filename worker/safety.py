@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import ada_url
 
 from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, FieldError, unstorable
+from contracts.regex import linear
 from contracts.validation import pointer
 
 MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
@@ -29,24 +29,69 @@ MAX_KEY_LENGTH = 1024  # characters, for a member name
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024
 
 # A scheme, as the WHATWG URL Standard reads one; with `//` after it any scheme is a URL.
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+_SCHEME = linear(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
 # Schemes a WHATWG parser treats as URLs even without `//` (`http:127.0.0.1`, `http:/x`).
 _SPECIAL_SCHEMES = {"http", "https", "ws", "wss", "ftp", "file"}
 _ALLOWED_SCHEMES = {"http", "https"}
 # Browsers and WHATWG parsers strip leading and trailing C0 controls and spaces, and drop
 # tabs and newlines anywhere, before they parse.
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+_NO_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
 # Slack's link markup: `<https://example.com|label>` in message text is a link Slack follows.
-_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|[^<>]*)?>")
+_SLACK_LINK = linear(r"<([^<>|]+)(?:\|[^<>]*)?>")
 # Shared address space for carrier-grade NAT (RFC 6598): not global, not "private" either.
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-# Names that resolve to the machine itself or to a cloud's instance metadata service.
-_INTERNAL_NAMES = re.compile(
-    r"(^|\.)localhost$|^metadata$|^metadata\.google\.internal$|^instance-data(\.ec2\.internal)?$"
-    r"|^metadata\.azure\.com$|\.internal$",
-    re.IGNORECASE,
+# Host names that resolve inward on common systems, refused with every name under them
+# (docs/security.md lists them). A name without a dot is refused too: it resolves through the
+# machine's search domains, to an intranet host.
+INTERNAL_NAMES = frozenset(
+    {
+        # the machine itself (RFC 6761, /etc/hosts of Debian, Ubuntu, Fedora, Alpine)
+        "localhost",
+        "localhost.localdomain",
+        "localdomain",
+        "ip6-localhost",
+        "ip6-loopback",
+        # cloud instance metadata services
+        "metadata.google.internal",
+        "instance-data.ec2.internal",
+        "metadata.azure.com",
+        "metadata.tencentyun.com",
+        # private DNS zones: cloud-internal, Kubernetes, Consul, mDNS, RFC 8375 and common
+        # intranet suffixes, and reverse-lookup names
+        "internal",
+        "local",
+        "cluster.local",
+        "svc",
+        "consul",
+        "home.arpa",
+        "lan",
+        "intranet",
+        "corp",
+        "private",
+        "arpa",
+        # public wildcard DNS that answers with the address written in the name
+        # (127.0.0.1.nip.io, 10-0-0-1.sslip.io) or with 127.0.0.1 for every name
+        "nip.io",
+        "sslip.io",
+        "xip.io",
+        "nip.direct",
+        "localtest.me",
+        "lvh.me",
+        "vcap.me",
+        "lacolhost.com",
+        "fuf.me",
+        "readme.localtest.me",
+    }
 )
+
+
+def internal_name(host: str) -> bool:
+    """Whether a host name is, or is under, one of INTERNAL_NAMES (or has no dot)."""
+    labels = host.rstrip(".").lower().split(".")
+    if len(labels) < 2:
+        return True
+    return any(".".join(labels[i:]) in INTERNAL_NAMES for i in range(len(labels)))
 
 
 class TooLarge(Exception):
@@ -174,9 +219,7 @@ def _host_problem(host: str) -> str | None:
     address = _ip_of(host)
     if address is not None:
         return f"the URL points at an internal address ({address})" if _inward(address) else None
-    name = host.rstrip(".")
-    # A name without a dot resolves through the machine's search domains: an intranet host.
-    if _INTERNAL_NAMES.search(name) or "." not in name:
+    if internal_name(host):
         return f"the URL points at an internal host ({host})"
     return None
 
@@ -201,7 +244,7 @@ def _urllib_host(text: str) -> str | None:
 
 def url_like(text: str) -> str | None:
     """The text as a client would parse it, when a client would take it for a URL; else None."""
-    cleaned = _TAB_OR_NEWLINE.sub("", text.strip(_C0_AND_SPACE))
+    cleaned = text.strip(_C0_AND_SPACE).translate(_NO_TAB_OR_NEWLINE)
     found = _SCHEME.match(cleaned)
     if found is None or not (found.group(1).lower() in _SPECIAL_SCHEMES or found.group(2)):
         return None

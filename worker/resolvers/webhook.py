@@ -8,13 +8,19 @@ body bytes>` (default header `X-Signature-256`), the scheme GitHub uses.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from contracts.models import InvokeRequest
 from contracts.triggers import DEFAULT_SIGNATURE_HEADER, WebhookKind
-from worker.resolvers.base import Resolution, compact_json, hmac_sha256_hex, invalid
+from worker.resolvers.base import (
+    InvalidInvocation,
+    Resolution,
+    compact_json,
+    hmac_sha256_hex,
+    invalid,
+)
+from worker.safety import TooLarge, parse_json, shape_errors
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
 # Always present, whatever the user sends: downstream code can tell a simulated request.
@@ -35,17 +41,26 @@ def header(headers: dict[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
+def _decoded_json(raw: str) -> Any:
+    """The JSON an ingress decodes from a raw body, held to the request's own budgets (depth,
+    values, lengths): JSON only (no NaN or Infinity, which Python's parser would take)."""
+    try:
+        decoded = parse_json(raw.encode())
+    except (ValueError, TooLarge) as exc:
+        raise invalid(
+            "/parameters/body", f"not valid JSON for a JSON Content-Type: {exc}", "invalid_body"
+        ) from None
+    if errors := shape_errors(decoded, "/parameters/body"):
+        raise InvalidInvocation(errors)
+    return decoded
+
+
 def encode_body(body: Any, content_type: str) -> tuple[str, Any]:
     """(the raw body string, the body as the ingress parses it) for this Content-Type."""
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
         if isinstance(body, str):
-            try:
-                return body, json.loads(body)
-            except ValueError:
-                raise invalid(
-                    "/parameters/body", "not valid JSON for a JSON Content-Type", "invalid_body"
-                ) from None
+            return body, _decoded_json(body)
         return compact_json(body), body
     if media_type == FORM:
         if isinstance(body, str):

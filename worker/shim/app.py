@@ -7,7 +7,6 @@ and Redis. Errors are RFC 9457 problem documents with per-field JSON pointer pat
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 from contracts.ids import new_invocation_id
 from contracts.models import (
     IDENTIFIER_PATTERN,
+    MAX_ERROR_PATH,
     FieldError,
     FieldErrors,
     InvocationSource,
@@ -41,11 +41,13 @@ from contracts.models import (
     InvokeStatus,
     RateLimitInfo,
     StorableText,
+    unstorable,
 )
 from contracts.redaction import Secrets
+from contracts.regex import linear
 from contracts.specs import Trigger
 from contracts.triggers import describe_trigger, trigger_secrets, trigger_spec
-from contracts.validation import from_pydantic
+from contracts.validation import from_pydantic, pointer
 from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
@@ -68,7 +70,7 @@ HTTP_STATUS = {
     InvokeStatus.CONFLICT: 409,
     InvokeStatus.RATE_LIMITED: 429,
 }
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+_IDENTIFIER = linear(IDENTIFIER_PATTERN)
 # Dependencies that are down: answered 503 so that clients retry, never 500.
 # (`BrokerUnavailable`, the request not confirmed by any broker node in time, is an OSError.)
 UNAVAILABLE = (
@@ -131,6 +133,21 @@ class InvokeBody(BaseModel):
     dry_run: StrictBool = Field(default=False, description="A JSON boolean, not a string.")
 
 
+async def storable_request(request: Request) -> None:
+    """Path parameters and query values PostgreSQL could not hold as text (a `%00`) are a 400
+    at the door, never a 500 from the store."""
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    errors = [
+        FieldError(
+            path=pointer([name], limit=MAX_ERROR_PATH), code="unstorable_text", message=problem
+        )
+        for name, value in values
+        if isinstance(value, str) and (problem := unstorable(value) or unstorable(name))
+    ]
+    if errors:
+        raise Problem(400, "Invalid request", errors=errors)
+
+
 def not_found(what: str) -> Problem:
     return Problem(404, f"{what} not found")
 
@@ -161,6 +178,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
     # /docs and /redoc load their scripts and styles from the installed package, not a CDN:
     # they work offline and behind a strict egress policy.
     app = FastAPIOffline(
+        dependencies=[Depends(storable_request)],
         static_url="/docs-assets",
         title="Manual Trigger Invocation",
         version="0.1.0",

@@ -8,13 +8,12 @@ codes of a refusal (`refusal_codes`), whether the body asked for a dry run (`dry
 that the answer came from a worker (`answered_by_worker`, counted there already).
 """
 
-import re
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.regex import linear
 from worker import metrics
 
-INVOKE_PATH = re.compile(r"^/api/v1/workflows/[^/]+/triggers/[^/]+/manual-invoke/?$")
+INVOKE_PATH = linear(r"^/api/v1/workflows/[^/]+/triggers/[^/]+/manual-invoke/?$")
 
 
 class CountShimRefusals:
