@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from contracts.models import TriggerType
+from contracts.triggers import slack_id, trigger_spec, verification_token
 from tests.factories import FIXED_TIME, demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
-from worker.resolvers import InvalidInvocation, prepare_invocation
+from worker.resolvers import InvalidInvocation, prepare_invocation, slack
 
 SLACK = TriggerType.SLACK
 SECRET = "demo-slack-signing-secret"
@@ -146,3 +151,125 @@ def test_a_bot_id_marks_a_message_posted_by_a_bot_and_the_envelope_is_on_top() -
     assert data["event"] == data["payload"]["event"]
     assert (data["type"], data["team_id"]) == ("event_callback", "T0DEMO001")
     assert data["token"] == data["payload"]["token"]
+
+
+# Identity fields are the trigger's (issue 17): the envelope's workspace, app, bot
+# authorization and token are derived from the config, and resolve checks the emitted envelope
+# against them, so no parameter (now or later) can change them silently.
+
+TEAM, APP, BOT = "T0DEMO001", "A0DEMO001", "U0DEMOBOT"
+
+
+def identity_of(envelope: dict[str, Any], **config: Any) -> list[str]:
+    trigger_config = demo_trigger(SLACK, **config).config
+    return [
+        e.message
+        for e in slack.identity_errors(
+            envelope,
+            event_type=envelope["event"]["type"],
+            team=trigger_config["workspace_id"],
+            app_id=trigger_config.get("app_id") or slack_id("A", f"app:{TEAM}"),
+            bot=trigger_config.get("bot_user_id") or slack_id("U", f"bot:{TEAM}"),
+            token=verification_token(trigger_config),
+        )
+    ]
+
+
+def decoded_context(envelope: dict[str, Any]) -> dict[str, Any]:
+    data = envelope["event_context"][2:]
+    context: dict[str, Any] = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    return context
+
+
+@pytest.mark.parametrize("event_type", ["message", "app_mention", "reaction_added"])
+@pytest.mark.parametrize("derived", [False, True])
+def test_the_envelopes_identity_is_derived_from_the_config(event_type: str, derived: bool) -> None:
+    config: dict[str, Any] = {"app_id": None, "bot_user_id": None} if derived else {}
+    envelope = resolve({"event_type": event_type}, **config).event.trigger_data["payload"]
+    app = slack_id("A", f"app:{TEAM}") if derived else APP
+    bot = slack_id("U", f"bot:{TEAM}") if derived else BOT
+    assert (envelope["team_id"], envelope["api_app_id"]) == (TEAM, app)
+    assert [(a["team_id"], a["user_id"]) for a in envelope["authorizations"]] == [(TEAM, bot)]
+    assert {k: decoded_context(envelope)[k] for k in ("tid", "aid")} == {"tid": TEAM, "aid": app}
+    if event_type != "app_mention":
+        assert envelope["context_team_id"] == TEAM
+    if event_type != "reaction_added":
+        assert envelope["event"]["team"] == TEAM
+    assert identity_of(envelope, **config) == []
+
+
+def _context(team: str, app: str) -> str:
+    context = {"et": "message", "tid": team, "aid": app, "cid": "C0DEMO001"}
+    return "4-" + base64.urlsafe_b64encode(json.dumps(context).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"team_id": "T0EVIL0001"}, "team_id"),
+        ({"api_app_id": "A0EVIL0001"}, "api_app_id"),
+        ({"context_team_id": "T0EVIL0001"}, "context_team_id"),
+        ({"context_enterprise_id": "E0EVIL0001"}, "context_enterprise_id"),
+        ({"token": "another-token"}, "token"),
+        ({"authorizations": []}, "authorizations"),
+        (
+            {"authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": "U0EVIL0001",
+                                 "is_bot": True, "is_enterprise_install": False}]},
+            "authorizations",
+        ),
+        ({"event_context": _context("T0EVIL0001", APP)}, "event_context"),
+        ({"event_context": _context(TEAM, "A0EVIL0001")}, "event_context"),
+        ({"event_context": "4-not base64 json"}, "event_context"),
+    ],
+)  # fmt: skip
+def test_an_envelope_with_another_identity_is_refused_naming_the_field(
+    change: dict[str, Any], field: str
+) -> None:
+    envelope = resolve({}).event.trigger_data["payload"]
+    messages = identity_of({**envelope, **change})
+    assert len(messages) == 1 and messages[0].startswith(f"the event's {field} is not the trigger")
+    if field == "token":
+        assert "another-token" not in messages[0] and "token:" not in messages[0]
+
+
+def test_identity_keys_slack_leaves_out_must_stay_out() -> None:
+    mention = resolve({"event_type": "app_mention"}).event.trigger_data["payload"]
+    added = identity_of({**mention, "context_team_id": TEAM})
+    assert [m.split(" is ")[0] for m in added] == ["the event's context_team_id"]
+    reaction = resolve({"event_type": "reaction_added"}).event.trigger_data["payload"]
+    tampered = {**reaction, "event": {**reaction["event"], "team": TEAM}}
+    assert [m.split(" is ")[0] for m in identity_of(tampered)] == ["the event's event.team"]
+
+
+def test_resolve_refuses_an_envelope_whose_identity_is_not_the_triggers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check runs on what is emitted: if the envelope ever said another workspace (here a
+    token that changes between building the envelope and checking it), resolve refuses."""
+    tokens = iter(["token-built-into-the-envelope", "the-triggers-token"])
+    monkeypatch.setattr(slack, "verification_token", lambda config: next(tokens))
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve({})
+    assert error_paths(exc) == ["/parameters"]
+    assert error_codes(exc) == ["identity_field"]
+
+
+@given(st.data())
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_no_parameter_changes_the_envelopes_identity(data: st.DataObject) -> None:
+    trigger = demo_trigger(SLACK)
+    schema = {k: v for k, v in trigger_spec(trigger).parameter_schema.items() if k != "$schema"}
+    parameters = data.draw(from_schema(schema))
+    request = demo_request(SLACK, parameters=parameters)
+    try:
+        envelope = prepare_invocation(request, trigger).event.trigger_data["payload"]
+    except InvalidInvocation as exc:
+        assert all(e.code != "identity_field" for e in exc.errors)
+        return
+    assert (envelope["team_id"], envelope["api_app_id"]) == (TEAM, APP)
+    assert envelope["authorizations"][0]["user_id"] == BOT
+    assert identity_of(envelope) == []

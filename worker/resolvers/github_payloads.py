@@ -130,8 +130,13 @@ class Delivery:
         return user(self.sender_login)
 
     def envelope(self) -> dict[str, Any]:
-        """`repository`, `sender` and (for GitHub Apps) `installation`, in GitHub's order."""
-        fields: dict[str, Any] = {"repository": self.repository(), "sender": self.sender()}
+        """`repository`, `organization` (for a repository an organization owns, as GitHub
+        sends it in every event), `sender` and (for GitHub Apps) `installation`, in GitHub's
+        order."""
+        fields: dict[str, Any] = {"repository": self.repository()}
+        if self.owner_type == "Organization":
+            fields["organization"] = organization(self.owner_login)
+        fields["sender"] = self.sender()
         if self.installation_id is not None:
             fields["installation"] = {
                 "id": self.installation_id,
@@ -285,8 +290,10 @@ def push(delivery: Delivery, p: dict[str, Any]) -> dict[str, Any]:
         "head_commit": commits[-1] if commits else None,
         "repository": delivery.repository(for_push=True),
         "pusher": pusher,
-        "sender": envelope["sender"],
     }
+    if "organization" in envelope:
+        payload["organization"] = envelope["organization"]
+    payload["sender"] = envelope["sender"]
     if "installation" in envelope:
         payload["installation"] = envelope["installation"]
     return payload
@@ -489,8 +496,8 @@ def workflow_dispatch(delivery: Delivery, p: dict[str, Any]) -> dict[str, Any]:
         "ref": p.get("ref", f"refs/heads/{delivery.default_branch}"),
         "repository": envelope["repository"],
     }
-    if delivery.owner_type == "Organization":
-        payload["organization"] = organization(delivery.owner_login)
+    if "organization" in envelope:
+        payload["organization"] = envelope["organization"]
     payload["sender"] = envelope["sender"]
     if "installation" in envelope:
         payload["installation"] = envelope["installation"]

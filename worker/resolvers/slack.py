@@ -66,6 +66,88 @@ def _bot_user_id(config: dict[str, Any]) -> str:
     return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
 
 
+_ABSENT: Any = object()  # a key an envelope must not have
+
+
+def _get(document: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(document, dict) or key not in document:
+            return _ABSENT
+        document = document[key]
+    return document
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equal as JSON (`1`, `1.0` and `true` differ), or both absent."""
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _context_ids(value: Any) -> dict[str, Any] | None:
+    """The team and app an `event_context` names (None when it is not one)."""
+    if not isinstance(value, str) or not value.startswith("4-"):
+        return None
+    data = value[2:]
+    try:
+        context = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except ValueError:  # binascii.Error, UnicodeDecodeError, JSONDecodeError: all ValueErrors
+        return None
+    return (
+        {"tid": context.get("tid"), "aid": context.get("aid")}
+        if isinstance(context, dict)
+        else None
+    )
+
+
+def identity_errors(
+    envelope: dict[str, Any], *, event_type: str, team: str, app_id: str, bot: str, token: str
+) -> list[FieldError]:
+    """The output contract: the envelope's workspace, app, bot and token are the trigger's,
+    derived from its configuration, whatever a parameter said; one error per field that is
+    not (no parameter may change them, now or later)."""
+    app_mention, reaction = event_type == "app_mention", event_type == "reaction_added"
+    expected: dict[tuple[str, ...], Any] = {
+        ("token",): token,
+        ("team_id",): team,
+        # Slack leaves the context ids out of app_mention deliveries, and `team` out of a
+        # reaction_added event.
+        ("context_team_id",): _ABSENT if app_mention else team,
+        ("context_enterprise_id",): _ABSENT if app_mention else None,
+        ("api_app_id",): app_id,
+        ("event", "team"): _ABSENT if reaction else team,
+        ("authorizations",): [
+            {
+                "enterprise_id": None,
+                "team_id": team,
+                "user_id": bot,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    }
+    expected[("event_context",)] = {"tid": team, "aid": app_id}
+    given = {path: _get(envelope, path) for path in expected}
+    given[("event_context",)] = _context_ids(envelope.get("event_context"))
+    return [
+        FieldError(
+            path="/parameters",
+            code="identity_field",
+            message=f"the event's {'.'.join(path)} is not the trigger's"
+            + ("" if path == ("token",) else f" ({_shown(value)})")
+            + ": a delivery's workspace (team), app, bot authorization and token are derived "
+            "from the trigger's configuration, and no parameter may change them",
+        )
+        for path, value in expected.items()
+        if not _equal(value, given[path])
+    ]
+
+
+def _shown(value: Any) -> str:
+    text = "absent" if value is _ABSENT else compact_json(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 class SlackResolver(SlackKind):
     def resolve(
         self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest
@@ -161,6 +243,15 @@ class SlackResolver(SlackKind):
             .decode()
             .rstrip("="),
         }
+        if errors := identity_errors(
+            envelope,
+            event_type=event_type,
+            team=team,
+            app_id=app_id,
+            bot=bot,
+            token=verification_token(config),
+        ):
+            raise InvalidInvocation(errors)
         raw_body = compact_json(envelope)
         timestamp = str(int(seconds))
         headers = {
