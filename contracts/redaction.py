@@ -1,21 +1,27 @@
-"""Secrets never leave: what a trigger's config declares secret is hidden wherever it went.
+"""Secrets hidden by location, not by value: what is secret is declared, and a record is
+redacted at those locations when it is made.
 
-Each trigger type's config schema marks its secret fields with JSON Schema's own `writeOnly`
-annotation (a value that is written, never read back). Those values are used to sign
-simulated deliveries and travel on the trigger events exchange, but every answer a person or
-script gets is passed through `Secrets.hide`, which replaces each secret wherever it was
-copied to (a header, a JSON body, a raw message) and shows signature and credential headers
-as computed-but-hidden: a signature is as good as the secret to whoever replays it.
+A trigger's config schema marks its secret fields with JSON Schema's own `writeOnly`
+annotation; a configured header's value is secret unless its name is declared public
+(`PUBLIC_HEADERS`, or the trigger's own `public_headers`); a URL's userinfo and query values
+are secret. In an event, a `Redaction` names where credentials sit: the values of the headers
+that carry one (signatures and credentials, `HIDDEN`), members of the delivery's body (Slack's
+`token`, `REDACTED`), and URLs built from the config.
+
+Each answer, stored status and execution record is redacted at those locations as it is made,
+from the record alone: a secret that was rotated since stays hidden in old records, and since
+no value is searched for, no answer tells a caller whether a string it chose equals a secret.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+
+from contracts.regex import search
 
 REDACTED = "***REDACTED***"
 HIDDEN = "***COMPUTED-HIDDEN***"
@@ -33,46 +39,87 @@ ALWAYS_HIDDEN_HEADERS = frozenset(
         "x-signature-256",
     }
 )
-# Configured headers whose names say they carry a credential; the config schemas declare
-# these `writeOnly` through `patternProperties` with this pattern (matched ignoring case).
-CREDENTIAL_HEADER_PATTERN = (
-    r"(?i)^(authorization|proxy-authorization|cookie)$"
-    r"|token|secret|api-?key|auth|password|passwd|session|signature|credential"
+# Configured headers whose values are shown: standard headers that never carry a credential.
+# Any other configured header's value is secret unless the trigger lists it in `public_headers`.
+PUBLIC_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "content-encoding",
+        "content-language",
+        "content-type",
+        "user-agent",
+        "x-request-id",
+        "x-correlation-id",
+    }
 )
 
 
-@dataclass(frozen=True)
-class Secrets:
-    values: frozenset[str] = frozenset()
-    headers: frozenset[str] = ALWAYS_HIDDEN_HEADERS  # lower-case names
+def redact_url(url: str) -> str:
+    """The URL with its userinfo and every query value replaced (a token in `?token=` or in
+    `https://user:pass@host` is as good as a password); text that is no URL is unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if query:
+        query = urlencode([(name, REDACTED) for name, _ in parse_qsl(query, True)], safe="*")
+    return SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment).geturl()
 
-    def hide(self, value: Any) -> Any:
-        """A copy of `value` with every secret replaced and every hidden header's value
-        shown as computed-but-hidden."""
-        if isinstance(value, dict):
-            return {
-                key: HIDDEN
-                if isinstance(key, str) and key.lower() in self.headers and item is not None
-                else self.hide(item)
-                for key, item in value.items()
+
+def redact_config(schema: Any, config: Any, public_headers: frozenset[str] = frozenset()) -> Any:
+    """A copy of a trigger's config with every value its schema declares `writeOnly`, every
+    configured header not declared public, and the credentials of a `webhook_url` replaced."""
+    shown = _redact_declared(schema, config)
+    if isinstance(shown, dict):
+        if isinstance(shown.get("headers"), dict):
+            shown["headers"] = {
+                name: value if name.lower() in public_headers else REDACTED
+                for name, value in shown["headers"].items()
             }
-        if isinstance(value, list):
-            return [self.hide(item) for item in value]
-        if isinstance(value, str):
-            for secret in self._longest_first:
-                value = value.replace(secret, REDACTED)
-        return value
+        if isinstance(shown.get("webhook_url"), str):
+            shown["webhook_url"] = redact_url(shown["webhook_url"])
+    return shown
 
-    @cached_property
-    def _longest_first(self) -> list[str]:
-        # A secret and its JSON-escaped spelling (as it appears inside a raw JSON body).
-        # Made once per Secrets (hide visits every string of a value).
-        spellings = {s for v in self.values for s in (v, json.dumps(v)[1:-1]) if s}
-        return sorted(spellings, key=len, reverse=True)
+
+def _redact_declared(schema: Any, value: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    if schema.get("writeOnly"):
+        return REDACTED if value is not None else None
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        for subschema in schema.get(keyword, []):
+            value = _redact_declared(subschema, value)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+
+        def subschemas(key: str) -> list[Any]:
+            if key in properties:
+                return [properties[key]]
+            matched = [s for p, s in patterns.items() if search(p, key)]
+            return matched or [schema.get("additionalProperties")]
+
+        shown = {}
+        for key, item in value.items():
+            for subschema in subschemas(key):
+                item = _redact_declared(subschema, item)
+            shown[key] = item
+        return shown
+    if isinstance(value, list):
+        return [_redact_declared(schema.get("items"), item) for item in value]
+    return value
 
 
 def declared_secrets(schema: Any, config: Any) -> Iterator[str]:
-    """Every string in `config` that `schema` declares `writeOnly`, at any depth."""
+    """Every string in `config` that `schema` declares `writeOnly` (tests plant secrets with
+    it and look for them in everything shown)."""
     if not isinstance(schema, dict):
         return
     if schema.get("writeOnly"):
@@ -82,7 +129,7 @@ def declared_secrets(schema: Any, config: Any) -> Iterator[str]:
         properties = schema.get("properties", {})
         patterns = schema.get("patternProperties", {})
         for key, item in config.items():
-            matched = [s for p, s in patterns.items() if re.search(p, str(key))]
+            matched = [s for p, s in patterns.items() if search(p, str(key))]
             if key in properties:
                 yield from declared_secrets(properties[key], item)
             elif matched:
@@ -109,9 +156,69 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def secrets_of(schema: dict[str, Any], config: Any, headers: Iterable[str] = ()) -> Secrets:
-    """The secrets `schema` declares in `config`, plus these header names to hide."""
-    return Secrets(
-        values=frozenset(s for s in declared_secrets(schema, config) if s),
-        headers=ALWAYS_HIDDEN_HEADERS | {h.lower() for h in headers},
-    )
+@dataclass(frozen=True)
+class Redaction:
+    """Where a trigger's events carry credentials, as locations in an event-shaped record
+    (`trigger_data`, `input_data`, `metadata`; any of them may be absent)."""
+
+    # Lower-case header names whose values are hidden in `trigger_data.headers`.
+    headers: frozenset[str] = ALWAYS_HIDDEN_HEADERS
+    # Members of the delivery's body that are credentials: hidden where the body is
+    # (`trigger_data`, `trigger_data.payload`, `input_data`).
+    members: frozenset[str] = frozenset()
+    # Paths of URLs built from the config (their userinfo and query values are hidden).
+    urls: tuple[tuple[str, ...], ...] = ()
+
+    def record(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A copy of the record with the value at each declared location replaced. A raw body
+        that is the JSON of a redacted `payload` is written again from the redacted payload."""
+        shown = dict(document)
+        data = shown.get("trigger_data")
+        if isinstance(data, dict):
+            data = shown["trigger_data"] = self._members(dict(data))
+            headers = data.get("headers")
+            if isinstance(headers, dict):
+                data["headers"] = {
+                    name: HIDDEN if name.lower() in self.headers and value is not None else value
+                    for name, value in headers.items()
+                }
+        if isinstance(shown.get("input_data"), dict):
+            shown["input_data"] = self._members(dict(shown["input_data"]))
+        for path in self.urls:
+            shown = _replace_at(shown, path, redact_url)
+        if isinstance(data, dict) and isinstance(document.get("trigger_data"), dict):
+            before = document["trigger_data"].get("payload")
+            after = shown["trigger_data"].get("payload")
+            raw = data.get("raw_body")
+            if after != before and isinstance(raw, str):
+                shown["trigger_data"]["raw_body"] = _same_json_as(raw, before, after)
+        return shown
+
+    def _members(self, body: dict[str, Any]) -> dict[str, Any]:
+        for member in self.members & body.keys():
+            if body[member] is not None:
+                body[member] = REDACTED
+        payload = body.get("payload")
+        if isinstance(payload, dict) and self.members & payload.keys():
+            body["payload"] = self._members(dict(payload))
+        return body
+
+
+def _replace_at(document: Any, path: tuple[str, ...], change: Any) -> Any:
+    """A copy of `document` with the string at `path` passed through `change` (if there)."""
+    if not path:
+        return change(document) if isinstance(document, str) else document
+    if not isinstance(document, dict) or path[0] not in document:
+        return document
+    return {**document, path[0]: _replace_at(document[path[0]], path[1:], change)}
+
+
+def _same_json_as(raw: str, before: Any, after: Any) -> str:
+    """The raw body written from the redacted payload when it was that payload's JSON; else
+    hidden whole (a body that says something else cannot be redacted by location)."""
+    try:
+        if json.loads(raw) == before:
+            return json.dumps(after, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        pass
+    return REDACTED

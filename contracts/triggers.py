@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from contracts.ids import derived_hex
 from contracts.models import FieldError, TriggerType
-from contracts.redaction import CREDENTIAL_HEADER_PATTERN, Secrets, secrets_of
+from contracts.redaction import ALWAYS_HIDDEN_HEADERS, PUBLIC_HEADERS, Redaction, redact_config
 from contracts.specs import (
     CRON_SPEC,
     EMAIL_SPEC,
@@ -54,16 +54,40 @@ class TriggerKind:
     def config_errors(self, config: dict[str, Any]) -> list[FieldError]:
         return validate(self.config_schema, config, "/trigger_config")
 
-    def secrets(self, config: dict[str, Any]) -> Secrets:
-        """What the config schema declares secret, and the signature headers this type sends."""
-        return secrets_of(self.config_schema, config, self.signature_headers(config))
+    # Members of a delivery's body that are credentials (`contracts.redaction.Redaction`).
+    secret_members: frozenset[str] = frozenset()
+    # Where an event carries a URL built from the config.
+    config_urls: tuple[tuple[str, ...], ...] = ()
 
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return []
 
+    def public_headers(self, config: dict[str, Any]) -> frozenset[str]:
+        """Configured headers whose values may be shown: the standard ones, and those the
+        trigger lists in `public_headers`."""
+        listed = config.get("public_headers")
+        names = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+        return PUBLIC_HEADERS | {n.lower() for n in names}
+
+    def redaction(self, config: dict[str, Any]) -> Redaction:
+        """Where this trigger's events carry its credentials: the signature headers it sends,
+        the configured headers not declared public, its body's credential members, the URLs
+        built from its config."""
+        configured = config.get("headers")
+        names = list(configured) if isinstance(configured, dict) else []
+        public = self.public_headers(config)
+        secret = {n.lower() for n in [*self.signature_headers(config), *names]} - public
+        return Redaction(
+            headers=ALWAYS_HIDDEN_HEADERS | secret,
+            members=self.secret_members,
+            urls=self.config_urls,
+        )
+
     def shown_config(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as events' metadata and answers may show it: secrets replaced."""
-        shown: dict[str, Any] = self.secrets(config).hide(config)
+        shown: dict[str, Any] = redact_config(
+            self.config_schema, config, self.public_headers(config)
+        )
         return shown
 
 
@@ -121,11 +145,14 @@ class WebhookKind(TriggerKind):
             "method": {"enum": HTTP_METHODS},
             "headers": {
                 "type": "object",
-                "description": "Headers the ingress adds; credential-bearing ones are secret.",
-                "patternProperties": {
-                    CREDENTIAL_HEADER_PATTERN: {"type": "string", "writeOnly": True},
-                },
+                "description": "Headers the ingress adds. Their values are secret unless the "
+                "name is a standard public header or listed in public_headers.",
                 "additionalProperties": {"type": "string"},
+            },
+            "public_headers": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Configured headers whose values may be shown.",
             },
             "secret": {"type": "string", "minLength": 1, "writeOnly": True},
             "signature_header": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"},
@@ -135,6 +162,8 @@ class WebhookKind(TriggerKind):
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         method = config.get("method", WEBHOOK_SPEC.default_parameters["method"])
         return {**WEBHOOK_SPEC.default_parameters, "method": method}
+
+    config_urls = (("trigger_data", "webhook_url"),)
 
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return [config.get("signature_header", DEFAULT_SIGNATURE_HEADER)]
@@ -187,6 +216,12 @@ class GitHubKind(TriggerKind):
             "owner_type": {"enum": ["User", "Organization"]},
         },
     }
+
+    # A ping describes the hook, whose URL is the configured `webhook_url`.
+    config_urls = (
+        ("trigger_data", "payload", "hook", "config", "url"),
+        ("input_data", "hook", "config", "url"),
+    )
 
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return ["X-Hub-Signature", "X-Hub-Signature-256"]
@@ -255,16 +290,12 @@ class SlackKind(TriggerKind):
         },
     }
 
+    # The envelope's token is a credential even when derived (Slack's verification token
+    # authenticates deliveries to apps that do not check signatures).
+    secret_members = frozenset({"token"})
+
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return ["X-Slack-Signature"]
-
-    def secrets(self, config: dict[str, Any]) -> Secrets:
-        # The envelope's token is a credential even when derived (Slack's verification token
-        # authenticates deliveries to apps that do not check signatures): hidden too.
-        declared = super().secrets(config)
-        if not isinstance(config.get("workspace_id"), str):
-            return declared
-        return Secrets(declared.values | {verification_token(config)}, declared.headers)
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         channels = channel_filter(config)
@@ -339,14 +370,19 @@ def _config_problems(trigger_type: TriggerType, config_json: str) -> tuple[Field
     return tuple(KINDS[trigger_type].config_errors(json.loads(config_json)))
 
 
-def trigger_secrets(trigger: Trigger) -> Secrets:
-    """What must be hidden in anything shown of this trigger or of its events."""
-    return _secrets(trigger.type, trigger.config_key)
+def trigger_redaction(trigger: Trigger) -> Redaction:
+    """Where this trigger's events carry its credentials."""
+    return _redaction(trigger.type, trigger.config_key)
 
 
 @lru_cache(maxsize=1024)
-def _secrets(trigger_type: TriggerType, config_json: str) -> Secrets:
-    return KINDS[trigger_type].secrets(json.loads(config_json))
+def _redaction(trigger_type: TriggerType, config_json: str) -> Redaction:
+    return KINDS[trigger_type].redaction(json.loads(config_json))
+
+
+def shown_config(trigger: Trigger) -> dict[str, Any]:
+    """The trigger's config with its secrets replaced, as anything shown of it holds it."""
+    return KINDS[trigger.type].shown_config(trigger.config)
 
 
 def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
@@ -377,7 +413,7 @@ def describe_trigger(trigger: Trigger) -> dict[str, Any]:
         "workflow_id": trigger.workflow_id,
         "trigger_id": trigger.id,
         "trigger_type": trigger.type.value,
-        "trigger_config": trigger_secrets(trigger).hide(trigger.config),
+        "trigger_config": shown_config(trigger),
         "supported": spec.supported,
         "manual_invocation": trigger.manual_invocation,
         "description": spec.description,

@@ -9,7 +9,7 @@ problem of the schema (`schema_problems`), found where it is declared.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +46,24 @@ def pointer(parts: Iterable[str | int], limit: int | None = None) -> str:
         built.append(segment)
         size += len(segment)
     return "".join(built)
+
+
+class BoundedErrors:
+    """Errors as a producer finds them: the first MAX_ERRORS made, the rest only counted (an
+    answer shows no more, and making each one costs a path as long as the request's names)."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldError] = []
+        self.left_out = 0
+
+    def add(self, make: Callable[[], FieldError]) -> None:
+        if len(self.found) < MAX_ERRORS:
+            self.found.append(make())
+        else:
+            self.left_out += 1
+
+    def result(self) -> list[FieldError]:
+        return [*self.found, *([more_errors(self.left_out)] if self.left_out else [])]
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import h11
 
-from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, FieldError, TriggerEvent, unstorable
-from contracts.validation import pointer
+from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent, unstorable
+from contracts.validation import BoundedErrors, pointer
 from worker.safety import url_errors
 
 # Trigger types whose trigger data carries an HTTP request's `headers`.
@@ -48,9 +49,12 @@ def event_errors(
             errors += header_errors(event.trigger_data.get("headers"))
     # A value the event carries twice (a webhook's body is its input too) is one error.
     unique: dict[tuple[str, str], FieldError] = {}
-    for error in errors[:MAX_ERRORS]:
+    for error in errors:
         unique.setdefault((error.code, error.message), error)
-    return [_at_request(error, parameters, replay) for error in unique.values()]
+    return [
+        error if error.code == MORE_ERRORS else _at_request(error, parameters, replay)
+        for error in unique.values()
+    ]
 
 
 def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -65,7 +69,7 @@ def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
 
 
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
-    errors = []
+    errors = BoundedErrors()
     for path, item in _walk(document):
         problem = None
         if isinstance(item, str):
@@ -75,14 +79,12 @@ def _unstorable(document: dict[str, Any]) -> list[FieldError]:
         elif isinstance(item, dict):
             problem = next((f"member name: {p}" for k in item if (p := unstorable(k))), None)
         if problem is not None:
-            errors.append(
-                FieldError(
-                    path=pointer(path, limit=MAX_ERROR_PATH), code="unstorable", message=problem
-                )
-            )
-            if len(errors) >= MAX_ERRORS:
-                break
-    return errors
+            errors.add(partial(_event_error, path, "unstorable", problem))
+    return errors.result()
+
+
+def _event_error(path: tuple[str | int, ...], code: str, message: str) -> FieldError:
+    return FieldError(path=pointer(path, limit=MAX_ERROR_PATH), code=code, message=message)
 
 
 def header_errors(headers: Any) -> list[FieldError]:

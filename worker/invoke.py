@@ -27,7 +27,7 @@ from contracts.models import (
     TriggerData,
 )
 from contracts.specs import Trigger
-from contracts.triggers import trigger_secrets
+from contracts.triggers import trigger_redaction
 from contracts.validation import from_pydantic
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
@@ -304,15 +304,14 @@ class InvokeWorker:
             ), trigger_type
 
         event = prepared.event
-        # The event carries the real secrets and signatures to the scheduler; the answer shows
-        # them hidden, so the service is no signing oracle.
-        secrets = trigger_secrets(trigger)
+        # The event carries the real secrets and signatures to the scheduler; the answer is
+        # redacted where the trigger declares them, so the service is no signing oracle.
+        shown = trigger_redaction(trigger).record({"trigger_data": prepared.resolved_parameters})
         resolved: dict[str, Any] = {
             "event_id": event.event_id,
-            "warnings": secrets.hide(prepared.warnings),
+            "warnings": prepared.warnings,
             "trigger_data": TriggerData(
-                trigger_type=trigger.type,
-                resolved_parameters=secrets.hide(prepared.resolved_parameters),
+                trigger_type=trigger.type, resolved_parameters=shown["trigger_data"]
             ),
         }
         if request.dry_run:

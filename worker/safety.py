@@ -11,14 +11,15 @@ import json
 import math
 import socket
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, FieldError, unstorable
+from contracts.models import MAX_ERROR_PATH, FieldError, unstorable
 from contracts.regex import linear
-from contracts.validation import pointer
+from contracts.validation import BoundedErrors, pointer
 
 MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
 MAX_DEPTH = 32
@@ -138,22 +139,23 @@ def shape_errors(value: Any, base: str) -> list[FieldError]:
     """
     if (over := _over_budget(value, base)) is not None:
         return [over]
-    errors: list[FieldError] = []
+    errors = BoundedErrors()
     for path, item in _walk(value):
         if isinstance(item, str):
             if problem := unstorable(item):
-                errors.append(_error(base, path, "unstorable_text", problem))
+                errors.add(partial(_error, base, path, "unstorable_text", problem))
         elif isinstance(item, float) and not math.isfinite(item):
-            errors.append(_error(base, path, "number_out_of_range", "not a finite JSON number"))
+            errors.add(
+                partial(_error, base, path, "number_out_of_range", "not a finite JSON number")
+            )
         elif isinstance(item, dict):
             for key in item:
                 if problem := unstorable(key):
-                    errors.append(
-                        _error(base, (*path, key), "unstorable_text", f"member name: {problem}")
+                    at = (*path, key)
+                    errors.add(
+                        partial(_error, base, at, "unstorable_text", f"member name: {problem}")
                     )
-        if len(errors) > MAX_ERRORS:
-            break  # the answer shows no more; the request is refused all the same
-    return errors
+    return errors.result()
 
 
 def _error(base: str, path: tuple[str | int, ...], code: str, message: str) -> FieldError:
@@ -282,7 +284,7 @@ def _urls_in(text: str) -> Iterator[str]:
 def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
     """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
     must be http(s) (with `any_scheme`: of any scheme but `file`) to a public host."""
-    errors: list[FieldError] = []
+    errors = BoundedErrors()
     for path, item in _walk(value):
         texts = [(path, item)] if isinstance(item, str) else []
         if isinstance(item, dict):
@@ -290,8 +292,6 @@ def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[Field
         for at, text in texts:
             for url in _urls_in(text):
                 if problem := url_problem(url, any_scheme=any_scheme):
-                    errors.append(_error(base, at, "unsafe_url", problem))
+                    errors.add(partial(_error, base, at, "unsafe_url", problem))
                     break
-        if len(errors) > MAX_ERRORS:
-            break
-    return errors
+    return errors.result()

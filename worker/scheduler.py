@@ -6,6 +6,11 @@ together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_
 not at all after a quiet spell), one statement and one commit for the lot; each event is
 acked once its row is committed.
 
+Each record is redacted as it is written (DESIGN.md, "secrets hidden by location"): the
+values at the locations its trigger declares secret (signature and credential headers, a
+Slack token, URLs built from the config) never reach the table, so no later reader, and no
+rotation of the secret, can show them.
+
 One bad event harms only itself: when the database refuses a batch for a row's own reason,
 the batch is recorded row by row, and only the refused rows are dead-lettered, at once.
 Batches are written one at a time, in arrival order, and a malformed event waits for those
@@ -23,6 +28,8 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 
 from contracts.models import TriggerEvent
+from contracts.redaction import Redaction
+from contracts.triggers import trigger_redaction
 from worker import amqp, metrics, store
 from worker.outage import Dependencies
 from worker.settings import Settings
@@ -31,6 +38,7 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 200
 BATCH_WAIT_SECONDS = 0.025  # per-batch costs (a statement, a commit, a pool reset) dwarf rows
+REDACTION_TTL_SECONDS = 10.0  # a trigger's config change reaches its records within this
 
 
 class Scheduler:
@@ -54,6 +62,7 @@ class Scheduler:
         # The future of the event that arrived last: futures settle in arrival order, so once
         # it has settled, so has every event before it.
         self._latest: asyncio.Future[str | None] | None = None
+        self._redactions: dict[tuple[str, str], tuple[float, Redaction]] = {}
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -155,14 +164,35 @@ class Scheduler:
         async with self._writing:
             await self._write(batch)
 
+    async def _redacted(self, events: list[TriggerEvent]) -> list[TriggerEvent]:
+        """Each event as its record is written: redacted where its trigger declares secrets
+        (a trigger that does not exist gets the defaults; its row is refused anyway)."""
+        now = asyncio.get_running_loop().time()
+        keys = {(e.workflow_id, e.trigger_id) for e in events}
+        missing = [k for k in keys if self._redactions.get(k, (0.0,))[0] <= now]
+        if missing:
+            found = await store.load_triggers(self._pool, missing)
+            if len(self._redactions) > 10_000:
+                self._redactions.clear()
+            for key in missing:
+                redaction = trigger_redaction(found[key]) if key in found else Redaction()
+                self._redactions[key] = (now + REDACTION_TTL_SECONDS, redaction)
+        redacted = []
+        for event in events:
+            redaction = self._redactions[(event.workflow_id, event.trigger_id)][1]
+            record = redaction.record(
+                {"trigger_data": event.trigger_data, "input_data": event.input_data}
+            )
+            redacted.append(event.model_copy(update=record))
+        return redacted
+
     async def _write(self, batch: list[tuple[TriggerEvent, asyncio.Future[str | None]]]) -> None:
         try:
-            results: dict[str, Any] = await store.record_executions(
-                self._pool, [event for event, _ in batch]
-            )
+            events = await self._redacted([event for event, _ in batch])
+            results: dict[str, Any] = await store.record_executions(self._pool, events)
         except store.UnrecordableEvent:
             # Some row of the batch is refused: find out which, one by one; only those fail.
-            for event, done in batch:
+            for event, (_, done) in zip(events, batch, strict=True):
                 try:
                     _settle(done, result=await store.record_execution(self._pool, event))
                 except Exception as exc:

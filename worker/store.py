@@ -238,6 +238,21 @@ async def list_triggers(pool: asyncpg.Pool, workflow_id: str) -> list[Trigger]:
     return [_trigger(row) for row in rows]
 
 
+async def load_triggers(
+    pool: asyncpg.Pool, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], Trigger]:
+    """The triggers of these (workflow id, trigger id) pairs that exist, in one round trip."""
+    workflows, triggers = zip(*keys, strict=True) if keys else ((), ())
+    rows = await pool.fetch(
+        f"""SELECT {_TRIGGER_COLUMNS} FROM workflow_triggers t
+              JOIN unnest($1::text[], $2::text[]) AS k(workflow_id, id)
+                ON t.workflow_id = k.workflow_id AND t.id = k.id""",  # noqa: S608 -- constant
+        list(workflows),
+        list(triggers),
+    )
+    return {(row["workflow_id"], row["id"]): _trigger(row) for row in rows}
+
+
 async def triggers_of_type(pool: asyncpg.Pool, trigger_type: str) -> frozenset[tuple[str, str]]:
     """(workflow id, trigger id) of every trigger of this type."""
     rows = await pool.fetch(

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from contracts.models import FieldError, TriggerType
+from contracts.models import MAX_ERROR_PATH, FieldError, TriggerType
 from contracts.regex import Regex, linear, unicode_spaces_as_space
-from contracts.validation import pointer
+from contracts.validation import BoundedErrors, pointer
 
 ALLOW_FLAG = "allow_suspicious_content"
 CODE = "suspicious_content"
@@ -192,22 +193,24 @@ def suspicious_content(
     if allowed:
         return []
     html_fields = HTML_BY_NATURE.get(trigger_type, frozenset())
-    errors = []
+    errors = BoundedErrors()
     for path, text in _strings(parameters):
         skip_html = bool(path) and path[0] in html_fields
         found = first_match(text, skip_html=skip_html)
         if found is not None:
-            errors.append(
-                FieldError(
-                    path="/parameters" + pointer(path),
-                    message=(
-                        f"Potentially malicious content ({found.category}: {found.name}); "
-                        f"a trigger may allow it with `{ALLOW_FLAG}: true` in its config"
-                    ),
-                    code=CODE,
-                )
-            )
-    return errors
+            errors.add(partial(_suspicious, path, found))
+    return errors.result()
+
+
+def _suspicious(path: tuple[str | int, ...], found: Pattern) -> FieldError:
+    return FieldError(
+        path="/parameters" + pointer(path, limit=MAX_ERROR_PATH),
+        message=(
+            f"Potentially malicious content ({found.category}: {found.name}); "
+            f"a trigger may allow it with `{ALLOW_FLAG}: true` in its config"
+        ),
+        code=CODE,
+    )
 
 
 def first_match(text: str, *, skip_html: bool = False) -> Pattern | None:

@@ -43,10 +43,10 @@ from contracts.models import (
     StorableText,
     unstorable,
 )
-from contracts.redaction import Secrets
+from contracts.redaction import Redaction
 from contracts.regex import linear
 from contracts.specs import Trigger
-from contracts.triggers import describe_trigger, trigger_secrets, trigger_spec
+from contracts.triggers import describe_trigger, shown_config, trigger_redaction, trigger_spec
 from contracts.validation import from_pydantic, pointer
 from worker import store
 from worker.auth import InvalidToken
@@ -280,7 +280,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
                     "enabled": t.enabled,
                     "manual_invocation": t.manual_invocation,
                     "manual_invocation_supported": trigger_spec(t).supported,
-                    "config": trigger_secrets(t).hide(t.config),
+                    "config": shown_config(t),
                     "schema_url": f"{base}/{t.id}/manual-invoke/schema",
                     "invoke_url": f"{base}/{t.id}/manual-invoke",
                 }
@@ -358,12 +358,11 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             access = await readable(execution.workflow_id, user, execution.trigger_id)
         except Problem:
             raise not_found("Execution") from None
-        # The row holds the event as the scheduler got it, signatures and all: shown hidden.
-        secrets = trigger_secrets(access.trigger) if access.trigger else Secrets()
-        shown: dict[str, Any] = secrets.hide(
-            {**execution.__dict__, "created_at": execution.created_at.isoformat()}
-        )
-        return shown
+        # The scheduler redacts each record as it writes it; rows written before it did are
+        # redacted here at the same locations.
+        record = {**execution.__dict__, "created_at": execution.created_at.isoformat()}
+        redaction = trigger_redaction(access.trigger) if access.trigger else Redaction()
+        return redaction.record(record)
 
     @app.get(
         "/api/v1/invocations/{invocation_id}", response_model=InvokeResult, responses=READ_ERRORS
