@@ -1,0 +1,285 @@
+"""Issue 17's classes, generated: each property asserts the contract on what goes out (or a
+refusal), never the refusal of one spelling. The reproducers run through the whole system in
+tests/e2e/test_output_contracts.py."""
+
+from __future__ import annotations
+
+import base64
+import email
+import gc
+import quopri
+import time
+from collections.abc import Callable
+from email import policy
+from typing import Any
+from urllib.parse import quote
+
+import httptools
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts.models import (
+    MAX_ANSWER_BYTES,
+    MAX_ERROR_PATH,
+    MAX_ERRORS,
+    FieldError,
+    InvokeResult,
+    InvokeStatus,
+    TriggerType,
+)
+from contracts.regex import OTHER_SPACES, linear
+from contracts.validation import validate
+from tests.factories import demo_request, demo_trigger
+from worker.resolvers import InvalidInvocation, prepare_invocation
+from worker.resolvers.email import decoded
+from worker.safety import MAX_KEY_LENGTH, MAX_STRING, MAX_VALUES, shape_errors, url_errors
+from worker.suspicious import first_match
+
+EMAIL, WEBHOOK = TriggerType.EMAIL, TriggerType.WEBHOOK
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_the_engines_other_spaces_are_pythons() -> None:
+    pythons = {chr(c) for c in range(0x110000) if chr(c).isspace()} - set("\t\n\f\r ")
+    assert set(OTHER_SPACES) == pythons
+
+
+# 1. Bounded answers and statuses ------------------------------------------------------------
+
+
+@st.composite
+def nested_shapes(draw: st.DrawFn) -> Any:
+    """Chains of long names over many leaves, some of them bad, up to the budgets."""
+    leaves = draw(st.integers(1, 3000))
+    bad = st.sampled_from(["\u0000", "ok", 1.5, "\ud800"])
+    value: Any = {f"k{i}": draw(bad) if i < 50 else "\u0000" for i in range(leaves)}
+    for depth in range(draw(st.integers(0, 30))):
+        value = {f"{depth}" + "n" * draw(st.integers(0, MAX_KEY_LENGTH - 3)): value}
+    return value
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_shapes())
+def test_no_shape_within_the_budgets_makes_an_answer_over_its_bound(value: Any) -> None:
+    errors = shape_errors({"parameters": {"body": value}}, "")
+    answer = InvokeResult(
+        invocation_id="i",
+        status=InvokeStatus.INVALID,
+        success=False,
+        message="Invalid parameters",
+        workflow_id="w",
+        trigger_id="t",
+        errors=errors,
+    )
+    assert len(answer.body()) < MAX_ANSWER_BYTES
+    assert len(answer.errors) <= MAX_ERRORS + 1
+    assert all(len(e.path) <= MAX_ERROR_PATH for e in answer.errors)
+    if len(answer.errors) > MAX_ERRORS:
+        assert answer.errors[-1].code == "more_errors"
+
+
+def test_the_error_marker_counts_what_it_left_out_once() -> None:
+    errors = [FieldError(path=f"/{i}", message="m", code="c") for i in range(250)]
+    first = InvokeResult.model_validate(
+        {"invocation_id": "i", "status": "invalid", "success": False, "message": "m",
+         "workflow_id": "w", "trigger_id": "t", "errors": errors}
+    )  # fmt: skip
+    again = InvokeResult.parse(first.body())  # a stored status read back
+    assert first.errors[-1].message == again.errors[-1].message == "and 150 more errors"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2 * 1024 * 1024), st.text(max_size=2000))
+def test_a_dry_run_answer_stays_under_its_bound_whatever_the_event(size: int, text: str) -> None:
+    preview = {"raw_message": "x" * size, "body": text, "list": ["y" * 1000] * 300}
+    answer = InvokeResult.model_validate(
+        {"invocation_id": "i", "status": "dry_run", "success": True, "message": "m",
+         "workflow_id": "w", "trigger_id": "t",
+         "trigger_data": {"trigger_type": "EMAIL", "resolved_parameters": preview}}
+    )  # fmt: skip
+    assert len(answer.body()) < MAX_ANSWER_BYTES
+
+
+# Emitted email: encoded words of any charset and language tag -----------------------------
+
+_PAYLOADS = st.sampled_from(
+    ["hi\r\nBcc: victim@evil.test", "a\x00b", "x\r\n\r\nnew body", "<ceo@evil.test>, ", "plain"]
+)
+
+
+@st.composite
+def encoded_words(draw: st.DrawFn) -> str:
+    text = draw(st.one_of(_PAYLOADS, st.text(max_size=30)))
+    charset = draw(st.sampled_from(["utf-8", "x-foo", "iso-8859-1", "us-ascii", "bogus", "UTF8"]))
+    tag = draw(st.sampled_from(["", "*en", "*x-klingon", "*"]))
+    raw = text.encode("utf-8", "surrogatepass")
+    if draw(st.booleans()):
+        encoded = quopri.encodestring(raw, header=True).decode().replace("\n", "")
+        return f"=?{charset}{tag}?q?{encoded}?="
+    return f"=?{charset}{tag}?b?{base64.b64encode(raw).decode()}?="
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["subject", "header", "in-reply-to", "attachment", "from", "to"]),
+    encoded_words(),
+)
+def test_an_emitted_email_reads_back_as_meant_or_is_refused(where: str, word: str) -> None:
+    parameters: dict[str, Any] = {
+        "subject": {"subject": word},
+        "header": {"headers": {"X-Custom": word}},
+        "in-reply-to": {"headers": {"In-Reply-To": word}},
+        "attachment": {"attachments": [word]},
+        "from": {"from": f"{word} <a@example.com>"},
+        "to": {"to": ["support@demo.example.com", f"{word} <b@example.com>"]},
+    }[where]
+    trigger = demo_trigger(EMAIL, allowed_sender_domains=["example.com"])
+    try:
+        event = prepare_invocation(demo_request(EMAIL, parameters=parameters), trigger).event
+    except InvalidInvocation:
+        return
+    raw = event.trigger_data["raw_message"]
+    back = email.message_from_string(raw, policy=policy.default)
+    names = [n.lower() for n in back.keys()]  # noqa: SIM118 -- repeated names count
+    assert "bcc" not in names and names.count("from") == 1 and names.count("subject") == 1
+    sender = "a@example.com" if where == "from" else "test@example.com"
+    assert [a.addr_spec for a in back["From"].addresses] == [sender]
+    assert back.get_body(preferencelist=("plain",)).get_content().strip() == (
+        "This is a manually triggered email simulation"
+    )
+    for value in back.values():
+        assert "\r" not in str(value) and "\n" not in str(value) and "\x00" not in str(value)
+    assert "\x00" not in raw
+
+
+# Emitted HTTP headers, read back by a second parser (httptools, uvicorn's C parser) ----------
+
+_HEADER_TEXT = st.text(
+    st.sampled_from([*"aZ09-_ \t:;,=\r\n\x00\x7f\x0b", "é", "\u2028"]), max_size=12
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_HEADER_TEXT, _HEADER_TEXT, max_size=3))
+def test_emitted_headers_read_back_as_sent_or_are_refused(headers: dict[str, str]) -> None:
+    try:
+        prepared = prepare_invocation(
+            demo_request(WEBHOOK, parameters={"headers": headers}), demo_trigger(WEBHOOK)
+        )
+    except InvalidInvocation:
+        return
+    sent = prepared.event.trigger_data["headers"]
+    read: list[tuple[str, str]] = []
+
+    class Reader:
+        def on_header(self, name: bytes, value: bytes) -> None:
+            read.append((name.decode(), value.decode()))
+
+    raw = b"POST / HTTP/1.1\r\nHost: x\r\n"
+    raw += b"".join(f"{n}: {v}\r\n".encode() for n, v in sent.items()) + b"\r\n"
+    httptools.HttpRequestParser(Reader()).feed_data(raw)
+    assert read[1:] == list(sent.items())
+
+
+# URLs after decoding -----------------------------------------------------------------------
+
+_INWARD = st.sampled_from(
+    [
+        "127.0.0.1", "0x7f.1", "2130706433", "[::1]", "[::ffff:127.0.0.1]", "10.1.2.3",
+        "169.254.169.254", "localhost", "a.localhost", "127.0.0.1.nip.io", "10-0-0-1.sslip.io",
+        "api.svc.cluster.local", "metadata.google.internal", "jenkins", "printer.local",
+        "localtest.me", "\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54",  # full-width
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    _INWARD, st.sampled_from(["http", "https", "HTTP"]), st.sampled_from(["json", "form", "plain"])
+)
+def test_an_inward_url_is_refused_however_the_body_carries_it(
+    host: str, scheme: str, how: str
+) -> None:
+    url = f"{scheme}://{host}/admin"
+    parameters: dict[str, Any] = {
+        "json": {"body": f'{{"callback": "{url}"}}'},
+        "form": {"body": f"callback={quote(url, safe='')}", "headers": FORM},
+        "plain": {"body": {"callback": url}},
+    }[how]
+    with pytest.raises(InvalidInvocation) as refused:
+        prepare_invocation(demo_request(WEBHOOK, parameters=parameters), demo_trigger(WEBHOOK))
+    assert {e.code for e in refused.value.errors} == {"unsafe_url"}
+
+
+# 2. Linear time on untrusted data ----------------------------------------------------------
+
+
+def _fastest(check: Callable[[], object], runs: int = 5) -> float:
+    # The collector's pauses grow with the whole heap (the large input included), not with
+    # what the check does: it is kept out of the measurement.
+    best = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            check()
+            best = min(best, time.perf_counter() - started)
+    finally:
+        gc.enable()
+    return best
+
+
+def _grows_linearly(make: Callable[[int], Any], check: Callable[[Any], object], size: int) -> None:
+    """Doubling the input at the largest allowed size at most ~2.5x the time (a quadratic check
+    takes 4x). A ratio in one run, not a timing: the machine's speed cancels out."""
+    small, large = make(size // 2), make(size)
+    ratios = []
+    for _ in range(3):  # a noisy neighbour can spoil one comparison, not three
+        ratio = _fastest(lambda: check(large)) / max(_fastest(lambda: check(small)), 1e-6)
+        ratios.append(ratio)
+        if ratio < 2.5:
+            return
+    raise AssertionError(f"time grows faster than the input: ratios {ratios}")
+
+
+HOSTILE_TEXT: dict[str, Callable[[int], str]] = {
+    "sql quote and spaces": lambda n: "' or" + " " * n + "x",
+    "many quotes": lambda n: "' or 'a" * (n // 7),
+    "open tags": lambda n: "<a " + " " * n,
+    "template braces": lambda n: "{{" + " " * n,
+    "substitutions": lambda n: "$(" * (n // 2),
+    "separators": lambda n: ";" + " " * n + "x",
+    "unicode spaces": lambda n: "' or" + "\u00a0" * n + "x",
+}
+
+
+@pytest.mark.parametrize("family", list(HOSTILE_TEXT))
+def test_suspicious_content_is_checked_in_linear_time(family: str) -> None:
+    _grows_linearly(HOSTILE_TEXT[family], first_match, MAX_STRING)
+
+
+def test_schema_patterns_from_a_trigger_run_in_linear_time() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    _grows_linearly(lambda n: {"code": "a" * n + "b"}, lambda v: validate(schema, v), MAX_STRING)
+    assert linear("^(a+)+$").search("a" * MAX_STRING + "!") is None
+
+
+def test_shape_and_url_checks_grow_linearly_at_the_budgets() -> None:
+    def shape(n: int) -> Any:
+        value: Any = {f"k{i}": "\u0000" for i in range(n)}
+        for depth in range(30):
+            value = {f"{depth}" + "n" * (MAX_KEY_LENGTH - 3): value}
+        return value
+
+    _grows_linearly(shape, lambda v: shape_errors(v, ""), MAX_VALUES - 100)
+    _grows_linearly(
+        lambda n: {"u": ["http://" + "a." * 20 + "example.com/" + "x" * 10] * n},
+        lambda v: url_errors(v, ""),
+        MAX_VALUES - 100,
+    )
+
+
+def test_header_values_are_decoded_in_linear_time() -> None:
+    _grows_linearly(lambda n: "=?x-foo?q?" + "a" * n + "?=", decoded, MAX_STRING)
