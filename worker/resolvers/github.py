@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from typing import Any
 from urllib.parse import urljoin
 
 from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
+from contracts.regex import linear
 from contracts.specs import GITHUB_ACTIONS, GITHUB_EVENTS_WITHOUT_ACTION, GITHUB_SPEC
 from contracts.triggers import GitHubKind, event_types
 from contracts.validation import pointer
@@ -78,7 +78,7 @@ def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldE
     return errors
 
 
-_LOGIN = re.compile(GITHUB_SPEC.parameter_schema["properties"]["sender"]["pattern"])
+_LOGIN = linear(GITHUB_SPEC.parameter_schema["properties"]["sender"]["pattern"])
 _MISSING: Any = object()  # where a document has no value (a key absent, or its parent no object)
 
 # The trigger's identity in a delivery. Everything in these subtrees is derived from the

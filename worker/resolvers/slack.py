@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from contracts.ids import derived_hex
 from contracts.models import FieldError, InvokeRequest
+from contracts.regex import linear
 from contracts.triggers import (
     SlackKind,
     channel_filter,
@@ -31,7 +31,7 @@ from worker.resolvers.base import (
     unsubscribed,
 )
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+_MENTION = linear(r"<@([UW][A-Z0-9]+)>")
 CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
