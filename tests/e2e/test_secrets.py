@@ -1,7 +1,7 @@
 """Secrets never leave: a distinct secret planted in every secret field of every trigger type,
 then every surface grepped for it (answers, statuses, executions, trigger views, Redis, the
-CLI, `dlq show`, the log). The real event still carries them, and its signatures, to the
-scheduler: nothing is lost on the way, only hidden from people and scripts."""
+CLI, `dlq show`, the log). The real event still carries them, and its signatures, on the
+exchange: nothing is lost on the way; every record and answer is redacted where they sit."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ WORKFLOW = {
                     "X-Api-Key": PLANTED["webhook-apikey"],
                     "X-Team": "visible",
                 },
+                "public_headers": ["X-Team"],
             },
         },
         {
@@ -84,10 +85,13 @@ async def test_no_surface_shows_a_declared_secret_or_a_usable_signature(
     redis: Redis,
 ) -> None:
     await apply_catalog(pool, Catalog.model_validate({"workflows": [WORKFLOW]}))
+    # A queue of our own beside the scheduler's: the real events, as the exchange carries them
+    tap = await broker.channel()
+    copies = await tap.declare_queue(exclusive=True)
+    await copies.bind(service.settings.topology.trigger_exchange, routing_key="*.wf_secrets.*")
     owner, viewer = service.token("secret-owner"), service.token("secret-viewer")
     base = "/api/v1/workflows/wf_secrets/triggers"
     shown: list[str] = []
-    signatures: list[str] = []
     rows: list[dict[str, Any]] = []
     for trigger, parameters in TRIGGERS.items():
         for dry_run in (True, False):
@@ -107,7 +111,8 @@ async def test_no_surface_shows_a_declared_secret_or_a_usable_signature(
             shown.append(status.text)
             if dry_run:
                 continue
-            # The scheduler's record holds the real event: its signatures are real
+            # The event on the exchange is the real one (signed); the record the scheduler
+            # writes is redacted where the trigger declares its credentials
             execution_id = document["execution_id"]
             row = await eventually(
                 lambda: pool.fetchrow(
@@ -116,8 +121,8 @@ async def test_no_surface_shows_a_declared_secret_or_a_usable_signature(
                 )
             )
             rows.append(dict(row))
-            real = row["trigger_data"]["headers"]
-            signatures += [real[h] for h in SIGNATURES if h in real]
+            recorded = row["trigger_data"]["headers"]
+            assert {recorded[h] for h in SIGNATURES if h in recorded} == {HIDDEN}
             execution = await http.get(
                 f"/api/v1/executions/{document['execution_id']}", headers=viewer
             )
@@ -127,12 +132,24 @@ async def test_no_surface_shows_a_declared_secret_or_a_usable_signature(
             (await http.get(f"{base}/{trigger}/manual-invoke/schema", headers=viewer)).text
         )
     shown.append((await http.get(base, headers=viewer)).text)
+    # Redacted when written: no record holds a credential
+    stored = json.dumps(rows, default=str)
+    assert leaked(stored) == []
+    # ... while the events on the exchange are the real ones: signed, with the credentials
+    real = [json.loads((await copies.get(timeout=10)).body) for _ in rows]
+    await tap.close()
+    signatures = [
+        e["trigger_data"]["headers"][h]
+        for e in real
+        for h in SIGNATURES
+        if h in e["trigger_data"]["headers"]
+    ]
     assert len(signatures) == 4 and all(
         s.startswith(("sha256=", "sha1=", "v0=")) for s in signatures
     )
-    # Slack's envelope carries the verification token; the webhook carries the credentials
-    stored = json.dumps([r["trigger_data"] for r in rows])
-    assert PLANTED["slack-token"] in stored and PLANTED["webhook-bearer"] in stored
+    assert PLANTED["slack-token"] in json.dumps(real) and PLANTED["webhook-bearer"] in json.dumps(
+        real
+    )
 
     # The CLI, pointed at the running service's instance
     env = service.settings
@@ -146,25 +163,15 @@ async def test_no_surface_shows_a_declared_secret_or_a_usable_signature(
         code, out, err = await run_cli(env, "schema", "wf_secrets", trigger, "--json")
         shown += [out, err]
 
-    # A dead-lettered real event, shown by `dlq show`
-    row = rows[-1]
-    dead = {
-        "event_id": row["event_id"],
-        "workflow_id": "wf_secrets",
-        "trigger_id": row["trigger_id"],
-        "trigger_type": row["trigger_type"],
-        "occurred_at": row["created_at"].isoformat(),
-        "trigger_data": row["trigger_data"],
-        "input_data": row["input_data"],
-        "metadata": row["metadata"],
-    }
+    # A dead-lettered real event (signed, with its token), shown by `dlq show`
+    dead = next(e for e in real if e["trigger_type"] == "SLACK")
     await publish_raw(
         broker,
         dead_letter_exchange(env.topology.scheduler_queue),
         "slack.wf_secrets.trig_slack",
         json.dumps(dead).encode(),
     )
-    code, out, err = await run_cli(env, "dlq", "show", row["event_id"], "--json")
+    code, out, err = await run_cli(env, "dlq", "show", dead["event_id"], "--json")
     assert code == 0, err
     assert json.loads(out)["event"]["trigger_data"]["headers"]["X-Slack-Signature"] == HIDDEN
     shown += [out, err]
