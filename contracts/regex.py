@@ -60,6 +60,24 @@ class Regex:
         return str(self._compiled.sub(replacement, _encodable(text)))
 
 
+class RegexSet:
+    """Many patterns run over a text in one pass: which of them occur (RE2's set matching)."""
+
+    def __init__(self, patterns: list[str], ignore_case: bool = False) -> None:
+        options = re2.Options()
+        options.log_errors = False
+        options.case_sensitive = not ignore_case
+        self._set: Any = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            if self._set.Add(pattern) < 0:
+                raise RegexError(f"not a pattern the linear-time engine (RE2) runs: {pattern}")
+        self._set.Compile()
+
+    def matching(self, text: str) -> list[int]:
+        """The indices of the patterns that occur in `text`, in order."""
+        return sorted(self._set.Match(_encodable(text)) or ())
+
+
 @lru_cache(maxsize=1024)
 def linear(pattern: str, ignore_case: bool = False) -> Regex:
     """The pattern compiled for RE2, once per pattern (schemas and configs repeat theirs)."""
@@ -89,7 +107,12 @@ OTHER_SPACES = "\x0b\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004
 _AS_SPACE = str.maketrans(OTHER_SPACES, " " * len(OTHER_SPACES))
 
 
+_ASCII_OTHER_SPACES = [c for c in OTHER_SPACES if c.isascii()]
+
+
 def unicode_spaces_as_space(text: str) -> str:
     """The text with every Unicode space (no-break, ideographic, vertical tab, ...) as ' ',
     character for character, so an ASCII `\\s` sees the separators `re` would have."""
+    if text.isascii() and not any(c in text for c in _ASCII_OTHER_SPACES):
+        return text  # the common case, without a copy
     return text.translate(_AS_SPACE)

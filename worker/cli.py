@@ -22,9 +22,11 @@ from aio_pika.abc import AbstractRobustConnection
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from rich.console import Console
+from rich.highlighter import JSONHighlighter
 from rich.json import JSON
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from contracts.ids import new_invocation_id
 from contracts.models import (
@@ -34,10 +36,10 @@ from contracts.models import (
     InvokeStatus,
     TriggerType,
 )
-from contracts.redaction import Secrets
+from contracts.redaction import Redaction
 from contracts.specs import Trigger
 from contracts.topology import dead_letter_queue
-from contracts.triggers import describe_trigger, trigger_secrets, trigger_spec
+from contracts.triggers import describe_trigger, trigger_redaction, trigger_spec
 from worker import amqp, store
 from worker.auth import mint_token
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
@@ -244,7 +246,48 @@ EXIT_CODES = {
     InvokeStatus.NOT_FOUND: 4,
 }
 EXIT_UNAVAILABLE = 5
-out = Console(width=None if sys.stdout.isatty() else 160)
+# No emoji codes: `:smile:` in a dead letter's text is printed as written.
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+# What a terminal would obey or show other than it reads: C0 and C1 controls and DEL (escape
+# sequences, bells, cursor moves), bidi overrides and line separators (text displayed out of
+# order), and lone surrogates (which stdout cannot even encode, so printing one would crash).
+_UNSAFE = [
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x2028, 0x202F),
+    *range(0x2066, 0x206A),
+    *range(0xD800, 0xE000),
+]
+_SPELT = {code: f"\\u{code:04x}" for code in _UNSAFE}
+
+
+def printable(value: object) -> str:
+    """Untrusted text (whatever a dead letter or a worker's answer holds) safe for a terminal:
+    each unsafe character spelt as its JSON escape (`\\u001b`), so a message cannot retitle,
+    clear or rewrite the operator's terminal. The one escape every printed value goes through,
+    as a table cell or line (`terminal_text`) or as JSON (`json_text`)."""
+    return str(value).translate(_SPELT)
+
+
+def terminal_text(value: object) -> Text:
+    """`printable` text as a rich `Text`, which rich never parses as markup: `[bold red]` is
+    printed as written rather than obeyed. (`rich.markup.escape` stops markup too, but it
+    doubles a trailing backslash, so text would not print as it reads.)"""
+    return Text(printable(value))
+
+
+def json_text(data: Any) -> str:
+    """JSON as the CLI prints it (`--json`, `dlq show`): valid, and without an unsafe character.
+    json.dumps escapes C0 controls in strings itself, and writes its own newlines only between
+    lines; the rest occur only inside strings, where the `\\u` escapes of `printable` keep it
+    valid JSON. Other non-ASCII text stays readable."""
+    lines = json.dumps(data, indent=2, ensure_ascii=False).split("\n")
+    return "\n".join(map(printable, lines))
+
+
 UserOption = Annotated[
     str | None,
     typer.Option("--user", help="Who acts (required unless $MTI_USER is set)."),
@@ -320,17 +363,27 @@ def _parameters(
 
 
 def _print_result(result: InvokeResult) -> None:
+    """The worker's answer, which echoes what the request held: untrusted text throughout."""
     ok = result.success
     out.print(
-        f"[{'green' if ok else 'red'}]{'✓' if ok else '✗'} {result.status.value}[/]: "
-        f"{result.message}  (invocation {result.invocation_id})"
+        Text(f"{'✓' if ok else '✗'} {result.status.value}", "green" if ok else "red"),
+        Text.assemble(": ", terminal_text(result.message), "  (invocation "),
+        Text.assemble(terminal_text(result.invocation_id), ")"),
+        sep="",
     )
     if result.execution_id:
-        out.print(f"  execution  {result.execution_id}  {result.execution_url}")
+        out.print(
+            Text.assemble(
+                "  execution  ",
+                terminal_text(result.execution_id),
+                "  ",
+                terminal_text(result.execution_url),
+            )
+        )
     if result.event_id:
-        out.print(f"  event      {result.event_id}")
+        out.print(Text.assemble("  event      ", terminal_text(result.event_id)))
     for warning in result.warnings:
-        out.print(f"  [yellow]warning[/]    {warning}")
+        out.print(Text.assemble("  ", ("warning", "yellow"), "    ", terminal_text(warning)))
     if result.rate_limit:
         limit = result.rate_limit
         out.print(
@@ -340,11 +393,11 @@ def _print_result(result: InvokeResult) -> None:
     if result.errors:
         table = Table("path", "message", "code", box=None)
         for error in result.errors:
-            table.add_row(error.path or "/", error.message, error.code)
+            table.add_row(*map(terminal_text, (error.path or "/", error.message, error.code)))
         out.print(table)
     if result.trigger_data:
         out.print(f"  {result.trigger_data.trigger_type.value} event data:")
-        out.print(JSON.from_data(result.trigger_data.resolved_parameters))
+        out.print(JSONHighlighter()(json_text(result.trigger_data.resolved_parameters)))
 
 
 @app.command()
@@ -608,13 +661,14 @@ def dlq_list(
 
     rows = _run(collect)
     if json_output:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json_text(rows))
         return
     first = ("invocation_id", "user_id") if kind == "invoke" else ("event_id", "trigger_type")
-    columns = (first[0], "workflow_id", "trigger_id", first[1], "reason", "queue", "count")
-    table = Table(*(c.removesuffix("_id").replace("_", " ") for c in columns), "died at", box=None)
+    columns: tuple[str, ...] = (first[0], "workflow_id", "trigger_id", first[1], "reason")
+    columns += ("queue", "count", "died_at", "problem")
+    table = Table(*(c.removesuffix("_id").replace("_", " ") for c in columns), box=None)
     for row in rows:
-        table.add_row(*(str(row[k] if row[k] is not None else "-") for k in (*columns, "died_at")))
+        table.add_row(*(terminal_text("-" if row[k] is None else row[k]) for k in columns))
     out.print(table)
     out.print(f"{len(rows)} dead-lettered {'request' if kind == 'invoke' else 'event'}(s)")
 
@@ -635,8 +689,11 @@ def dlq_show(
     async def find() -> dict[str, Any] | None:
         connection = await _connect(settings)
         async with connection, dead_letters(connection, name, kind) as letters:
-            for letter in letters:
-                if letter.letter_id == letter_id:
+            for letter in letters:  # as it was sent, or as `dlq list` prints it
+                if letter.letter_id is not None and letter_id in (
+                    letter.letter_id,
+                    printable(letter.letter_id),
+                ):
                     body = "request" if kind == "invoke" else "event"
                     found = {**letter.summary(), body: letter.document}
                     break
@@ -645,17 +702,28 @@ def dlq_show(
         # A dead letter holds the secrets and signatures it was delivered with.
         assert letter.workflow_id is not None and letter.trigger_id is not None  # it parsed
         trigger = await _find_trigger(settings, letter.workflow_id, letter.trigger_id)
-        secrets = trigger_secrets(trigger) if trigger else Secrets()
-        shown: dict[str, Any] = secrets.hide(found)
-        return shown
+        return _redacted_letter(found, body, trigger_redaction(trigger) if trigger else Redaction())
 
     found = _run(find)
     if found is None:
-        _fail(f"no dead letter {letter_id} in {name}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+        _fail(
+            f"no dead letter {printable(letter_id)} in {name}", EXIT_CODES[InvokeStatus.NOT_FOUND]
+        )
     if json_output:
-        typer.echo(json.dumps(found, indent=2))
+        typer.echo(json_text(found))
     else:
-        out.print(JSON.from_data(found))
+        out.print(JSONHighlighter()(json_text(found)))
+
+
+def _redacted_letter(found: dict[str, Any], body: str, redaction: Redaction) -> dict[str, Any]:
+    """A dead letter as shown: its event (or a replay request's event) redacted at the
+    locations its trigger declares secret."""
+    document = found.get(body)
+    if not isinstance(document, dict):
+        return found
+    if isinstance(document.get("replay_of"), dict):
+        document = {**document, "replay_of": redaction.record(document["replay_of"])}
+    return {**found, body: redaction.record(document)}
 
 
 def _rate(text: str | None) -> float | None:
@@ -762,22 +830,29 @@ def replay(
     if summary is None:
         document = {"plan": {"matching": count, "sample": sample}}
         if json_output:
-            typer.echo(json.dumps(document, indent=2))
+            typer.echo(json_text(document))
         else:
             what = "request" if kind == "invoke" else "event"
             out.print(f"{count} dead-lettered {what}(s) match" + (":" if sample else "."))
+            first = (
+                ("invocation_id", "user_id") if kind == "invoke" else ("event_id", "trigger_type")
+            )
             for row in sample:
-                first = (
-                    (row["invocation_id"], row["user_id"])
-                    if kind == "invoke"
-                    else (
-                        row["event_id"],
-                        row["trigger_type"],
-                    )
-                )
+                shown = {k: terminal_text("-" if v is None else v) for k, v in row.items()}
                 out.print(
-                    f"  {first[0]}  {row['workflow_id']}/{row['trigger_id']}  "
-                    f"{first[1]}  {row['reason']}"
+                    Text.assemble(
+                        "  ",
+                        shown[first[0]],
+                        "  ",
+                        shown["workflow_id"],
+                        "/",
+                        shown["trigger_id"],
+                        "  ",
+                        shown[first[1]],
+                        "  ",
+                        shown["reason"],
+                        *(("  (", shown["problem"], ")") if row["problem"] else ()),
+                    )
                 )
             if not plan_only and count:
                 out.print("nothing replayed (not confirmed)")

@@ -20,7 +20,6 @@ the event names one, and says where in the event it sits.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -28,7 +27,7 @@ import h11
 
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent, unstorable
 from contracts.validation import BoundedErrors, pointer
-from worker.safety import url_errors
+from worker.safety import Links, path_of, url_errors, walk
 
 # Trigger types whose trigger data carries an HTTP request's `headers`.
 _HTTP_DELIVERIES = frozenset({"WEBHOOK", "GITHUB", "SLACK"})
@@ -57,20 +56,9 @@ def event_errors(
     ]
 
 
-def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
-    while stack:
-        path, item = stack.pop()
-        yield path, item
-        if isinstance(item, dict):  # pushed last to first: visited in document order
-            stack.extend(((*path, k), v) for k, v in reversed(item.items()))
-        elif isinstance(item, list):
-            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
-
-
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
     errors = BoundedErrors()
-    for path, item in _walk(document):
+    for links, _, item in walk(document):
         problem = None
         if isinstance(item, str):
             problem = unstorable(item)
@@ -79,12 +67,14 @@ def _unstorable(document: dict[str, Any]) -> list[FieldError]:
         elif isinstance(item, dict):
             problem = next((f"member name: {p}" for k in item if (p := unstorable(k))), None)
         if problem is not None:
-            errors.add(partial(_event_error, path, "unstorable", problem))
+            errors.add(partial(_event_error, links, "unstorable", problem))
     return errors.result()
 
 
-def _event_error(path: tuple[str | int, ...], code: str, message: str) -> FieldError:
-    return FieldError(path=pointer(path, limit=MAX_ERROR_PATH), code=code, message=message)
+def _event_error(links: Links, code: str, message: str) -> FieldError:
+    return FieldError(
+        path=pointer(path_of(links), limit=MAX_ERROR_PATH), code=code, message=message
+    )
 
 
 def header_errors(headers: Any) -> list[FieldError]:

@@ -17,24 +17,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any, Literal
 
 import aio_pika
+import pamqp.encode
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from pydantic import ValidationError
 
 from contracts.ids import replay_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeStatus, TriggerEvent
+from contracts.regex import linear
 from worker import amqp
-from worker.paths import get_path, parse_value
+from worker.paths import get_path
 from worker.rpc import InvokeClient
+from worker.safety import MAX_DEPTH
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +55,15 @@ MAX_HELD = 1_000_000  # dead letters looked at in one go (about: a consumer may 
 DELIVERY_PAUSE_SECONDS = 0.05  # no delivery for this long: the consumer has taken the bulk
 # Which dead-letter queue: the scheduler's (trigger events) or the invoke queue's.
 Kind = Literal["events", "invoke"]
+# An event or a request wraps parameters of up to MAX_DEPTH levels in a few of its own.
+MAX_BODY_DEPTH = 2 * MAX_DEPTH
+MALFORMED_X_DEATH = "malformed x-death"
+# A JSON string, or the rest of the text after an unclosed quote; linear time, whatever the text.
+# A JSON string (to its closing quote, or to the end of a truncated text), and what is not a
+# bracket: on RE2, like every pattern over untrusted text (a dead letter is one).
+_JSON_STRING = linear(r'(?s)"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)')
+_NOT_BRACKET = linear(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 @dataclass
@@ -58,42 +72,37 @@ class DeadLetter:
     kind: Kind
     event: TriggerEvent | None  # None when the body is not a trigger event
     request: InvokeRequest | None  # an invoke request's dead letter, when it parses
-    document: Any  # the body as JSON, when it is JSON
+    document: Any  # the body as JSON, when it is JSON; else its text
     reason: str
     queue: str
     exchange: str
     routing_key: str
     count: int
     died_at: datetime | None
+    problems: list[str] = field(default_factory=list)  # what could not be read, and why
 
     @classmethod
     def of(cls, message: AbstractIncomingMessage, kind: Kind = "events") -> DeadLetter:
-        headers = message.headers or {}
-        recorded: Any = headers.get("x-death") or []
-        deaths: list[dict[str, Any]] = list(recorded)
-        first = deaths[-1] if deaths else {}  # RabbitMQ lists the most recent death first
+        """Whatever the body and headers hold. A dead letter is by definition a message that
+        something could not handle, and headers can be forged by any publisher: what cannot be
+        read is named in `problems` and left out, so one letter never stops a listing or a
+        replay of the whole queue."""
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        document, unreadable = _read_body(message.body)
         event: TriggerEvent | None = None
         request: InvokeRequest | None = None
-        with contextlib.suppress(ValidationError, ValueError):
-            if kind == "events":
-                event = TriggerEvent.parse(message.body)
-            else:
-                request = InvokeRequest.parse(message.body)
-        routing_keys = first.get("routing-keys") or [message.routing_key or ""]
-        died_at = first.get("time")
-        return cls(
-            message=message,
-            kind=kind,
-            event=event,
-            request=request,
-            document=parse_value(message.body.decode(errors="replace")),
-            reason=str(headers.get("x-first-death-reason") or first.get("reason") or ""),
-            queue=str(headers.get("x-first-death-queue") or first.get("queue") or ""),
-            exchange=str(headers.get("x-first-death-exchange") or first.get("exchange") or ""),
-            routing_key=str(routing_keys[0]),
-            count=sum(int(d.get("count", 1)) for d in deaths) or 1,
-            died_at=died_at.replace(tzinfo=UTC) if isinstance(died_at, datetime) else None,
-        )
+        if unreadable is None:  # parsed only once known to be shallow: parsers recurse
+            with contextlib.suppress(ValidationError, ValueError):
+                if kind == "events":
+                    event = TriggerEvent.parse(message.body)
+                else:
+                    request = InvokeRequest.parse(message.body)
+        death, malformed = _death(headers, message.routing_key or "")
+        problems = [unreadable] if unreadable else []
+        if malformed:
+            problems.append(MALFORMED_X_DEATH)
+            death["reason"] = death["reason"] or MALFORMED_X_DEATH
+        return cls(message, kind, event, request, document, **death, problems=problems)
 
     @property
     def parses(self) -> bool:
@@ -141,7 +150,87 @@ class DeadLetter:
             "count": self.count,
             "died_at": self.died_at.isoformat() if self.died_at else None,
             "parses": self.parses,
+            "problem": "; ".join(self.problems) or None,
         }
+
+
+def _read_body(body: bytes) -> tuple[Any, str | None]:
+    """The body as JSON, or its text and why it is not JSON. Depth is counted before parsing:
+    `json.loads` recurses once per level, and a dead letter may nest 100,000 levels deep.
+    NaN and Infinity are refused as not JSON, so a listing's `--json` stays valid JSON."""
+    text = body.decode(errors="replace")
+    if _depth(text) > MAX_BODY_DEPTH:
+        return text, f"body nested deeper than {MAX_BODY_DEPTH} levels"
+    try:
+        return json.loads(text, parse_constant=_not_a_number), None
+    except ValueError:
+        return text, "body is not JSON"
+
+
+def _depth(text: str) -> int:
+    """How deep JSON text nests, without parsing it: brackets counted outside strings."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _death(headers: dict[str, Any], routing_key: str) -> tuple[dict[str, Any], bool]:
+    """Why, where from and when the letter died, from the `x-first-death-*` headers and the
+    oldest `x-death` table; and whether any of them had a shape RabbitMQ never writes (such
+    a value is left out, never trusted)."""
+    deaths, malformed = _deaths(headers.get("x-death"))
+    first = deaths[-1] if deaths else {}  # RabbitMQ lists the most recent death first
+    found: dict[str, Any] = {}
+    for name in ("reason", "queue", "exchange"):
+        header, recorded = headers.get(f"x-first-death-{name}"), first.get(name)
+        malformed |= any(v is not None and _text(v) is None for v in (header, recorded))
+        found[name] = _text(header) or _text(recorded) or ""
+    keys = first.get("routing-keys", [routing_key])
+    if isinstance(keys, list) and keys and _text(keys[0]) is not None:
+        found["routing_key"] = _text(keys[0])
+    else:
+        found["routing_key"], malformed = routing_key, True
+    counts = [death.get("count", 1) for death in deaths]
+    found["count"] = sum(c if type(c) is int and c >= 0 else 1 for c in counts) or 1
+    malformed |= any(type(c) is not int or c < 0 for c in counts)
+    died_at = first.get("time")
+    found["died_at"] = _utc(died_at)
+    malformed |= died_at is not None and found["died_at"] is None
+    return found, malformed
+
+
+def _deaths(recorded: Any) -> tuple[list[dict[str, Any]], bool]:
+    """RabbitMQ's `x-death` (a list of tables), and whether it had another shape: its tables
+    are kept, anything else in it is dropped."""
+    if recorded is None:
+        return [], False
+    if not isinstance(recorded, list):
+        return [], True
+    deaths = [death for death in recorded if isinstance(death, dict)]
+    return deaths, len(deaths) != len(recorded)
+
+
+def _text(value: Any) -> str | None:
+    """A header's text: AMQP strings that are not UTF-8 arrive as bytes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return value.decode(errors="replace")
+    return None
+
+
+def _utc(moment: Any) -> datetime | None:
+    """A header's time in UTC (RabbitMQ's is); None for anything else, or one UTC cannot hold."""
+    if not isinstance(moment, datetime):
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    with contextlib.suppress(OverflowError):
+        return moment.astimezone(UTC)
+    return None
 
 
 @dataclass
@@ -382,7 +471,12 @@ async def replay(
 
 
 async def _republish(channel: Any, letter: DeadLetter, user_id: str) -> str:
-    """The original bytes to the exchange and routing key it died from, marked replayed."""
+    """The original bytes to the exchange and routing key it died from, marked replayed.
+    Refused when the death headers are malformed (where it died from is then unknown), or
+    when its headers cannot be sent again as they came (a string that is not UTF-8 arrives as
+    bytes, which the AMQP encoder refuses): failing in the publish would stop the replay."""
+    if MALFORMED_X_DEATH in letter.problems:
+        return "malformed_x_death"
     original = letter.message
     headers = {k: v for k, v in (original.headers or {}).items() if k not in DEATH_HEADERS}
     headers |= {
@@ -390,6 +484,10 @@ async def _republish(channel: Any, letter: DeadLetter, user_id: str) -> str:
         "x-mti-replayed-by": user_id,
         "x-mti-replayed-at": datetime.now(UTC).isoformat(),
     }
+    try:
+        pamqp.encode.field_table(headers)
+    except (TypeError, ValueError):
+        return "unpublishable_headers"
     exchange = (
         await channel.get_exchange(letter.exchange, ensure=False)
         if letter.exchange
@@ -424,17 +522,20 @@ async def _through_worker(
     event = letter.event
     if event is None:
         return "not_a_trigger_event"
-    request = InvokeRequest(
-        invocation_id=replay_invocation_id(event.event_id, nonce),
-        workflow_id=event.workflow_id,
-        trigger_id=event.trigger_id,
-        user_id=options.user_id,
-        parameters={"set": options.edits} if options.edits else {},
-        description=options.description or f"replay of {event.event_id}",
-        requested_at=datetime.now(UTC),
-        source=InvocationSource.REPLAY,
-        replay_of=event,
-    )
+    try:  # an event id may hold what a request refuses (a NUL): refuse this letter alone
+        request = InvokeRequest(
+            invocation_id=replay_invocation_id(event.event_id, nonce),
+            workflow_id=event.workflow_id,
+            trigger_id=event.trigger_id,
+            user_id=options.user_id,
+            parameters={"set": options.edits} if options.edits else {},
+            description=options.description or f"replay of {event.event_id}",
+            requested_at=datetime.now(UTC),
+            source=InvocationSource.REPLAY,
+            replay_of=event,
+        )
+    except ValidationError:
+        return "invalid_event"
     return await _answered(client, request, options, stop, event.event_id)
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import socket
 from collections.abc import Iterator
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +29,6 @@ MAX_KEY_LENGTH = 1024  # characters, for a member name
 # No answer, stored status or event may be larger (no amplification of a 1 MiB request).
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024
 
-# A scheme, as the WHATWG URL Standard reads one; with `//` after it any scheme is a URL.
-_SCHEME = linear(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
 # Schemes a WHATWG parser treats as URLs even without `//` (`http:127.0.0.1`, `http:/x`).
 _SPECIAL_SCHEMES = {"http", "https", "ws", "wss", "ftp", "file"}
 _ALLOWED_SCHEMES = {"http", "https"}
@@ -114,18 +112,31 @@ def parse_json(body: bytes) -> Any:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
 
 
-def _walk(
-    value: Any, path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """Every value with its path, parents first, without recursion (depth is untrusted)."""
-    stack = [(path, value)]
+# Where a value sits, as links back to its parent: (parent's links, key), () at the top. A walk
+# builds one link per value; a path (as long as the nesting) is built only for an error.
+Links = tuple[Any, ...]
+
+
+def walk(value: Any) -> Iterator[tuple[Links, int, Any]]:
+    """Every value with its links and depth, parents first and in document order, without
+    recursion (depth is untrusted)."""
+    stack: list[tuple[Links, int, Any]] = [((), 0, value)]
     while stack:
-        at, item = stack.pop()
-        yield at, item
+        links, depth, item = stack.pop()
+        yield links, depth, item
         if isinstance(item, dict):
-            stack.extend(((*at, k), v) for k, v in reversed(list(item.items())))
+            stack.extend(((links, key), depth + 1, child) for key, child in reversed(item.items()))
         elif isinstance(item, list):
-            stack.extend(((*at, i), v) for i, v in reversed(list(enumerate(item))))
+            stack.extend(((links, i), depth + 1, item[i]) for i in range(len(item) - 1, -1, -1))
+
+
+def path_of(links: Links) -> tuple[str | int, ...]:
+    """The path the links lead to, from the top."""
+    parts: list[str | int] = []
+    while links:
+        links, key = links
+        parts.append(key)
+    return tuple(reversed(parts))
 
 
 def shape_errors(value: Any, base: str) -> list[FieldError]:
@@ -140,46 +151,47 @@ def shape_errors(value: Any, base: str) -> list[FieldError]:
     if (over := _over_budget(value, base)) is not None:
         return [over]
     errors = BoundedErrors()
-    for path, item in _walk(value):
+    for links, _, item in walk(value):
         if isinstance(item, str):
             if problem := unstorable(item):
-                errors.add(partial(_error, base, path, "unstorable_text", problem))
+                errors.add(partial(_error, base, links, "unstorable_text", problem))
         elif isinstance(item, float) and not math.isfinite(item):
             errors.add(
-                partial(_error, base, path, "number_out_of_range", "not a finite JSON number")
+                partial(_error, base, links, "number_out_of_range", "not a finite JSON number")
             )
         elif isinstance(item, dict):
             for key in item:
                 if problem := unstorable(key):
-                    at = (*path, key)
+                    at = (links, key)
                     errors.add(
                         partial(_error, base, at, "unstorable_text", f"member name: {problem}")
                     )
     return errors.result()
 
 
-def _error(base: str, path: tuple[str | int, ...], code: str, message: str) -> FieldError:
-    return FieldError(path=base + pointer(path, limit=MAX_ERROR_PATH), code=code, message=message)
+def _error(base: str, links: Links, code: str, message: str) -> FieldError:
+    path = pointer(path_of(links), limit=MAX_ERROR_PATH)
+    return FieldError(path=base + path, code=code, message=message)
 
 
 def _over_budget(value: Any, base: str) -> FieldError | None:
-    for count, (path, item) in enumerate(_walk(value), start=1):
+    for count, (links, depth, item) in enumerate(walk(value), start=1):
         if count > MAX_VALUES:
             return FieldError(
                 path=base,
                 code="too_many_values",
                 message=f"more than {MAX_VALUES} values (the budget of one request)",
             )
-        if len(path) > MAX_DEPTH:
-            return _error(base, path, "too_deep", f"nested deeper than {MAX_DEPTH} levels")
+        if depth > MAX_DEPTH:
+            return _error(base, links, "too_deep", f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, str) and len(item) > MAX_STRING:
-            return _error(base, path, "string_too_long", f"longer than {MAX_STRING} characters")
+            return _error(base, links, "string_too_long", f"longer than {MAX_STRING} characters")
         if isinstance(item, dict):
             for key in item:
                 if len(key) > MAX_KEY_LENGTH:
                     return _error(
                         base,
-                        (*path, key[:64]),
+                        (links, key[:64]),
                         "name_too_long",
                         f"a member name is longer than {MAX_KEY_LENGTH} characters",
                     )
@@ -244,15 +256,34 @@ def _urllib_host(text: str) -> str | None:
         return None
 
 
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+
+
+def _scheme(text: str) -> tuple[str, bool] | None:
+    """The scheme as the WHATWG URL Standard reads one (a letter, then letters, digits, `+`,
+    `.` or `-`, then `:`), lower-cased, and whether `//` follows it; None without one."""
+    colon = text.find(":")
+    name = text[:colon] if colon > 0 else ""
+    if not name or not name[0].isascii() or not name[0].isalpha():
+        return None
+    if not _SCHEME_CHARACTERS.issuperset(name):
+        return None
+    return name.lower(), text.startswith("//", colon + 1)
+
+
 def url_like(text: str) -> str | None:
-    """The text as a client would parse it, when a client would take it for a URL; else None."""
+    """The text as a client would parse it, when a client would take it for a URL; else None.
+    With `//` after it any scheme is a URL; special schemes are URLs without (`http:x`)."""
+    if ":" not in text:
+        return None  # the common case, found by one scan
     cleaned = text.strip(_C0_AND_SPACE).translate(_NO_TAB_OR_NEWLINE)
-    found = _SCHEME.match(cleaned)
-    if found is None or not (found.group(1).lower() in _SPECIAL_SCHEMES or found.group(2)):
+    found = _scheme(cleaned)
+    if found is None or not (found[0] in _SPECIAL_SCHEMES or found[1]):
         return None
     return cleaned
 
 
+@lru_cache(maxsize=16384)  # the input and the emitted event carry the same URLs
 def url_problem(text: str, *, any_scheme: bool = False) -> str | None:
     """Why this URL may not be used, or None when it is an http(s) URL to the outside (with
     `any_scheme`, a URL of any scheme but `file` to the outside: `git://github.com/...` in a
@@ -263,8 +294,8 @@ def url_problem(text: str, *, any_scheme: bool = False) -> str | None:
     another as 127.0.0.1.
     """
     cleaned = url_like(text) or text
-    found = _SCHEME.match(cleaned)
-    scheme = found.group(1).lower() if found else ""
+    found = _scheme(cleaned)
+    scheme = found[0] if found else ""
     if scheme == "file" or not (any_scheme or scheme in _ALLOWED_SCHEMES):
         return f"only http and https URLs are allowed, not {scheme or 'this'}"
     hosts = {h for h in (_whatwg_host(cleaned), _urllib_host(cleaned)) if h}
@@ -274,21 +305,24 @@ def url_problem(text: str, *, any_scheme: bool = False) -> str | None:
 
 def _urls_in(text: str) -> Iterator[str]:
     """The URLs a client could take from this text: the whole text, or Slack link markup."""
+    if ":" not in text:
+        return  # neither: every URL has a scheme
     if url_like(text):
         yield text
-    for link in _SLACK_LINK.findall(text):
-        if url_like(link):
-            yield link
+    if "<" in text:
+        for link in _SLACK_LINK.findall(text):
+            if url_like(link):
+                yield link
 
 
 def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
     """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
     must be http(s) (with `any_scheme`: of any scheme but `file`) to a public host."""
     errors = BoundedErrors()
-    for path, item in _walk(value):
-        texts = [(path, item)] if isinstance(item, str) else []
+    for links, _, item in walk(value):
+        texts: list[tuple[Links, str]] = [(links, item)] if isinstance(item, str) else []
         if isinstance(item, dict):
-            texts += [((*path, key), key) for key in item]
+            texts += [((links, key), key) for key in item if ":" in key]
         for at, text in texts:
             for url in _urls_in(text):
                 if problem := url_problem(url, any_scheme=any_scheme):

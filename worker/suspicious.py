@@ -15,14 +15,14 @@ in its length: no backreferences or lookaround, and Unicode spaces are read as s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from contracts.models import MAX_ERROR_PATH, FieldError, TriggerType
-from contracts.regex import Regex, linear, unicode_spaces_as_space
+from contracts.regex import Regex, RegexSet, linear, unicode_spaces_as_space
 from contracts.validation import BoundedErrors, pointer
+from worker.safety import Links, path_of, walk
 
 ALLOW_FLAG = "allow_suspicious_content"
 CODE = "suspicious_content"
@@ -194,17 +194,27 @@ def suspicious_content(
         return []
     html_fields = HTML_BY_NATURE.get(trigger_type, frozenset())
     errors = BoundedErrors()
-    for path, text in _strings(parameters):
-        skip_html = bool(path) and path[0] in html_fields
+    for links, depth, text in walk(parameters):
+        if not isinstance(text, str):
+            continue
+        skip_html = depth > 0 and _top(links) in html_fields
         found = first_match(text, skip_html=skip_html)
         if found is not None:
-            errors.add(partial(_suspicious, path, found))
+            errors.add(partial(_suspicious, links, found))
     return errors.result()
 
 
-def _suspicious(path: tuple[str | int, ...], found: Pattern) -> FieldError:
+def _top(links: Links) -> str | int:
+    """The top-level parameter the links lead from."""
+    while links[0]:
+        links = links[0]
+    key: str | int = links[1]
+    return key
+
+
+def _suspicious(links: Links, found: Pattern) -> FieldError:
     return FieldError(
-        path="/parameters" + pointer(path, limit=MAX_ERROR_PATH),
+        path="/parameters" + pointer(path_of(links), limit=MAX_ERROR_PATH),
         message=(
             f"Potentially malicious content ({found.category}: {found.name}); "
             f"a trigger may allow it with `{ALLOW_FLAG}: true` in its config"
@@ -213,24 +223,16 @@ def _suspicious(path: tuple[str | int, ...], found: Pattern) -> FieldError:
     )
 
 
+# Every pattern in one pass over the text; the few that occur are then looked at one by one.
+_ALL = RegexSet([pattern.regex.pattern for pattern in PATTERNS], ignore_case=True)
+
+
 def first_match(text: str, *, skip_html: bool = False) -> Pattern | None:
     text = unicode_spaces_as_space(text)
-    for pattern in PATTERNS:
+    for index in _ALL.matching(text):
+        pattern = PATTERNS[index]
         if skip_html and pattern.category == "html":
             continue
-        if pattern.found_in(text):
+        if not pattern.equal_groups or pattern.found_in(text):
             return pattern
     return None
-
-
-def _strings(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Every string value with its path, without recursion (depth is untrusted)."""
-    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, str):
-            yield path, item
-        elif isinstance(item, dict):
-            stack.extend(((*path, k), v) for k, v in reversed(list(item.items())))
-        elif isinstance(item, list):
-            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,16 @@ import aiormq
 import asyncpg
 import pytest
 
-from contracts.models import InvokeResult, InvokeStatus
-from contracts.topology import dead_letter_queue
+from contracts.models import (
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+    TriggerEvent,
+    TriggerType,
+)
+from contracts.topology import dead_letter_exchange, dead_letter_queue
 from tests.conftest import TEST_JWT_SECRET, RunningSystem, make_settings
-from tests.helpers import CLI, cli_env, eventually, run_cli
+from tests.helpers import CLI, cli_env, eventually, publish_raw, run_cli
 from worker import amqp, store
 from worker.auth import TokenVerifier
 from worker.settings import Settings, key_fingerprint
@@ -352,3 +361,198 @@ async def test_teardown_asks_then_removes_queues_keys_and_database(
         await amqp.delete_topology(channel, own.topology)
         await channel.close()
         await store.drop_database(own.database_url.get_secret_value())
+
+
+# --- hostile dead letters ------------------------------------------------------------------
+
+# A window title and bell, a screen clear, a C1 CSI, DEL, and markup rich would obey.
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\x7f[bold red]boo[/]"
+# Raw controls in what the CLI wrote (tab and newline are its own layout); C1 as UTF-8.
+RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+DEEP = b"[" * 100_000 + b"]" * 100_000
+ROUTE = "webhook.wf_hostile.trig_hostile"
+
+
+@pytest.fixture
+async def hostile(urls: dict[str, str], settings: Settings, broker: Any) -> AsyncIterator[Settings]:
+    """A namespace of its own (the session's database, for `dlq show`), removed afterwards."""
+    own = make_settings(urls, f"{settings.namespace}h{uuid.uuid4().hex[:6]}", "unused")
+    own = own.model_copy(update={"database_url": settings.database_url})
+    channel = await broker.channel()
+    await amqp.declare_topology(channel, own.topology, own.delivery_limit)
+    try:
+        yield own
+    finally:
+        await amqp.delete_topology(channel, own.topology)
+        await channel.close()
+
+
+def death(own: Settings, queue: str, **changes: Any) -> dict[str, Any]:
+    """Death headers as RabbitMQ writes them; `changes` forge the x-death table."""
+    exchange = own.topology.trigger_exchange
+    table = {
+        "count": 1,
+        "reason": "rejected",
+        "queue": queue,
+        "time": datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        "exchange": exchange,
+        "routing-keys": [ROUTE],
+    }
+    first = {"x-first-death-reason": "rejected", "x-first-death-queue": queue}
+    return {"x-death": [table | changes], **first, "x-first-death-exchange": exchange}
+
+
+def event_body(event_id: str) -> bytes:
+    return TriggerEvent(
+        event_id=event_id,
+        workflow_id="wf_hostile",
+        trigger_id="trig_hostile",
+        trigger_type=TriggerType.WEBHOOK,
+        occurred_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        trigger_data={"body": {"note": ESCAPES}},
+    ).body()
+
+
+async def dead_letter(
+    broker: Any, own: Settings, queue: str, letters: list[tuple[bytes, dict[str, Any]]]
+) -> None:
+    """Into `queue`'s dead-letter queue, in order, headers as given (forged ones included)."""
+    for body, headers in letters:
+        await publish_raw(broker, dead_letter_exchange(queue), ROUTE, body, headers=headers)
+
+
+async def cli_bytes(own: Settings, *args: str) -> tuple[int, bytes, bytes]:
+    """The CLI's exit code and its output as the terminal would receive it, bytes unchanged."""
+    env = {k: v for k, v in cli_env(own, MTI_USER="replayer").items() if k != "FORCE_COLOR"}
+    process = await asyncio.create_subprocess_exec(
+        str(CLI), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    assert not RAW_CONTROL.search(out), out[:2000]
+    assert not RAW_CONTROL.search(err), err[:2000]
+    return process.returncode, out, err
+
+
+async def test_hostile_dead_letters_are_listed_shown_and_replayed_one_by_one(
+    hostile: Settings, broker: Any
+) -> None:
+    # Given a good dead letter among hostile ones: a body nested 100,000 deep, x-death
+    # headers of shapes RabbitMQ never writes, escapes in the event id and the reason
+    queue = hostile.topology.scheduler_queue
+    good = death(hostile, queue)
+    letters = [
+        (event_body("ev-good"), good),
+        (DEEP, good),
+        (event_body("ev-xdeath-text"), {"x-death": "rejected"}),
+        (event_body("ev-xdeath-items"), {"x-death": ["rejected", 5]}),
+        (event_body("ev-count-text"), death(hostile, queue, count="5")),
+        (event_body("ev-time-text"), death(hostile, queue, time="yesterday")),
+        (event_body("ev-keys-text"), {**death(hostile, queue, **{"routing-keys": ROUTE})}),
+        (event_body(f"ev-{ESCAPES}"), {**good, "x-first-death-reason": ESCAPES}),
+        (b"\x1b[2J\x9b not JSON \x07", good),
+    ]
+    await dead_letter(broker, hostile, queue, letters)
+    ids = ["ev-good", None, "ev-xdeath-text", "ev-xdeath-items", "ev-count-text"]
+    ids += ["ev-time-text", "ev-keys-text", f"ev-{ESCAPES}", None]
+
+    # When the operator lists them: every letter, in order, each with what could not be read
+    code, out, err = await cli_bytes(hostile, "dlq", "list", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [row["event_id"] for row in rows] == ids
+    assert [row["problem"] for row in rows] == [
+        None,
+        "body nested deeper than 64 levels",
+        *["malformed x-death"] * 5,
+        None,
+        "body is not JSON",
+    ]
+    assert rows[2]["reason"] == "malformed x-death" and rows[7]["reason"] == ESCAPES
+    code, out, err = await cli_bytes(hostile, "dlq", "list")
+    assert code == 0, err
+    assert b"ev-good" in out and b"9 dead-lettered event(s)" in out
+    assert b"\\u001b]0;pwned" in out  # the escape is shown spelt out
+
+    # And shows the one whose id holds escapes, by its id or as the listing spells it
+    spelt = "ev-" + ESCAPES.translate({c: f"\\u{c:04x}" for c in (0x1B, 0x07, 0x9B, 0x7F)})
+    for letter_id in (f"ev-{ESCAPES}", spelt):
+        code, out, err = await cli_bytes(hostile, "dlq", "show", letter_id, "--json")
+        assert code == 0, err
+        shown = json.loads(out)
+        assert shown["event_id"] == f"ev-{ESCAPES}" and shown["reason"] == ESCAPES
+        assert shown["event"]["trigger_data"]["body"]["note"] == ESCAPES
+    code, out, err = await cli_bytes(hostile, "dlq", "show", spelt)
+    assert code == 0, err
+    assert b"[bold red]boo[/]" in out  # rich markup printed as written
+
+    # And previews a replay
+    code, out, err = await cli_bytes(hostile, "replay", "--plan", "--json")
+    assert code == 0, err
+    assert json.loads(out)["plan"]["matching"] == len(letters)
+    code, out, err = await cli_bytes(hostile, "replay", "--plan")
+    assert code == 0, err
+    assert b"9 dead-lettered event(s) match:" in out
+
+    # When they are replayed as they were: the ones whose origin is forged are refused, the
+    # rest go, and the refused ones stay in the queue, in order
+    code, out, err = await cli_bytes(hostile, "replay", "--as-is", "--yes")
+    assert code == 1, err
+    assert json.loads(out.splitlines()[-1]) == {
+        "matched": 9,
+        "replayed": 4,
+        "skipped": 0,
+        "failed": {"malformed_x_death": 5},
+        "interrupted": False,
+    }
+    code, out, err = await cli_bytes(hostile, "dlq", "list", "--json")
+    assert code == 0, err
+    assert [row["event_id"] for row in json.loads(out)] == ids[2:7]
+
+
+async def test_hostile_dead_invoke_requests_are_listed_and_shown_inertly(
+    hostile: Settings, broker: Any
+) -> None:
+    # Given dead-lettered invoke requests: a good one, one whose user id and reason hold
+    # escapes, one nested 100,000 deep
+    queue = hostile.topology.invoke_queue
+
+    def request(invocation_id: str, user_id: str) -> bytes:
+        return InvokeRequest(
+            invocation_id=invocation_id,
+            workflow_id="wf_hostile",
+            trigger_id="trig_hostile",
+            user_id=user_id,
+            requested_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        ).body()
+
+    good = death(hostile, queue)
+    await dead_letter(
+        broker,
+        hostile,
+        queue,
+        [
+            (request("inv-good", "alice"), good),
+            (request("inv-hostile", ESCAPES), {**good, "x-first-death-reason": ESCAPES}),
+            (DEEP, {"x-death": [{"count": "many"}]}),
+        ],
+    )
+    # When the operator lists and shows them
+    code, out, err = await cli_bytes(hostile, "dlq", "list", "--queue", "invoke", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [(row["invocation_id"], row["user_id"]) for row in rows] == [
+        ("inv-good", "alice"),
+        ("inv-hostile", ESCAPES),
+        (None, None),
+    ]
+    assert rows[2]["problem"] == "body nested deeper than 64 levels; malformed x-death"
+    code, out, err = await cli_bytes(hostile, "dlq", "list", "--queue", "invoke")
+    assert code == 0, err
+    assert b"3 dead-lettered request(s)" in out
+    code, out, err = await cli_bytes(hostile, "dlq", "show", "inv-hostile", "--queue", "invoke")
+    assert code == 0, err
+    assert b"[bold red]boo[/]" in out
+    code, out, err = await cli_bytes(hostile, "replay", "--queue", "invoke", "--plan")
+    assert code == 0, err
+    assert b"3 dead-lettered request(s) match:" in out

@@ -75,3 +75,19 @@ def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> 
         }, path
     for path in (ROOT / "contracts").glob("*.py"):
         assert not {m for m in imported_modules(path) if m.startswith("worker")}, path
+
+
+def test_no_regular_expression_of_the_service_runs_on_a_backtracking_engine() -> None:
+    # Every pattern that sees request data, a trigger's config or a dead letter runs on RE2
+    # (contracts/regex.py): linear time whatever the pattern and the text. `re` is not imported.
+    offenders = []
+    for path in [*(ROOT / "worker").rglob("*.py"), *(ROOT / "contracts").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if {"re", "regex"} & set(names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
