@@ -79,12 +79,14 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install services ## Benchmarks, then a 10-minute soak; bench-results.json, soak-results.json
+bench: install services ## Benchmarks, the worst requests' checks, a 10-minute soak; *-results.json
 	$(BIN)/python -m tests.benchmarks.bench
+	$(BIN)/python -m tests.benchmarks.worst
 	$(BIN)/python -m tests.benchmarks.soak
 
 bench-smoke: install services ## Every benchmark figure on a few messages (seconds)
 	$(BIN)/python -m tests.benchmarks.bench --smoke --output /tmp/bench-smoke.json
+	$(BIN)/python -m tests.benchmarks.worst --smoke --output /tmp/worst-smoke.json
 
 ui-types: install ## Regenerate the panel's API types from the shim's OpenAPI document
 	$(BIN)/python scripts/openapi.py > ui/node_modules/.openapi.json

@@ -30,6 +30,7 @@ from contracts.models import (
 )
 from contracts.regex import OTHER_SPACES, linear
 from contracts.validation import validate
+from tests.benchmarks.worst import measure
 from tests.factories import demo_request, demo_trigger
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.resolvers.email import decoded
@@ -283,3 +284,10 @@ def test_shape_and_url_checks_grow_linearly_at_the_budgets() -> None:
 
 def test_header_values_are_decoded_in_linear_time() -> None:
     _grows_linearly(lambda n: "=?x-foo?q?" + "a" * n + "?=", decoded, MAX_STRING)
+
+
+def test_the_worst_requests_benchmark_runs_and_every_answer_is_bounded() -> None:
+    # `make bench` runs it at the limits (docs/BENCHMARKS.md); here at 1/64 of them.
+    for name, figures in measure(1 / 64).items():
+        assert figures["answer_bytes"] < MAX_ANSWER_BYTES, name
+        assert set(figures["cpu_ms"]) >= {"shape and budgets", "schema", "URLs"}, name
