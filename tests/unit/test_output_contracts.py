@@ -154,6 +154,36 @@ def test_an_emitted_email_reads_back_as_meant_or_is_refused(where: str, word: st
     assert "\x00" not in raw
 
 
+# 3. An email's recipients are the trigger's -------------------------------------------------
+
+
+_MAILBOXES = ["a@example.com", "Support <SUPPORT@demo.example.com>", "x@evil.test"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(_MAILBOXES), min_size=1, max_size=3),
+    st.lists(st.sampled_from(["b@example.com", "support@demo.example.com"]), max_size=2),
+)
+def test_an_email_is_addressed_to_the_trigger_or_refused(to: list[str], cc: list[str]) -> None:
+    named = any("support@demo.example.com" in field.lower() for field in [*to, *cc])
+    try:
+        prepared = prepare_invocation(
+            demo_request(EMAIL, parameters={"to": to, "cc": cc}), demo_trigger(EMAIL)
+        )
+    except InvalidInvocation as refused:
+        assert not named
+        assert [(e.path, e.code) for e in refused.errors] == [
+            ("/parameters/to", "recipient_mismatch")
+        ]
+        return
+    assert named
+    raw = prepared.event.trigger_data["raw_message"]
+    back = email.message_from_string(raw, policy=policy.default)
+    read = [a.addr_spec.lower() for h in ("To", "Cc") if back[h] for a in back[h].addresses]
+    assert "support@demo.example.com" in read
+
+
 # Emitted HTTP headers, read back by a second parser (httptools, uvicorn's C parser) ----------
 
 _HEADER_TEXT = st.text(

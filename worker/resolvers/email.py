@@ -160,6 +160,22 @@ def _senders(parameters: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def recipient_errors(config: dict[str, Any], parameters: dict[str, Any]) -> list[FieldError]:
+    """The trigger receives the mail sent to its own address: To or Cc names it (its identity,
+    as a GitHub delivery's repository is the trigger's)."""
+    address = str(config.get("email_address", "")).lower()
+    fields = [*parameters["to"], *parameters["cc"]]
+    if not address or any(address in mailboxes(field) for field in fields):
+        return []
+    return [
+        FieldError(
+            path="/parameters/to",
+            code="recipient_mismatch",
+            message=f"the trigger receives mail sent to {address}; To or Cc must name it",
+        )
+    ]
+
+
 def filter_errors(config: dict[str, Any], parameters: dict[str, Any]) -> list[FieldError]:
     """The trigger's filters a real message would have to pass; each failure names its filter
     and what would pass it. Every mailbox of From (and Sender) must pass the sender filter."""
@@ -321,7 +337,8 @@ class EmailResolver(EmailKind):
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
         errors = header_errors(parameters) or _check_addresses(parameters)
-        if errors := errors or filter_errors(config, parameters):
+        errors = errors or recipient_errors(config, parameters) + filter_errors(config, parameters)
+        if errors:
             raise InvalidInvocation(errors)
         attachments = _attachments(parameters)
         sender_domain = address_of(parameters["from"]).rpartition("@")[2]
