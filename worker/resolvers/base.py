@@ -80,3 +80,27 @@ def compact_json(value: Any) -> str:
 
 def hmac_sha256_hex(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+MISSING: Any = object()  # where a document has no value (a key absent, or its parent no object)
+
+
+def value_at(document: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path`, or MISSING."""
+    for key in path:
+        if not isinstance(document, dict) or key not in document:
+            return MISSING
+        document = document[key]
+    return document
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON: `1`, `1.0` and `true` are three different values; MISSING equals only
+    itself."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_json, a, b))
+    return bool(a == b)

@@ -20,13 +20,16 @@ from contracts.triggers import GitHubKind, event_types
 from contracts.validation import pointer
 from worker.resolvers import github_payloads as gh
 from worker.resolvers.base import (
+    MISSING,
     InvalidInvocation,
     Resolution,
     compact_json,
     derived_int,
     derived_uuid,
     hmac_sha256_hex,
+    same_json,
     unsubscribed,
+    value_at,
 )
 
 BUILDERS = {
@@ -79,7 +82,6 @@ def _check(config: dict[str, Any], p: dict[str, Any], event: str) -> list[FieldE
 
 
 _LOGIN = linear(GITHUB_SPEC.parameter_schema["properties"]["sender"]["pattern"])
-_MISSING: Any = object()  # where a document has no value (a key absent, or its parent no object)
 
 # The trigger's identity in a delivery. Everything in these subtrees is derived from the
 # configured repository (its owner, its organization, the GitHub App installation), so a
@@ -167,25 +169,6 @@ def _at(document: Any, path: tuple[str, ...]) -> Any:
     return document
 
 
-def _get(document: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(document, dict) or key not in document:
-            return _MISSING
-        document = document[key]
-    return document
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON: `1`, `1.0` and `true` are three different values."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same, a, b))
-    return bool(a == b)
-
-
 def _keys(document: dict[str, Any]) -> list[str]:
     return sorted(document, key=lambda k: _FIRST.index(k) if k in _FIRST else len(_FIRST))
 
@@ -194,29 +177,29 @@ def _first_difference(
     generated: Any, emitted: Any, path: tuple[str | int, ...]
 ) -> tuple[tuple[str | int, ...], Any, Any] | None:
     """The first leaf where `emitted` differs from `generated`: its path and both values
-    (`_MISSING` for a leaf one of them lacks). Walks only what was generated, so its cost is
+    (`MISSING` for a leaf one of them lacks). Walks only what was generated, so its cost is
     bounded by the generated delivery, not by the edit."""
     if isinstance(generated, dict) and generated and not isinstance(emitted, dict):
         key = _keys(generated)[0]  # removed, nulled or replaced: report its first leaf
-        return _first_difference(generated[key], _MISSING, (*path, key))
+        return _first_difference(generated[key], MISSING, (*path, key))
     if isinstance(generated, dict) and isinstance(emitted, dict):
         for key in _keys(generated):
-            found = _first_difference(generated[key], emitted.get(key, _MISSING), (*path, key))
+            found = _first_difference(generated[key], emitted.get(key, MISSING), (*path, key))
             if found:
                 return found
         added = next((key for key in emitted if key not in generated), None)
-        return None if added is None else ((*path, added), _MISSING, emitted[added])
+        return None if added is None else ((*path, added), MISSING, emitted[added])
     if isinstance(generated, list) and isinstance(emitted, list):
         for index in range(max(len(generated), len(emitted))):
             found = _first_difference(
-                generated[index] if index < len(generated) else _MISSING,
-                emitted[index] if index < len(emitted) else _MISSING,
+                generated[index] if index < len(generated) else MISSING,
+                emitted[index] if index < len(emitted) else MISSING,
                 (*path, index),
             )
             if found:
                 return found
         return None
-    return None if _same(generated, emitted) else (path, generated, emitted)
+    return None if same_json(generated, emitted) else (path, generated, emitted)
 
 
 def _identity_view(path: tuple[str, ...], document: Any) -> Any:
@@ -226,7 +209,7 @@ def _identity_view(path: tuple[str, ...], document: Any) -> Any:
 
 
 def _shown(value: Any) -> str:
-    if value is _MISSING:
+    if value is MISSING:
         return "absent"
     text = compact_json(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -236,9 +219,9 @@ def _identity_error(
     full_name: str, path: tuple[str | int, ...], generated: Any, emitted: Any
 ) -> FieldError:
     dotted = ".".join(map(str, path))
-    if generated is _MISSING:
+    if generated is MISSING:
         what = f"{dotted} cannot be added"
-    elif emitted is _MISSING:
+    elif emitted is MISSING:
         what = (
             f"{dotted} cannot be removed or nulled (the trigger's delivery has {_shown(generated)})"
         )
@@ -260,8 +243,8 @@ def _names(document: Any, generated: Any, name: str) -> bool:
     given, own = document.get(name), generated.get(name)
     return (
         (isinstance(given, str) and isinstance(own, str) and given.lower() == own.lower())
-        or _same(document.get("id"), generated.get("id"))
-        or _same(document.get("node_id"), generated.get("node_id"))
+        or same_json(document.get("id"), generated.get("id"))
+        or same_json(document.get("node_id"), generated.get("node_id"))
     )
 
 
@@ -269,22 +252,24 @@ def identity_errors(full_name: str, generated: Any, emitted: Any) -> list[FieldE
     """The output contract: the emitted delivery's identity subtrees are the generated ones.
     One error per subtree that differs, at its first differing leaf."""
     errors = []
-    subtrees = _ENVELOPE + [path for path in _GENERATED if _get(generated, path) is not _MISSING]
+    subtrees = _ENVELOPE + [path for path in _GENERATED if value_at(generated, path) is not MISSING]
     for path in subtrees:
         found = _first_difference(
-            _identity_view(path, _get(generated, path)),
-            _identity_view(path, _get(emitted, path)),
+            _identity_view(path, value_at(generated, path)),
+            _identity_view(path, value_at(emitted, path)),
             path,
         )
         if found:
             errors.append(_identity_error(full_name, *found))
-    owner = _get(generated, ("repository", "owner", "login"))
+    owner = value_at(generated, ("repository", "owner", "login"))
     label_path = ("pull_request", "base", "label")
-    label = _get(emitted, label_path)
-    if _get(generated, label_path) is not _MISSING and not (
+    label = value_at(emitted, label_path)
+    if value_at(generated, label_path) is not MISSING and not (
         isinstance(label, str) and isinstance(owner, str) and label.startswith(f"{owner}:")
     ):
-        errors.append(_identity_error(full_name, label_path, _get(generated, label_path), label))
+        errors.append(
+            _identity_error(full_name, label_path, value_at(generated, label_path), label)
+        )
     # The head of a pull request may be a fork: another repository, another user (or null, a
     # deleted fork). But a repository or user there that names the trigger's repository or its
     # owner (by name, id or node id) is the trigger's, exactly as generated.
@@ -294,10 +279,12 @@ def identity_errors(full_name: str, generated: Any, emitted: Any) -> list[FieldE
         (("pull_request", "head", "user"), "login"),
         ((*repo, "owner"), "login"),
     ):
-        mine, given = _get(generated, path), _get(emitted, path)
-        if path == (*repo, "owner") and _names(_get(emitted, repo), _get(generated, repo), name):
+        mine, given = value_at(generated, path), value_at(emitted, path)
+        if path == (*repo, "owner") and _names(
+            value_at(emitted, repo), value_at(generated, repo), name
+        ):
             continue  # compared with the repository it belongs to
-        if mine is not _MISSING and _names(given, mine, name):
+        if mine is not MISSING and _names(given, mine, name):
             found = _first_difference(_identity_view(path, mine), _identity_view(path, given), path)
             if found:
                 errors.append(_identity_error(full_name, *found))
@@ -312,8 +299,8 @@ def _header_errors(headers: dict[str, str], payload: dict[str, Any]) -> list[Fie
         ("X-GitHub-Hook-ID", ("hook_id",)),
     ]
     for header, path in checks:
-        value = _get(payload, path)
-        if path == ("hook_id",) and value is _MISSING:
+        value = value_at(payload, path)
+        if path == ("hook_id",) and value is MISSING:
             continue
         if type(value) is not int or headers[header] != str(value):
             errors.append(

@@ -23,12 +23,15 @@ from contracts.triggers import (
     verification_token,
 )
 from worker.resolvers.base import (
+    MISSING,
     InvalidInvocation,
     Resolution,
     compact_json,
     derived_uuid,
     hmac_sha256_hex,
+    same_json,
     unsubscribed,
+    value_at,
 )
 
 _MENTION = linear(r"<@([UW][A-Z0-9]+)>")
@@ -66,24 +69,6 @@ def _bot_user_id(config: dict[str, Any]) -> str:
     return config.get("bot_user_id") or slack_id("U", f"bot:{config['workspace_id']}")
 
 
-_ABSENT: Any = object()  # a key an envelope must not have
-
-
-def _get(document: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(document, dict) or key not in document:
-            return _ABSENT
-        document = document[key]
-    return document
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Equal as JSON (`1`, `1.0` and `true` differ), or both absent."""
-    if a is _ABSENT or b is _ABSENT:
-        return a is b
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
 def _context_ids(value: Any) -> dict[str, Any] | None:
     """The team and app an `event_context` names (None when it is not one)."""
     if not isinstance(value, str) or not value.startswith("4-"):
@@ -112,10 +97,10 @@ def identity_errors(
         ("team_id",): team,
         # Slack leaves the context ids out of app_mention deliveries, and `team` out of a
         # reaction_added event.
-        ("context_team_id",): _ABSENT if app_mention else team,
-        ("context_enterprise_id",): _ABSENT if app_mention else None,
+        ("context_team_id",): MISSING if app_mention else team,
+        ("context_enterprise_id",): MISSING if app_mention else None,
         ("api_app_id",): app_id,
-        ("event", "team"): _ABSENT if reaction else team,
+        ("event", "team"): MISSING if reaction else team,
         ("authorizations",): [
             {
                 "enterprise_id": None,
@@ -127,7 +112,7 @@ def identity_errors(
         ],
     }
     expected[("event_context",)] = {"tid": team, "aid": app_id}
-    given = {path: _get(envelope, path) for path in expected}
+    given = {path: value_at(envelope, path) for path in expected}
     given[("event_context",)] = _context_ids(envelope.get("event_context"))
     return [
         FieldError(
@@ -139,12 +124,12 @@ def identity_errors(
             "from the trigger's configuration, and no parameter may change them",
         )
         for path, value in expected.items()
-        if not _equal(value, given[path])
+        if not same_json(value, given[path])
     ]
 
 
 def _shown(value: Any) -> str:
-    text = "absent" if value is _ABSENT else compact_json(value)
+    text = "absent" if value is MISSING else compact_json(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
