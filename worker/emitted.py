@@ -10,8 +10,8 @@ given as a string, an encoded word), so the emitted event itself must be:
 - free of inward URLs: every URL a client could take from its trigger data or input (bodies as
   the ingress decoded them) is to a public host, judged as `worker.safety` judges (any
   scheme but `file`: a generated GitHub payload has `git://` URLs);
-- sent as it reads: the HTTP headers of a simulated delivery read back, through an HTTP/1.1
-  parser (h11), as the very same names and values.
+- sent as it reads: the HTTP headers of a simulated delivery read back, through two HTTP/1.1
+  parsers (h11, and llhttp through httptools), as the very same names and values.
 
 A violation refuses the invocation as `invalid`, at the parameter the value came from when
 the event names one, and says where in the event it sits.
@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any
 
 import h11
+import httptools
 
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent, unstorable
 from contracts.validation import BoundedErrors, pointer
@@ -97,22 +98,42 @@ def header_errors(headers: Any) -> list[FieldError]:
 
 
 def _reads_back(headers: dict[str, Any]) -> bool:
+    """Whether both of the HTTP/1.1 parsers a receiving server is likely to run read these
+    headers back as the very names and values sent: h11 (pure Python, lenient about control
+    characters) and llhttp through httptools (Node's parser, uvicorn's default: strict)."""
     sent = [(str(name), str(value)) for name, value in headers.items()]
-    if not any(name.lower() == "host" for name, _ in sent):
-        sent_host = [("Host", "ingress.example")]  # HTTP/1.1 has one; the parser wants it
-    else:
-        sent_host = []
-    lines = b"".join(f"{name}: {value}\r\n".encode() for name, value in sent_host + sent)
+    host = [] if any(name.lower() == "host" for name, _ in sent) else [("Host", "ingress.example")]
+    lines = b"".join(f"{name}: {value}\r\n".encode() for name, value in host + sent)
+    request = b"POST / HTTP/1.1\r\n" + lines + b"\r\n"
+    expected = [(name.lower(), value) for name, value in sent]
+    return _h11_reads(request, len(host)) == expected == _llhttp_reads(request, len(host))
+
+
+def _h11_reads(request: bytes, skip: int) -> list[tuple[str, str]] | None:
     server = h11.Connection(h11.SERVER)
-    server.receive_data(b"POST / HTTP/1.1\r\n" + lines + b"\r\n")
+    server.receive_data(request)
     try:
-        request = server.next_event()
+        event = server.next_event()
     except h11.RemoteProtocolError:
-        return False
-    if not isinstance(request, h11.Request):
-        return False
-    read = [(n.decode(), v.decode()) for n, v in request.headers.raw_items()][len(sent_host) :]
-    return [(n.lower(), v) for n, v in read] == [(n.lower(), v) for n, v in sent]
+        return None
+    if not isinstance(event, h11.Request):
+        return None
+    read = [(n.decode().lower(), v.decode()) for n, v in event.headers.raw_items()]
+    return read[skip:]
+
+
+def _llhttp_reads(request: bytes, skip: int) -> list[tuple[str, str]] | None:
+    read: list[tuple[str, str]] = []
+
+    class Reader:
+        def on_header(self, name: bytes, value: bytes) -> None:
+            read.append((name.decode().lower(), value.decode()))
+
+    try:
+        httptools.HttpRequestParser(Reader()).feed_data(request)
+    except httptools.HttpParserError:
+        return None
+    return read[skip:]
 
 
 def _at_request(error: FieldError, parameters: dict[str, Any], replay: bool) -> FieldError:
