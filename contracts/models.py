@@ -67,6 +67,7 @@ class InvocationSource(StrEnum):
     HTTP = "http"
     CLI = "cli"
     REPLAY = "replay"
+    AMQP = "amqp"  # another system publishing invoke messages itself
 
 
 class _Message(BaseModel):
@@ -131,6 +132,7 @@ class InvokeStatus(StrEnum):
     NOT_FOUND = "not_found"
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
+    UNAUTHENTICATED = "unauthenticated"  # no identity the worker could verify; nothing ran
 
     @property
     def final(self) -> bool:

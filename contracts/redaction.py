@@ -169,17 +169,20 @@ class Redaction:
     # Paths of URLs built from the config (their userinfo and query values are hidden).
     urls: tuple[tuple[str, ...], ...] = ()
 
-    def record(self, document: dict[str, Any]) -> dict[str, Any]:
+    def record(self, document: dict[str, Any], *, computed: bool = True) -> dict[str, Any]:
         """A copy of the record with the value at each declared location replaced. A raw body
-        that is the JSON of a redacted `payload` is written again from the redacted payload."""
+        that is the JSON of a redacted `payload` is written again from the redacted payload.
+        Header values are shown as computed-but-hidden, or (`computed=False`: a replay carries
+        what it was given, which nobody here computed) as redacted."""
         shown = dict(document)
+        marker = HIDDEN if computed else REDACTED
         data = shown.get("trigger_data")
         if isinstance(data, dict):
             data = shown["trigger_data"] = self._members(dict(data))
             headers = data.get("headers")
             if isinstance(headers, dict):
                 data["headers"] = {
-                    name: HIDDEN if name.lower() in self.headers and value is not None else value
+                    name: marker if name.lower() in self.headers and value is not None else value
                     for name, value in headers.items()
                 }
         if isinstance(shown.get("input_data"), dict):

@@ -50,6 +50,8 @@ async def publish_raw(
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     async with channel:
         target = await channel.get_exchange(exchange, ensure=False)
+        # As a delegate would: its broker user, validated by RabbitMQ (worker/identity.py)
+        properties.setdefault("user_id", connection.url.user)
         message = aio_pika.Message(
             body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties
         )

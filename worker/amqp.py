@@ -26,6 +26,7 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
+    HeadersType,
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelPreconditionFailed
 
@@ -96,6 +97,11 @@ class Broker:
         self._lost = asyncio.Event()
         self._closing = False
         self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def user(self) -> str:
+        """The broker user it connects as (every node URL names the same one)."""
+        return urlsplit(self._urls[0]).username or "guest"
 
     @property
     def connection(self) -> AbstractConnection:
@@ -258,8 +264,22 @@ async def delete_topology(channel: AbstractChannel, topology: Topology) -> None:
         await channel.exchange_delete(topology.trigger_exchange)
 
 
+def broker_user(source: Any) -> str:
+    """The broker user a `Broker` or a connection connects as: the only `user_id` property
+    RabbitMQ lets it publish (worker/identity.py trusts that property)."""
+    if isinstance(source, Broker):
+        return source.user
+    return getattr(getattr(source, "url", None), "user", None) or "guest"
+
+
 def json_message(
-    body: bytes, *, message_id: str, correlation_id: str | None = None, reply_to: str | None = None
+    body: bytes,
+    *,
+    message_id: str,
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+    user_id: str | None = None,
+    headers: HeadersType | None = None,
 ) -> aio_pika.Message:
     return aio_pika.Message(
         body,
@@ -269,6 +289,8 @@ def json_message(
         correlation_id=correlation_id,
         reply_to=reply_to,
         timestamp=datetime.now(UTC),
+        user_id=user_id,
+        headers=headers,
     )
 
 

@@ -31,6 +31,7 @@ from contracts.triggers import trigger_redaction
 from contracts.validation import from_pydantic
 from worker import amqp, metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
+from worker.identity import Authenticator, Unauthenticated
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.outage import Dependencies
 from worker.ratelimit import Limits, RateLimiter
@@ -176,6 +177,7 @@ class InvokeWorker:
     ) -> None:
         self._dependencies = dependencies
         self._settings = settings
+        self._identity = Authenticator(settings)
         self._access = access
         self._replies = replies
         self._trigger_exchange = trigger_exchange
@@ -197,6 +199,12 @@ class InvokeWorker:
             workflow_id=request.workflow_id,
             trigger_id=request.trigger_id,
         )
+        try:
+            self._identity.authenticate(message, request)
+        except Unauthenticated as refused:
+            await self._refuse_unauthenticated(message, request, refused.reason)
+            structlog.contextvars.clear_contextvars()
+            return
         try:
             result, trigger_type = await self._answer_through_outages(message, request)
         except Exception:
@@ -306,7 +314,9 @@ class InvokeWorker:
         event = prepared.event
         # The event carries the real secrets and signatures to the scheduler; the answer is
         # redacted where the trigger declares them, so the service is no signing oracle.
-        shown = trigger_redaction(trigger).record({"trigger_data": prepared.resolved_parameters})
+        shown = trigger_redaction(trigger).record(
+            {"trigger_data": prepared.resolved_parameters}, computed=request.replay_of is None
+        )
         resolved: dict[str, Any] = {
             "event_id": event.event_id,
             "warnings": prepared.warnings,
@@ -410,6 +420,22 @@ class InvokeWorker:
                 correlation_id=message.correlation_id or result.invocation_id,
             ),
         )
+
+    async def _refuse_unauthenticated(
+        self, message: AbstractIncomingMessage, request: InvokeRequest, reason: str
+    ) -> None:
+        """No verified identity: answered with the reason and acked; nothing of the request
+        runs, and nothing is stored (the caller is nobody the service knows)."""
+        log.warning("invoke request unauthenticated", reason=reason, user_id=request.user_id)
+        metrics.INVOCATIONS.labels(
+            workflow_id=metrics.UNKNOWN,
+            trigger_type=metrics.UNKNOWN,
+            status=InvokeStatus.UNAUTHENTICATED.value,
+            reason="unauthenticated",
+        ).inc()
+        answer = _answer(request, InvokeStatus.UNAUTHENTICATED, reason, code="unauthenticated")
+        await self._reply(message, answer)
+        await message.ack()
 
     async def _reject_malformed(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         """Malformed requests are permanent: answer if we can, and dead-letter for inspection."""

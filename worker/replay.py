@@ -37,6 +37,7 @@ from contracts.ids import replay_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeStatus, TriggerEvent
 from contracts.regex import linear
 from worker import amqp
+from worker.identity import AUTHORIZATION_HEADER
 from worker.paths import get_path
 from worker.rpc import InvokeClient
 from worker.safety import MAX_DEPTH
@@ -423,7 +424,9 @@ async def replay(
     async def one(letter: DeadLetter) -> None:
         try:
             if options.as_is:
-                outcome = await _republish(publisher, letter, options.user_id)
+                outcome = await _republish(
+                    publisher, letter, options.user_id, amqp.broker_user(connection)
+                )
             elif options.kind == "invoke":
                 outcome = await _resend_request(client, letter, options, nonce, stop)
             else:
@@ -470,15 +473,20 @@ async def replay(
     return summary
 
 
-async def _republish(channel: Any, letter: DeadLetter, user_id: str) -> str:
+async def _republish(channel: Any, letter: DeadLetter, user_id: str, sender: str) -> str:
     """The original bytes to the exchange and routing key it died from, marked replayed.
     Refused when the death headers are malformed (where it died from is then unknown), or
     when its headers cannot be sent again as they came (a string that is not UTF-8 arrives as
-    bytes, which the AMQP encoder refuses): failing in the publish would stop the replay."""
+    bytes, which the AMQP encoder refuses): failing in the publish would stop the replay.
+
+    The replayer vouches for what it sends again: the message goes out as its broker user
+    (`sender`, the validated `user_id` property; a delegate acts for the user the body names)
+    and without the original's `authorization` header (a token that may have expired since)."""
     if MALFORMED_X_DEATH in letter.problems:
         return "malformed_x_death"
     original = letter.message
-    headers = {k: v for k, v in (original.headers or {}).items() if k not in DEATH_HEADERS}
+    dropped = {*DEATH_HEADERS, AUTHORIZATION_HEADER}
+    headers = {k: v for k, v in (original.headers or {}).items() if k.lower() not in dropped}
     headers |= {
         REPLAY_HEADER: "true",
         "x-mti-replayed-by": user_id,
@@ -504,6 +512,7 @@ async def _republish(channel: Any, letter: DeadLetter, user_id: str) -> str:
         timestamp=original.timestamp,
         type=original.type,
         app_id=original.app_id,
+        user_id=sender,
     )
     try:
         await exchange.publish(message, routing_key=letter.routing_key, mandatory=True)

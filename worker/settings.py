@@ -8,6 +8,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import structlog
 from pydantic import Field, SecretStr
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_max_age_seconds: int = Field(
         86_400, ge=60, description="Tokens that live longer (exp - iat) are refused."
+    )
+    amqp_delegates: str | None = Field(
+        None,
+        description="Broker users (comma-separated) that may act for the user an invoke "
+        "message names: the shim's and the CLI's. Default: `guest` in development, none in "
+        "production.",
+    )
+    amqp_principals: str = Field(
+        "",
+        description="`broker-user=project-user` pairs (comma-separated): who a broker user "
+        "acts as; one not listed acts as the user of its own name.",
+    )
+    replay_principals: str | None = Field(
+        None,
+        description="Broker users or token subjects (comma-separated) that may send replays "
+        "(`replay_of`). Default: `guest` in development, none in production.",
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -105,6 +122,31 @@ class Settings(BaseSettings):
     @property
     def ui_directory(self) -> Path:
         return self.ui_dir or Path(__file__).resolve().parents[1] / "ui" / "dist"
+
+    def _development_default(self, value: str | None) -> frozenset[str]:
+        if value is None:
+            return frozenset({"guest"} if self.environment == "development" else ())
+        return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+    @property
+    def delegates(self) -> frozenset[str]:
+        return self._development_default(self.amqp_delegates)
+
+    @property
+    def replayers(self) -> frozenset[str]:
+        return self._development_default(self.replay_principals)
+
+    @property
+    def broker_principals(self) -> dict[str, str]:
+        pairs = (pair.partition("=") for pair in self.amqp_principals.split(",") if pair.strip())
+        return {user.strip(): acts_as.strip() for user, _, acts_as in pairs}
+
+    @property
+    def amqp_user(self) -> str:
+        """The broker user this process connects as: the `user_id` property of what it
+        publishes (RabbitMQ refuses any other)."""
+        first = self.amqp_url.get_secret_value().split(",")[0].strip()
+        return urlsplit(first).username or "guest"
 
     @property
     def topology(self) -> Topology:

@@ -22,17 +22,18 @@ request = {
     "invocation_id": invocation_id,
     "workflow_id": "wf_demo",
     "trigger_id": "trig_webhook_1",
-    "user_id": "demo-user",  # the broker is the trust boundary: scripts say who they act for
+    "user_id": "demo-user",  # who it runs as: checked against the verified identity below
     "parameters": {"body": {"from": "pika"}, "headers": {"X-Source": "amqp-script"}},
     "description": "Invoked from a plain AMQP client",
     "dry_run": False,
     "requested_at": datetime.now(timezone.utc).isoformat(),  # noqa: UP017 (Python < 3.11 too)
-    "source": "cli",
+    "source": "amqp",
 }
 
-connection = pika.BlockingConnection(
-    pika.URLParameters(os.environ.get("MTI_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+parameters = pika.URLParameters(
+    os.environ.get("MTI_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 )
+connection = pika.BlockingConnection(parameters)
 channel = connection.channel()
 channel.confirm_delivery()  # the broker confirms each publish; unroutable raises
 answers = []
@@ -56,6 +57,9 @@ channel.basic_publish(
         message_id=invocation_id,
         correlation_id=invocation_id,
         reply_to="amq.rabbitmq.reply-to",
+        # Who sends it: RabbitMQ refuses any user_id but this connection's own broker user, so
+        # the worker can trust it (a delegate broker user may act for the body's user_id).
+        user_id=parameters.credentials.username,
     ),
     mandatory=True,
 )

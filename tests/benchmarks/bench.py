@@ -43,6 +43,8 @@ from worker.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "manual-trigger"
 DEMO_TRIGGERS = {t.type: t.id for t in load_catalog(DEMO_FILE).workflows[0].triggers}
+# The benchmark publishes as the broker user of its settings: a delegate (worker/identity.py).
+BROKER_USER = Settings().amqp_user
 
 
 @dataclass
@@ -247,7 +249,7 @@ async def publish_all(
     async def one(key: str, body: bytes) -> None:
         async with gate:
             await target.publish(
-                amqp.json_message(body, message_id=key),
+                amqp.json_message(body, message_id=key, user_id=BROKER_USER),
                 routing_key=key if exchange.endswith("events") else INVOKE_ROUTING_KEY,
                 mandatory=True,
             )

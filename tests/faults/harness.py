@@ -216,7 +216,10 @@ async def publish(
             try:
                 target = await channel.get_exchange(exchange, ensure=False)
                 message = aio_pika.Message(
-                    body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, reply_to=reply_to
+                    body,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    reply_to=reply_to,
+                    user_id=broker.user,  # the identity the worker verifies
                 )
                 await target.publish(message, routing_key=routing_key, mandatory=True)
                 return

@@ -241,7 +241,11 @@ async def direct_publish(
     await replies.consume(on_reply, no_ack=True)
     exchange = await channel.get_exchange(topology.invoke_exchange, ensure=False)
     message = amqp.json_message(
-        body, message_id="direct", correlation_id="direct", reply_to=DIRECT_REPLY_TO
+        body,
+        message_id="direct",
+        correlation_id="direct",
+        reply_to=DIRECT_REPLY_TO,
+        user_id="guest",
     )
     await exchange.publish(message, routing_key=INVOKE_ROUTING_KEY)
     try:

@@ -156,7 +156,9 @@ async def test_forged_delivery_counts_cannot_wedge_the_worker(
             forged = FORGED_COUNTS[n % len(FORGED_COUNTS)]
             await invoke.publish(
                 aio_pika.Message(
-                    invoke_request(dry_run=True).body(), headers={"x-delivery-count": forged}
+                    invoke_request(dry_run=True).body(),
+                    headers={"x-delivery-count": forged},
+                    user_id=broker.url.user,
                 ),
                 routing_key=INVOKE_ROUTING_KEY,
             )

@@ -69,6 +69,7 @@ HTTP_STATUS = {
     InvokeStatus.NOT_FOUND: 404,
     InvokeStatus.CONFLICT: 409,
     InvokeStatus.RATE_LIMITED: 429,
+    InvokeStatus.UNAUTHENTICATED: 401,
 }
 _IDENTIFIER = linear(IDENTIFIER_PATTERN)
 # Dependencies that are down: answered 503 so that clients retry, never 500.

@@ -281,7 +281,7 @@ export interface components {
          * InvokeStatus
          * @enum {string}
          */
-        InvokeStatus: "queued" | "accepted" | "dry_run" | "invalid" | "forbidden" | "not_found" | "rate_limited" | "conflict";
+        InvokeStatus: "queued" | "accepted" | "dry_run" | "invalid" | "forbidden" | "not_found" | "rate_limited" | "conflict" | "unauthenticated";
         /**
          * ProblemDocument
          * @description RFC 9457 problem details, with per-field errors.
