@@ -160,10 +160,10 @@ async def test_a_replay_refuses_a_letter_it_cannot_trust_and_goes_on() -> None:
     options = ReplayOptions(user_id="replayer", filters=Filters())
     unused: Any = None  # neither the broker nor a worker is asked
     forged = letter(event_body(), {"x-death": "forged"})
-    assert await _republish(unused, forged, "replayer") == "malformed_x_death"
+    assert await _republish(unused, forged, "replayer", "guest") == "malformed_x_death"
     not_utf8 = letter(event_body(), {"x-death": [RABBIT_DEATH], "note": b"\xff\x1b"})
     assert not_utf8.problems == []  # read, but it cannot be sent back as it came
-    assert await _republish(unused, not_utf8, "replayer") == "unpublishable_headers"
+    assert await _republish(unused, not_utf8, "replayer", "guest") == "unpublishable_headers"
     deep = letter(b"[" * 100_000 + b"]" * 100_000, {"x-death": [RABBIT_DEATH]})
     assert await _through_worker(unused, deep, options, "", unused) == "not_a_trigger_event"
     nul = letter(event_body("ev-\x00"), {"x-death": [RABBIT_DEATH]})
