@@ -1,4 +1,5 @@
-"""Write the JSON Schemas of the contracts to `contracts/schemas/` for other languages.
+"""Write the JSON Schemas of the contracts to `contracts/schemas/`, and the AsyncAPI document of
+the message interface to `contracts/asyncapi.json`, for other languages.
 
 `python -m contracts.export` rewrites them; a unit test fails when they are stale.
 """
@@ -11,10 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contracts import asyncapi
 from contracts.models import InvokeRequest, InvokeResult, ManualInvocationMetadata, TriggerEvent
-from contracts.specs import SPECS, ManualInvocationSpec
+from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+# The AsyncAPI document of the message interface, beside the schemas.
+ASYNCAPI_PATH = Path(__file__).parent / "asyncapi.json"
 
 _MODELS: dict[str, type[BaseModel]] = {
     "invoke-request": InvokeRequest,
@@ -32,6 +36,16 @@ def rendered_schemas() -> dict[str, str]:
     }
     for trigger_type, spec in SPECS.items():
         documents[f"parameters/{trigger_type.value.lower()}.schema.json"] = spec.parameter_schema
+    # Every file says which dialect it is and where it belongs (`$id`, a URN of its name); the
+    # documents are copied first (a spec's parameter schema is the one validation uses).
+    documents = {
+        name: {
+            "$schema": JSON_SCHEMA_DIALECT,
+            "$id": f"urn:manual-trigger:schemas:{name.removesuffix('.schema.json')}",
+            **document,
+        }
+        for name, document in documents.items()
+    }
     return {
         name: json.dumps(doc, indent=2, sort_keys=True) + "\n" for name, doc in documents.items()
     }
@@ -50,3 +64,5 @@ def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
 if __name__ == "__main__":
     for path in write_schemas():
         print(path)
+    ASYNCAPI_PATH.write_text(asyncapi.rendered())
+    print(ASYNCAPI_PATH)

@@ -142,6 +142,13 @@ class InvokeStatus(StrEnum):
         return self in (InvokeStatus.ACCEPTED, InvokeStatus.DRY_RUN, InvokeStatus.INVALID)
 
 
+# Input limits (docs/security.md, "Limits on input"): a request body or an invoke message's
+# parameters, the whole invoke message (the body plus an envelope of ids and times), and any
+# one string the schema does not bound tighter (characters).
+MAX_BODY_BYTES = 1024 * 1024
+MAX_MESSAGE_BYTES = MAX_BODY_BYTES + 64 * 1024
+MAX_STRING = 256 * 1024
+
 # Output contracts (docs/security.md): no answer or stored status grows with what a request
 # repeats. An error's path and message are cut to a bound, a list of errors to MAX_ERRORS and a
 # marker, and an answer's preview of the event to what keeps the whole under MAX_ANSWER_BYTES.

@@ -61,5 +61,16 @@ class Topology:
         """The queues that have a delivery limit and a dead-letter queue of their own."""
         return (self.invoke_queue, self.scheduler_queue)
 
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        """Every exchange `manual-trigger topology` declares."""
+        dead = tuple(dead_letter_exchange(queue) for queue in self.consumer_queues)
+        return (self.trigger_exchange, self.invoke_exchange, *dead)
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue `manual-trigger topology` declares."""
+        return (*self.consumer_queues, *(dead_letter_queue(q) for q in self.consumer_queues))
+
     def redis_key(self, *parts: str) -> str:
         return ":".join([self.namespace or "default", "mti", *parts])

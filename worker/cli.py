@@ -133,9 +133,7 @@ def topology() -> None:
 
     _run(declare)
     t = settings.topology
-    typer.echo(
-        f"declared: exchange {t.trigger_exchange}, queues {t.invoke_queue}, {t.scheduler_queue}"
-    )
+    typer.echo(f"declared: exchanges {', '.join(t.exchanges)}; queues {', '.join(t.queues)}")
 
 
 def _apply(path: Path) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from contracts.ids import execution_id_for_event, execution_url
 from contracts.models import (
+    MAX_MESSAGE_BYTES,
     FieldError,
     InvokeRequest,
     InvokeResult,
@@ -36,13 +37,9 @@ from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.outage import Dependencies
 from worker.ratelimit import Limits, RateLimiter
 from worker.resolvers import InvalidInvocation, PreparedInvocation, prepare_invocation
-from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-# An invoke message is the request body plus an envelope of ids and times.
-MAX_MESSAGE_BYTES = MAX_BODY_BYTES + 64 * 1024
 
 
 def _answer(

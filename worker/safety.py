@@ -17,14 +17,12 @@ from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.models import MAX_ERROR_PATH, FieldError, unstorable
+from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError, unstorable
 from contracts.regex import linear
 from contracts.validation import BoundedErrors, pointer
 
-MAX_BODY_BYTES = 1024 * 1024  # an HTTP request body or an invoke message
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
-MAX_STRING = 256 * 1024  # characters, for any one string the schema does not bound tighter
 MAX_KEY_LENGTH = 1024  # characters, for a member name
 # No answer, stored status or event may be larger (no amplification of a 1 MiB request).
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024

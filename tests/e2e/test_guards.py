@@ -13,9 +13,10 @@ import jwt
 import pytest
 from redis.asyncio import Redis
 
+from contracts.models import MAX_BODY_BYTES
 from tests.e2e.conftest import Service
 from tests.helpers import eventually
-from worker.safety import MAX_BODY_BYTES, MAX_VALUES
+from worker.safety import MAX_VALUES
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from contracts.models import MAX_BODY_BYTES
 from tests.helpers import eventually
-from worker.safety import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.e2e
 Tokens = Callable[[str], dict[str, str]]

@@ -15,14 +15,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contracts.ids import idempotent_invocation_id
-from contracts.models import InvokeResult, InvokeStatus
+from contracts.models import MAX_BODY_BYTES, InvokeResult, InvokeStatus
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from tests.conftest import RunningSystem
 from tests.factories import invoke_request
 from tests.helpers import eventually
 from worker import amqp
 from worker.ratelimit import Limits, RateLimiter
-from worker.safety import MAX_BODY_BYTES
 from worker.settings import Settings
 
 pytestmark = pytest.mark.integration

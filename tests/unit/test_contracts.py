@@ -7,7 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from contracts.export import SCHEMA_DIR, rendered_schemas
+from contracts import asyncapi
+from contracts.export import ASYNCAPI_PATH, SCHEMA_DIR, rendered_schemas
 from contracts.ids import execution_id_for_event, manual_event_id
 from contracts.models import InvokeRequest, TriggerEvent, TriggerType
 from contracts.specs import SPECS
@@ -23,6 +24,11 @@ def test_exported_schemas_are_current() -> None:
         str(path.relative_to(SCHEMA_DIR)): path.read_text() for path in SCHEMA_DIR.rglob("*.json")
     }
     assert on_disk == expected
+
+
+def test_the_asyncapi_document_is_current() -> None:
+    # `make schemas` writes it; the shim serves the same at /asyncapi.json
+    assert ASYNCAPI_PATH.read_text() == asyncapi.rendered()
 
 
 def test_every_trigger_type_has_a_spec_and_a_parameter_schema() -> None:

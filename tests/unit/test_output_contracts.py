@@ -22,6 +22,7 @@ from contracts.models import (
     MAX_ANSWER_BYTES,
     MAX_ERROR_PATH,
     MAX_ERRORS,
+    MAX_STRING,
     FieldError,
     InvokeResult,
     InvokeStatus,
@@ -33,7 +34,7 @@ from tests.benchmarks.worst import measure
 from tests.factories import demo_request, demo_trigger
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.resolvers.email import decoded
-from worker.safety import MAX_KEY_LENGTH, MAX_STRING, MAX_VALUES, shape_errors, url_errors
+from worker.safety import MAX_KEY_LENGTH, MAX_VALUES, shape_errors, url_errors
 from worker.suspicious import PATTERNS, first_match
 
 EMAIL, WEBHOOK = TriggerType.EMAIL, TriggerType.WEBHOOK

@@ -29,9 +29,11 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
+from contracts import asyncapi
 from contracts.ids import new_invocation_id
 from contracts.models import (
     IDENTIFIER_PATTERN,
+    MAX_BODY_BYTES,
     MAX_ERROR_PATH,
     FieldError,
     FieldErrors,
@@ -53,7 +55,7 @@ from worker.auth import InvalidToken
 from worker.authz import can_read
 from worker.resources import Resources
 from worker.rpc import InvokeClient
-from worker.safety import MAX_BODY_BYTES, TooLarge, parse_json, shape_errors
+from worker.safety import TooLarge, parse_json, shape_errors
 from worker.shim.limits import BodySizeLimit, header_deadline
 from worker.shim.refusals import CountShimRefusals
 
@@ -427,6 +429,11 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
             executions=[_execution_summary(e) for e in page],
             next_cursor=store.encode_cursor(page[-1]) if len(rows) > limit else None,
         )
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_document() -> dict[str, Any]:
+        """The message interface (AsyncAPI 3), for this instance's names."""
+        return asyncapi.asyncapi_document(settings.topology)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,251 @@
+"""The AsyncAPI 3 document of the message interface, made from the contracts themselves.
+
+One source of truth, as `/openapi.json` is for HTTP: channel addresses come from `Topology`,
+payloads from the pydantic models' JSON Schemas, limits from the constants that enforce them.
+`python -m contracts.export` writes it to `contracts/asyncapi.json`; the shim serves it at
+`/asyncapi.json`; a test validates it with the official `@asyncapi/parser`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from contracts.models import (
+    MAX_ANSWER_BYTES,
+    MAX_ERRORS,
+    MAX_MESSAGE_BYTES,
+    MAX_STRING,
+    InvocationSource,
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+    TriggerEvent,
+    TriggerType,
+)
+from contracts.topology import (
+    DIRECT_REPLY_TO,
+    INVOKE_ROUTING_KEY,
+    Topology,
+    dead_letter_exchange,
+    dead_letter_queue,
+)
+
+VERSION = "0.1.0"
+AMQP_BINDING_VERSION = "0.3.0"
+
+
+def _schemas() -> dict[str, Any]:
+    """Every model's JSON Schema as a component, its `$defs` lifted beside it."""
+    found: dict[str, Any] = {}
+    for model in (InvokeRequest, InvokeResult, TriggerEvent):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
+
+
+def _exchange(name: str, kind: str) -> dict[str, Any]:
+    return {"name": name, "type": kind, "durable": True, "autoDelete": False, "vhost": "/"}
+
+
+def _queue(name: str, *, durable: bool = True, exclusive: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "durable": durable,
+        "exclusive": exclusive,
+        "autoDelete": not durable,
+        "vhost": "/",
+    }
+
+
+def _amqp(binding: dict[str, Any]) -> dict[str, Any]:
+    return {"amqp": {**binding, "bindingVersion": AMQP_BINDING_VERSION}}
+
+
+def _ref(*path: str) -> dict[str, str]:
+    return {"$ref": "#/" + "/".join(path)}
+
+
+PROPERTIES: dict[str, Any] = {
+    "type": "object",
+    "description": "AMQP properties and headers of an invoke message (not its body).",
+    "properties": {
+        "user_id": {
+            "type": "string",
+            "description": "Your broker user: RabbitMQ refuses any other, so the worker trusts "
+            "it (a delegate acts for the body's user_id; others act as themselves).",
+        },
+        "authorization": {
+            "type": "string",
+            "pattern": "^Bearer .+$",
+            "description": "Header: a bearer JWT, verified as the HTTP API verifies one; the "
+            "body's user_id must be its subject. When present, it decides.",
+        },
+        "reply_to": {"const": DIRECT_REPLY_TO, "description": "Where the answer goes."},
+        "correlation_id": {
+            "type": "string",
+            "description": "Echoed on the answer: match answers on it (an idempotent "
+            "request may answer with the first invocation's id in the body).",
+        },
+        "message_id": {"type": "string", "description": "The invocation id."},
+        "expiration": {
+            "type": "string",
+            "description": "Milliseconds; a request that waits longer in the queue is "
+            "dropped by the broker, unanswered (its dead-letter queue takes it).",
+        },
+    },
+}
+
+
+def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
+    topology = topology or Topology()
+    statuses = ", ".join(f"`{s.value}`" for s in InvokeStatus)
+    sources = ", ".join(f"`{s.value}`" for s in InvocationSource)
+    messages = {
+        "InvokeRequest": {
+            "name": "InvokeRequest",
+            "title": "Fire one trigger by hand",
+            "contentType": "application/json",
+            "headers": PROPERTIES,
+            "payload": _ref("components", "schemas", "InvokeRequest"),
+            "description": f"At most {MAX_MESSAGE_BYTES} bytes; strings at most {MAX_STRING} "
+            f"characters. `source`: one of {sources} (`amqp` for a system of your own).",
+            "bindings": _amqp({"contentEncoding": "utf-8", "messageType": "invoke-request"}),
+        },
+        "InvokeResult": {
+            "name": "InvokeResult",
+            "title": "The worker's answer",
+            "contentType": "application/json",
+            "payload": _ref("components", "schemas", "InvokeResult"),
+            "correlationId": {"location": "$message.header#/correlation_id"},
+            "description": f"`status`: one of {statuses}. At most {MAX_ANSWER_BYTES} bytes and "
+            f"{MAX_ERRORS} errors (then one `more_errors`). A dry run's `event_id` names an "
+            "event that was not published.",
+        },
+        "TriggerEvent": {
+            "name": "TriggerEvent",
+            "title": "A trigger fired (real, or by hand)",
+            "contentType": "application/json",
+            "payload": _ref("components", "schemas", "TriggerEvent"),
+            "description": "The scheduler records one execution per event id; a manual one "
+            "carries `metadata.manual_invocation: true`.",
+        },
+    }
+    channels = {
+        "invoke": {
+            "address": INVOKE_ROUTING_KEY,
+            "title": "Invoke requests",
+            "messages": {"invokeRequest": _ref("components", "messages", "InvokeRequest")},
+            "bindings": _amqp(
+                {"is": "routingKey", "exchange": _exchange(topology.invoke_exchange, "direct")}
+            ),
+        },
+        "replies": {
+            "address": DIRECT_REPLY_TO,
+            "title": "Answers (RabbitMQ direct reply-to)",
+            "description": "Consume it with auto-ack on the publishing channel before "
+            "publishing; answers come with the request's correlation_id.",
+            "messages": {"invokeResult": _ref("components", "messages", "InvokeResult")},
+            "bindings": _amqp(
+                {"is": "queue", "queue": _queue(DIRECT_REPLY_TO, durable=False, exclusive=True)}
+            ),
+        },
+        "triggerEvents": {
+            "address": "{triggerType}.{workflowId}.{triggerId}",
+            "title": "Trigger events",
+            "parameters": {
+                "triggerType": {
+                    "enum": [t.value.lower() for t in TriggerType],
+                    "description": "The trigger's type, lower case.",
+                },
+                "workflowId": {"description": "The workflow's id."},
+                "triggerId": {"description": "The trigger's id."},
+            },
+            "messages": {"triggerEvent": _ref("components", "messages", "TriggerEvent")},
+            "bindings": _amqp(
+                {"is": "routingKey", "exchange": _exchange(topology.trigger_exchange, "topic")}
+            ),
+        },
+    }
+    for queue, message, key in (
+        (topology.invoke_queue, "InvokeRequest", "invokeDeadLetters"),
+        (topology.scheduler_queue, "TriggerEvent", "triggerEventDeadLetters"),
+    ):
+        channels[key] = {
+            "address": dead_letter_queue(queue),
+            "title": f"Dead letters of {queue}",
+            "description": f"What {queue} could not process (through {dead_letter_exchange(queue)}"
+            "), with RabbitMQ's x-death headers; `manual-trigger dlq` and `replay` read it.",
+            "messages": {key[0].lower() + key[1:-1]: _ref("components", "messages", message)},
+            "bindings": _amqp({"is": "queue", "queue": _queue(dead_letter_queue(queue))}),
+        }
+    operations = {
+        "sendInvokeRequest": {
+            "action": "send",
+            "channel": _ref("channels", "invoke"),
+            "title": "Invoke a trigger",
+            "security": [
+                _ref("components", "securitySchemes", "brokerUser"),
+                _ref("components", "securitySchemes", "bearerToken"),
+            ],
+            "messages": [_ref("channels", "invoke", "messages", "invokeRequest")],
+            "bindings": _amqp({"deliveryMode": 2, "mandatory": True}),
+            "reply": {
+                "address": {
+                    "location": "$message.header#/reply_to",
+                    "description": "The reply_to property: amq.rabbitmq.reply-to.",
+                },
+                "channel": _ref("channels", "replies"),
+                "messages": [_ref("channels", "replies", "messages", "invokeResult")],
+            },
+        },
+        "receiveTriggerEvent": {
+            "action": "receive",
+            "channel": _ref("channels", "triggerEvents"),
+            "title": "The scheduler records each trigger event",
+            "messages": [_ref("channels", "triggerEvents", "messages", "triggerEvent")],
+        },
+    }
+    return {
+        "asyncapi": "3.1.0",
+        "info": {
+            "title": "Manual Trigger Invocation: messages",
+            "version": VERSION,
+            "description": "Publish an InvokeRequest to fire any trigger of any workflow by "
+            "hand; the worker answers on direct reply-to and publishes the simulated event "
+            "onto the trigger events exchange real triggers use. See docs/amqp.md.",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:5672",
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+                "description": "A development broker; names take MTI_NAMESPACE as a prefix.",
+                "security": [_ref("components", "securitySchemes", "brokerUser")],
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "brokerUser": {
+                    "type": "userPassword",
+                    "description": "Your broker user, also in the validated user_id property.",
+                },
+                "bearerToken": {
+                    "type": "httpApiKey",
+                    "name": "authorization",
+                    "in": "header",
+                    "description": "`Bearer <JWT>` in the message header `authorization`.",
+                },
+            },
+        },
+    }
+
+
+def rendered() -> str:
+    return json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n"
