@@ -198,13 +198,17 @@ def teardown(
     settings = _settings()
     t = settings.topology
     database = settings.database_url.get_secret_value().rsplit("/", 1)[-1].split("?")[0]
-    names = [*t.consumer_queues, t.invoke_exchange]
-    if settings.trigger_exchange is None:
-        names.append(t.trigger_exchange)  # a platform's own exchange is never ours to remove
+    # A platform's own trigger exchange (MTI_TRIGGER_EXCHANGE) is never ours to remove.
+    exchanges = [e for e in t.exchanges if e != t.platform_trigger_exchange]
+    kept = (
+        f" (the platform's {t.platform_trigger_exchange} stays)"
+        if t.platform_trigger_exchange
+        else ""
+    )
     typer.echo(
-        f"This removes, for namespace {settings.namespace or '(none)'!r}: "
-        f"{', '.join(names)} (with their dead-letter queues), "
-        f"Redis keys {t.redis_key('*')} and database {database}."
+        f"This removes, for namespace {settings.namespace or '(none)'!r}: exchanges "
+        f"{', '.join(exchanges)}{kept}; queues {', '.join(t.queues)}; "
+        f"Redis keys {t.redis_key('*')}; and database {database}."
     )
     if not yes:
         if not sys.stdin.isatty():
