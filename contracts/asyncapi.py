@@ -9,6 +9,7 @@ payloads from the pydantic models' JSON Schemas, limits from the constants that 
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from contracts.models import (
@@ -249,3 +250,68 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
 
 def rendered() -> str:
     return json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n"
+
+
+def _row(*cells: str) -> str:
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def render_html(document: dict[str, Any]) -> str:
+    """The document for people: a static page (no script, no style sheet, works offline) of
+    the channels, operations, messages with their schemas, and security schemes."""
+    info = document["info"]
+    channels = []
+    for key, channel in document["channels"].items():
+        binding = channel["bindings"]["amqp"]
+        where = (
+            f"exchange <code>{escape(binding['exchange']['name'])}</code> "
+            f"({escape(binding['exchange']['type'])})"
+            if binding["is"] == "routingKey"
+            else f"queue <code>{escape(binding['queue']['name'])}</code>"
+        )
+        names = ", ".join(
+            escape(m["$ref"].rsplit("/", 1)[-1]) for m in channel["messages"].values()
+        )
+        channels.append(
+            _row(escape(key), f"<code>{escape(channel['address'])}</code>", where, names)
+        )
+    operations = [
+        _row(
+            escape(key),
+            escape(operation["action"]),
+            escape(operation["channel"]["$ref"].rsplit("/", 1)[-1]),
+            escape(operation.get("title", "")),
+        )
+        for key, operation in document["operations"].items()
+    ]
+    components = document["components"]
+    messages = [
+        f"<h3 id='{escape(name)}'>{escape(name)}</h3><p>{escape(message.get('description', ''))}"
+        f"</p><pre>{escape(json.dumps(components['schemas'][name], indent=2))}</pre>"
+        for name, message in components["messages"].items()
+    ]
+    security = [
+        _row(escape(name), escape(scheme["type"]), escape(scheme.get("description", "")))
+        for name, scheme in components["securitySchemes"].items()
+    ]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{escape(info["title"])} (AsyncAPI {escape(document["asyncapi"])})</title></head>
+<body>
+<h1>{escape(info["title"])}</h1>
+<p>{escape(info["description"])} Version {escape(info["version"])};
+the machine-readable document: <a href="asyncapi.json">asyncapi.json</a>.</p>
+<h2>Channels</h2>
+<table><tr><th>channel</th><th>address</th><th>where</th><th>messages</th></tr>
+{"".join(channels)}</table>
+<h2>Operations</h2>
+<table><tr><th>operation</th><th>action</th><th>channel</th><th>what</th></tr>
+{"".join(operations)}</table>
+<h2>Security schemes</h2>
+<table><tr><th>scheme</th><th>type</th><th>how</th></tr>{"".join(security)}</table>
+<h2>Messages</h2>
+{"".join(messages)}
+<h2>Schemas</h2>
+<pre>{escape(json.dumps(components["schemas"], indent=2))}</pre>
+</body></html>
+"""

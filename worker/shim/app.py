@@ -435,6 +435,12 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         """The message interface (AsyncAPI 3), for this instance's names."""
         return asyncapi.asyncapi_document(settings.topology)
 
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_page() -> Response:
+        """The same for people: a static page, offline like /docs."""
+        page = asyncapi.render_html(asyncapi.asyncapi_document(settings.topology))
+        return Response(page, media_type="text/html; charset=utf-8")
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
