@@ -18,7 +18,8 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from contracts.topology import DIRECT_REPLY_TO
+from contracts.models import InvokeResult
+from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from tests.conftest import TEST_JWT_SECRET
 from worker.settings import Settings
 
@@ -161,3 +162,36 @@ async def direct_reply_address(
     request = await asyncio.wait_for(take_one(mailbox), timeout=10)
     assert request.reply_to and request.reply_to.startswith(DIRECT_REPLY_TO + "."), request
     return connection, request.reply_to
+
+
+async def direct_publish(
+    broker: AbstractRobustConnection, topology: Topology, body: bytes, **properties: Any
+) -> InvokeResult:
+    """Publish an invoke message as a plain AMQP client would and wait for the reply. By
+    default it proves its sender as a delegate would (the connection's broker user in the
+    validated `user_id` property); `user_id=None` sends none."""
+    properties.setdefault("user_id", broker.url.user)
+    channel = await broker.channel()
+    try:
+        replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+        answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def on_reply(message: AbstractIncomingMessage) -> None:
+            if not answer.done():
+                answer.set_result(message.body)
+
+        await replies.consume(on_reply, no_ack=True)
+        exchange = await channel.get_exchange(topology.invoke_exchange, ensure=False)
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            message_id="direct",
+            correlation_id="direct",
+            reply_to=DIRECT_REPLY_TO,
+            **properties,
+        )
+        await exchange.publish(message, routing_key=INVOKE_ROUTING_KEY)
+        return InvokeResult.parse(await asyncio.wait_for(answer, 10))
+    finally:
+        if not channel.is_closed:
+            await channel.close()

@@ -16,11 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contracts.ids import idempotent_invocation_id
 from contracts.models import MAX_BODY_BYTES, InvokeResult, InvokeStatus
-from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from tests.conftest import RunningSystem
 from tests.factories import invoke_request
-from tests.helpers import eventually
-from worker import amqp
+from tests.helpers import direct_publish, eventually
 from worker.ratelimit import Limits, RateLimiter
 from worker.settings import Settings
 
@@ -223,34 +221,6 @@ async def test_effects_stay_exactly_once_when_redis_loses_the_key(
         )
         == 1
     )
-
-
-async def direct_publish(
-    broker: AbstractRobustConnection, topology: Topology, body: bytes
-) -> InvokeResult:
-    """Publish an invoke message as a plain AMQP client would and wait for the reply."""
-    channel = await broker.channel()
-    replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-    answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-
-    async def on_reply(message: Any) -> None:
-        if not answer.done():
-            answer.set_result(message.body)
-
-    await replies.consume(on_reply, no_ack=True)
-    exchange = await channel.get_exchange(topology.invoke_exchange, ensure=False)
-    message = amqp.json_message(
-        body,
-        message_id="direct",
-        correlation_id="direct",
-        reply_to=DIRECT_REPLY_TO,
-        user_id="guest",
-    )
-    await exchange.publish(message, routing_key=INVOKE_ROUTING_KEY)
-    try:
-        return InvokeResult.parse(await asyncio.wait_for(answer, 10))
-    finally:
-        await channel.close()
 
 
 async def test_direct_publishers_meet_the_same_input_limits(

@@ -12,16 +12,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import aiormq
 import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 from redis.asyncio import Redis
 
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent
-from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import FIXED_TIME, invoke_request
+from tests.helpers import direct_publish
 from tests.integration.test_pipeline import side, side_worker  # noqa: F401 -- the fixture
 from worker import amqp
 from worker.auth import mint_token
@@ -38,23 +37,8 @@ class Rig:
 
     async def ask(self, body: bytes, **properties: Any) -> InvokeResult:
         """Publish an invoke message as an outside client would; the worker's reply."""
-        channel = await self.broker.channel()
-        try:
-            replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-            answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-
-            async def on_reply(message: Any) -> None:
-                if not answer.done():
-                    answer.set_result(message.body)
-
-            await replies.consume(on_reply, no_ack=True)
-            exchange = await channel.get_exchange(self.settings.topology.invoke_exchange)
-            message = aio_pika.Message(body, reply_to=DIRECT_REPLY_TO, **properties)
-            await exchange.publish(message, routing_key=INVOKE_ROUTING_KEY)
-            return InvokeResult.parse(await asyncio.wait_for(answer, 10))
-        finally:
-            if not channel.is_closed:
-                await channel.close()
+        properties.setdefault("user_id", None)  # no identity unless the test gives one
+        return await direct_publish(self.broker, self.settings.topology, body, **properties)
 
     async def published(self) -> list[TriggerEvent]:
         await asyncio.sleep(0.3)  # a publish after the reply would be late, not absent
