@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.topology import trigger_event_routing_key
+
 
 def unstorable(text: str) -> str | None:
     """Why PostgreSQL (and UTF-8) cannot hold this text, or None: a NUL character, or half of a
@@ -95,9 +97,6 @@ class TriggerEvent(_Message):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def routing_key(self) -> str:
-        # Local import: topology imports TriggerType from this module.
-        from contracts.topology import trigger_event_routing_key
-
         return trigger_event_routing_key(self.trigger_type, self.workflow_id, self.trigger_id)
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.models import TriggerType
-
 INVOKE_ROUTING_KEY = "invoke"
 # The scheduler consumes every trigger event, whatever its type, workflow or trigger.
 ALL_TRIGGER_EVENTS = "#"
@@ -16,9 +14,11 @@ ALL_TRIGGER_EVENTS = "#"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 
-def trigger_event_routing_key(trigger_type: TriggerType, workflow_id: str, trigger_id: str) -> str:
-    """`<type>.<workflow>.<trigger>`: lets a consumer bind to one type, workflow or trigger."""
-    return f"{trigger_type.value.lower()}.{workflow_id}.{trigger_id}"
+def trigger_event_routing_key(trigger_type: str, workflow_id: str, trigger_id: str) -> str:
+    """`<type>.<workflow>.<trigger>`: lets a consumer bind to one type, workflow or trigger.
+    (`trigger_type` is a `TriggerType`, a string enum: this module imports no model, so the
+    models may import it.)"""
+    return f"{trigger_type.lower()}.{workflow_id}.{trigger_id}"
 
 
 def dead_letter_exchange(queue: str) -> str:

@@ -1,10 +1,11 @@
 """The invoke worker: one invoke request in, one trigger event out, one reply, then the ack.
 
-Pipeline (DESIGN.md): parse and limit -> answered before? -> idempotency key -> load workflow
-and trigger -> authorize -> rate-limit -> validate -> resolve -> dry run? -> publish the event
-(confirmed) -> record status, reply -> ack. Permanent failures (bad input, unknown, denied,
-limited) are answered and acked; anything that raises is transient and goes back to the queue
-with a backoff, bounded by the delivery limit.
+Pipeline (docs/architecture.md): parse and limit -> who sent it? -> answered before? ->
+idempotency key -> load workflow and trigger -> authorize -> rate-limit -> validate ->
+resolve -> dry run? -> publish the event (confirmed) -> record status, reply -> ack.
+Permanent failures (bad input, unknown, denied, limited, unauthenticated) are answered and
+acked; anything that raises is transient and goes back to the queue with a backoff, bounded
+by the delivery limit.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ together are inserted together (up to `BATCH_SIZE`, waiting at most `BATCH_WAIT_
 not at all after a quiet spell), one statement and one commit for the lot; each event is
 acked once its row is committed.
 
-Each record is redacted as it is written (DESIGN.md, "secrets hidden by location"): the
+Each record is redacted as it is written (docs/security.md, "Secrets: hidden by location"): the
 values at the locations its trigger declares secret (signature and credential headers, a
 Slack token, URLs built from the config) never reach the table, so no later reader, and no
 rotation of the secret, can show them.

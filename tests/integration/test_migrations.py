@@ -27,7 +27,7 @@ async def test_stairway_applies_every_migration_on_an_empty_database(empty_datab
     # When migrate runs, then again
     first = await store.migrate(empty_database)
     second = await store.migrate(empty_database)
-    # Then it was created, every migration ran once, and the tables of DESIGN.md exist
+    # Then it was created, every migration ran once, and the tables of docs/architecture.md exist
     assert first == files
     assert second == []
     conn = await asyncpg.connect(empty_database)
