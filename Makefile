@@ -13,7 +13,7 @@ UI_DEPS := ui/node_modules/.package-lock.json
 UI_BUILT := ui/dist/index.html
 UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
 
-.PHONY: help install services migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types bench bench-smoke clean
+.PHONY: help install services browsers migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -36,6 +36,9 @@ $(UI_BUILT): $(UI_DEPS) $(UI_SOURCES)
 
 services: ## Start local RabbitMQ, PostgreSQL and Redis if they are not running
 	@scripts/services.sh
+
+browsers: ## Install the browsers the panel's end-to-end test drives (Debian's chromium, firefox-esr)
+	@scripts/browsers.sh
 
 migrate: install services ## Create the database and apply migrations
 	$(CLI) migrate
@@ -60,7 +63,7 @@ run: demo topology ## Install, migrate, declare topology, seed the demo, print a
 teardown: install ## Remove what `make run` left: this namespace's queues, exchanges, Redis keys, database (asks)
 	$(CLI) teardown
 
-test: install services ## Run the whole test suite against the local services
+test: install services browsers ## Run the whole test suite against the local services
 	$(BIN)/pytest
 
 test-unit: install ## Run the unit tests only (no services needed)

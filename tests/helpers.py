@@ -195,3 +195,11 @@ async def direct_publish(
     finally:
         if not channel.is_closed:
             await channel.close()
+
+
+async def count_executions(pool: Any, workflow_id: str) -> int:
+    """How many executions a workflow has (tests compare before and after)."""
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id
+    )
+    return count

@@ -40,11 +40,12 @@ from contracts.redaction import Redaction
 from contracts.specs import Trigger
 from contracts.topology import dead_letter_queue
 from contracts.triggers import describe_trigger, trigger_redaction, trigger_spec
+from contracts.validation import pointer
 from worker import amqp, store
 from worker.auth import mint_token
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
 from worker.logging import configure_logging
-from worker.paths import as_pointer, parse_assignment, parse_value, set_path
+from worker.paths import parse_assignment, parse_value, set_path
 from worker.replay import Filters, Kind, ReplayOptions, ReplaySummary, dead_letters, plan
 from worker.replay import replay as replay_events
 from worker.rpc import InvokeClient
@@ -795,7 +796,7 @@ def replay(
             _fail(f"--set: {exc}", 2)
         if segments[0] not in ("trigger_data", "input_data"):
             _fail(f"--set {assignment}: only trigger_data and input_data can be edited", 2)
-        edits[as_pointer(segments)] = value
+        edits[pointer(segments)] = value
     if as_is and edits:
         _fail("--as-is replays the original bytes; it cannot be combined with --set", 2)
     options = ReplayOptions(

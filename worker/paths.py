@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.validation import pointer
-
 
 def parse_path(text: str) -> list[str]:
     """Segments of a dotted path or of an RFC 6901 pointer."""
@@ -32,10 +30,6 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     if not sep or not path:
         raise ValueError(f"expected PATH=VALUE, got {text!r}")
     return parse_path(path), parse_value(value)
-
-
-def as_pointer(segments: list[str]) -> str:
-    return pointer(segments)
 
 
 def get_path(document: Any, segments: list[str]) -> Any:

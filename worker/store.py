@@ -362,13 +362,6 @@ async def get_execution(pool: asyncpg.Pool, execution_id: str) -> Execution | No
     return Execution(**dict(row)) if row else None
 
 
-async def count_executions(pool: asyncpg.Pool, workflow_id: str) -> int:
-    count: int = await pool.fetchval(
-        "SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id
-    )
-    return count
-
-
 async def upsert_workflow(
     conn: asyncpg.Connection,
     *,

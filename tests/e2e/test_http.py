@@ -18,7 +18,7 @@ from contracts.ids import execution_id_for_event
 from contracts.topology import INVOKE_ROUTING_KEY
 from tests.e2e.conftest import Service, running
 from tests.factories import invoke_request
-from tests.helpers import eventually, publish_raw
+from tests.helpers import count_executions, eventually, publish_raw
 from worker import store
 from worker.settings import Settings
 
@@ -81,7 +81,7 @@ async def test_webhook_invocation_becomes_a_recorded_execution(
 async def test_dry_run_answers_200_and_records_nothing(
     http: httpx.AsyncClient, as_user: Tokens, pool: asyncpg.Pool
 ) -> None:
-    before = await store.count_executions(pool, "wf_demo")
+    before = await count_executions(pool, "wf_demo")
     response = await http.post(
         WEBHOOK,
         headers=as_user("demo-user"),
@@ -93,7 +93,7 @@ async def test_dry_run_answers_200_and_records_nothing(
     assert body["execution_id"] is None
     assert body["trigger_data"]["resolved_parameters"]["body"] == {"x": 1}
     await asyncio.sleep(0.5)
-    assert await store.count_executions(pool, "wf_demo") == before
+    assert await count_executions(pool, "wf_demo") == before
     assert await store.get_execution(pool, execution_id_for_event(body["event_id"])) is None
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import asyncpg
@@ -32,19 +30,9 @@ BROWSERS = {
 
 
 def ensure_browser(name: str) -> Path:
-    """The browser's executable, installed from Debian's packages when missing."""
+    """The browser's executable (`make browsers`, which `make test` runs first, installs it)."""
     executable, package = BROWSERS[name]
-    if not executable.exists():
-        apt = shutil.which("apt-get")
-        assert apt, f"{executable} is missing and there is no apt-get to install {package}"
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (
-            [apt, "update"],
-            [apt, "install", "-y", "--no-install-recommends", package],
-        ):
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-            assert done.returncode == 0, f"{' '.join(command)}:\n{done.stderr[-3000:]}"
-    assert executable.exists(), f"{package} installed no {executable}"
+    assert executable.exists(), f"{executable} is missing: `make browsers` installs {package}"
     return executable
 
 

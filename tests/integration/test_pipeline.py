@@ -17,7 +17,7 @@ from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerTy
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
 from tests.conftest import RunningSystem, make_settings
 from tests.factories import FIXED_TIME, invoke_request
-from tests.helpers import FlakyPool, eventually, publish_raw, take_all
+from tests.helpers import FlakyPool, count_executions, eventually, publish_raw, take_all
 from worker import amqp, store
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
@@ -141,14 +141,14 @@ async def test_permanent_failures_are_answered_and_record_nothing(
     status: InvokeStatus,
     paths: list[str],
 ) -> None:
-    before = await store.count_executions(pool, fields.get("workflow_id", "wf_demo"))
+    before = await count_executions(pool, fields.get("workflow_id", "wf_demo"))
     result = await call(system, **fields)
     assert result.status is status
     assert not result.success
     assert sorted({e.path for e in result.errors}) == paths
     assert result.execution_id is None
     await asyncio.sleep(0.3)
-    assert await store.count_executions(pool, fields.get("workflow_id", "wf_demo")) == before
+    assert await count_executions(pool, fields.get("workflow_id", "wf_demo")) == before
 
 
 async def test_owner_of_a_workflow_may_invoke_without_being_a_member(
