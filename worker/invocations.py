@@ -17,10 +17,10 @@ from typing import TypeVar
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from contracts.models import InvokeRequest, InvokeResult, InvokeStatus
 from contracts.topology import Topology
+from worker.outage import REDIS_ERRORS
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class _RedisRecords:
     async def _guard(self, operation: Awaitable[T], fallback: T) -> T:
         try:
             return await operation
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             if not self._fail_open:
                 raise
             log.warning("redis unavailable; going on without the record", store=type(self).__name__)

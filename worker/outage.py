@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 
+import aiormq
 import asyncpg
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker import metrics
@@ -33,6 +35,11 @@ OUTAGE_ERRORS = (
     RedisConnectionError,
     RedisTimeoutError,
 )
+# What Redis raises when it is down or refuses a command: a cache that fails open skips it.
+REDIS_ERRORS = (RedisError, OSError)
+# What the shim answers 503 for, so that clients retry (never 500): an outage, any Redis or
+# broker error (`BrokerUnavailable`, a request no broker node confirmed in time, is an OSError).
+UNAVAILABLE_ERRORS = (*OUTAGE_ERRORS, RedisError, aiormq.exceptions.AMQPError)
 PROBE_TIMEOUT_SECONDS = 2.0
 # However long the outage, the backlog starts to drain within this long after it ends.
 PROBE_MAX_INTERVAL_SECONDS = 5.0

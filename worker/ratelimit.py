@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from contracts.topology import Topology
+from worker.outage import REDIS_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -131,7 +131,7 @@ class RateLimiter:
                 keys=[*answer, *(keys[s] for s in scopes)],
                 args=[PERIOD_MS, 1 if answer else 0, *(per_minute[s] for s in scopes)],
             )
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             if not self._fail_open:
                 raise  # fail closed: the request waits for Redis (retried with backoff)
             log.warning("rate limiter unavailable; failing open", **context)

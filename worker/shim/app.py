@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import aiormq
-import asyncpg
 import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -25,7 +23,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
-from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -53,6 +50,7 @@ from contracts.validation import from_pydantic, pointer
 from worker import store
 from worker.auth import InvalidToken
 from worker.authz import can_read
+from worker.outage import UNAVAILABLE_ERRORS
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.safety import TooLarge, parse_json, shape_errors
@@ -74,16 +72,6 @@ HTTP_STATUS = {
     InvokeStatus.UNAUTHENTICATED: 401,
 }
 _IDENTIFIER = linear(IDENTIFIER_PATTERN)
-# Dependencies that are down: answered 503 so that clients retry, never 500.
-# (`BrokerUnavailable`, the request not confirmed by any broker node in time, is an OSError.)
-UNAVAILABLE = (
-    RedisError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    aiormq.exceptions.AMQPError,
-)
 
 
 class ProblemDocument(BaseModel):
@@ -227,7 +215,7 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         ]
         return Problem(400, "Invalid request", errors=errors).response()
 
-    for unavailable in UNAVAILABLE:
+    for unavailable in UNAVAILABLE_ERRORS:
 
         @app.exception_handler(unavailable)
         async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
