@@ -19,16 +19,15 @@ the event names one, and says where in the event it sits.
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any
 
 import h11
 import httptools
 
-from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent, unstorable
+from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
-from worker.safety import Links, path_of, url_errors, walk
+from worker.safety import field_error, storable_problems, url_errors
 
 # Trigger types whose trigger data carries an HTTP request's `headers`.
 _HTTP_DELIVERIES = frozenset({"WEBHOOK", "GITHUB", "SLACK"})
@@ -58,24 +57,12 @@ def event_errors(
 
 
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
+    """The request's own storability rule, on what goes out (one code: where it came from is
+    the event, not a value the caller wrote as such)."""
     errors = BoundedErrors()
-    for links, _, item in walk(document):
-        problem = None
-        if isinstance(item, str):
-            problem = unstorable(item)
-        elif isinstance(item, float) and not math.isfinite(item):
-            problem = "not a finite JSON number (PostgreSQL would store it as null)"
-        elif isinstance(item, dict):
-            problem = next((f"member name: {p}" for k in item if (p := unstorable(k))), None)
-        if problem is not None:
-            errors.add(partial(_event_error, links, "unstorable", problem))
+    for links, _, problem in storable_problems(document):
+        errors.add(partial(field_error, "", links, "unstorable", problem))
     return errors.result()
-
-
-def _event_error(links: Links, code: str, message: str) -> FieldError:
-    return FieldError(
-        path=pointer(path_of(links), limit=MAX_ERROR_PATH), code=code, message=message
-    )
 
 
 def header_errors(headers: Any) -> list[FieldError]:

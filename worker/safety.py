@@ -149,25 +149,29 @@ def shape_errors(value: Any, base: str) -> list[FieldError]:
     if (over := _over_budget(value, base)) is not None:
         return [over]
     errors = BoundedErrors()
-    for links, _, item in walk(value):
-        if isinstance(item, str):
-            if problem := unstorable(item):
-                errors.add(partial(_error, base, links, "unstorable_text", problem))
-        elif isinstance(item, float) and not math.isfinite(item):
-            errors.add(
-                partial(_error, base, links, "number_out_of_range", "not a finite JSON number")
-            )
-        elif isinstance(item, dict):
-            for key in item:
-                if problem := unstorable(key):
-                    at = (links, key)
-                    errors.add(
-                        partial(_error, base, at, "unstorable_text", f"member name: {problem}")
-                    )
+    for links, code, problem in storable_problems(value):
+        errors.add(partial(field_error, base, links, code, problem))
     return errors.result()
 
 
-def _error(base: str, links: Links, code: str, message: str) -> FieldError:
+def storable_problems(value: Any) -> Iterator[tuple[Links, str, str]]:
+    """What no store can hold in a value, as (links, code, why): each string or member name
+    PostgreSQL cannot store, each number that is not finite. The request is judged by it at
+    the door and the emitted event before it is published (`worker.emitted`)."""
+    for links, _, item in walk(value):
+        if isinstance(item, str):
+            if problem := unstorable(item):
+                yield links, "unstorable_text", problem
+        elif isinstance(item, float) and not math.isfinite(item):
+            yield links, "number_out_of_range", "not a finite JSON number"
+        elif isinstance(item, dict):
+            for key in item:
+                if problem := unstorable(key):
+                    yield (links, key), "unstorable_text", f"member name: {problem}"
+
+
+def field_error(base: str, links: Links, code: str, message: str) -> FieldError:
+    """An error at the path the links lead to, under `base`, the path bounded."""
     path = pointer(path_of(links), limit=MAX_ERROR_PATH)
     return FieldError(path=base + path, code=code, message=message)
 
@@ -181,13 +185,15 @@ def _over_budget(value: Any, base: str) -> FieldError | None:
                 message=f"more than {MAX_VALUES} values (the budget of one request)",
             )
         if depth > MAX_DEPTH:
-            return _error(base, links, "too_deep", f"nested deeper than {MAX_DEPTH} levels")
+            return field_error(base, links, "too_deep", f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, str) and len(item) > MAX_STRING:
-            return _error(base, links, "string_too_long", f"longer than {MAX_STRING} characters")
+            return field_error(
+                base, links, "string_too_long", f"longer than {MAX_STRING} characters"
+            )
         if isinstance(item, dict):
             for key in item:
                 if len(key) > MAX_KEY_LENGTH:
-                    return _error(
+                    return field_error(
                         base,
                         (links, key[:64]),
                         "name_too_long",
@@ -324,6 +330,6 @@ def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[Field
         for at, text in texts:
             for url in _urls_in(text):
                 if problem := url_problem(url, any_scheme=any_scheme):
-                    errors.add(partial(_error, base, at, "unsafe_url", problem))
+                    errors.add(partial(field_error, base, at, "unsafe_url", problem))
                     break
     return errors.result()

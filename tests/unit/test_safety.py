@@ -12,6 +12,7 @@ from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.safety import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
+    MAX_KEY_LENGTH,
     MAX_STRING,
     MAX_VALUES,
     TooLarge,
@@ -45,6 +46,15 @@ def test_too_many_values_is_reported_once_at_the_root() -> None:
 def test_overlong_strings_are_reported_at_their_path() -> None:
     errors = shape_errors({"body": {"text": "x" * (MAX_STRING + 1)}, "ok": "y"}, "/parameters")
     assert [(e.path, e.code) for e in errors] == [("/parameters/body/text", "string_too_long")]
+
+
+def test_member_names_up_to_the_limit_are_fine_and_a_longer_one_is_a_budget() -> None:
+    assert shape_errors({"body": {"k" * MAX_KEY_LENGTH: 1}}, "/parameters") == []
+    long = "k" * (MAX_KEY_LENGTH + 1)
+    (error,) = shape_errors({"body": {"ok": "\u0000", long: 1}}, "/parameters")
+    # The budget is found first and alone (before the NUL), at the name's first 64 characters
+    assert (error.path, error.code) == ("/parameters/body/" + "k" * 64, "name_too_long")
+    assert str(MAX_KEY_LENGTH) in error.message
 
 
 def test_parse_json_refuses_big_bodies_and_survives_absurd_nesting() -> None:
