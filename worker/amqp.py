@@ -26,7 +26,6 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
-    HeadersType,
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelPreconditionFailed
 
@@ -48,6 +47,11 @@ JSON = "application/json"
 QUORUM_REPLICAS = 3
 # Pause between two rounds over every node when none answers.
 RECONNECT_SECONDS = 1.0
+
+
+def url_user(setting: str) -> str:
+    """The broker user an AMQP URL (or the first of a node list) connects as."""
+    return urlsplit(setting.split(",")[0].strip()).username or "guest"
 
 
 def node_urls(setting: str) -> list[str]:
@@ -101,7 +105,7 @@ class Broker:
     @property
     def user(self) -> str:
         """The broker user it connects as (every node URL names the same one)."""
-        return urlsplit(self._urls[0]).username or "guest"
+        return url_user(self._urls[0])
 
     @property
     def connection(self) -> AbstractConnection:
@@ -279,7 +283,6 @@ def json_message(
     correlation_id: str | None = None,
     reply_to: str | None = None,
     user_id: str | None = None,
-    headers: HeadersType | None = None,
 ) -> aio_pika.Message:
     return aio_pika.Message(
         body,
@@ -290,7 +293,6 @@ def json_message(
         reply_to=reply_to,
         timestamp=datetime.now(UTC),
         user_id=user_id,
-        headers=headers,
     )
 
 

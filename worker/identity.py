@@ -17,8 +17,6 @@ principal not granted replays (`MTI_REPLAY_PRINCIPALS`). Nothing of a refused me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aio_pika.abc import AbstractIncomingMessage
 
 from contracts.models import InvokeRequest
@@ -34,12 +32,6 @@ class Unauthenticated(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Principal:
-    name: str  # the token's subject, or the broker user
-    user_id: str  # the project user the request runs as
-
-
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self._delegates = settings.delegates
@@ -50,17 +42,18 @@ class Authenticator:
         except ValueError:  # no key to verify tokens with: only the broker's identity counts
             self._verifier = None
 
-    def authenticate(self, message: AbstractIncomingMessage, request: InvokeRequest) -> Principal:
-        """The verified principal of this message; raises `Unauthenticated` with the reason."""
+    def authenticate(self, message: AbstractIncomingMessage, request: InvokeRequest) -> str:
+        """The verified principal of this message (a token's subject, or a broker user);
+        raises `Unauthenticated` with the reason."""
         principal = self._principal(message, request)
-        if request.replay_of is not None and principal.name not in self._replayers:
+        if request.replay_of is not None and principal not in self._replayers:
             raise Unauthenticated(
-                f"{principal.name!r} may not send replays (replay_of); "
+                f"{principal!r} may not send replays (replay_of); "
                 "replays come from the principals MTI_REPLAY_PRINCIPALS names"
             )
         return principal
 
-    def _principal(self, message: AbstractIncomingMessage, request: InvokeRequest) -> Principal:
+    def _principal(self, message: AbstractIncomingMessage, request: InvokeRequest) -> str:
         headers = {str(k).lower(): v for k, v in (message.headers or {}).items()}
         if AUTHORIZATION_HEADER in headers:
             return self._bearer(headers[AUTHORIZATION_HEADER], request)
@@ -71,16 +64,16 @@ class Authenticator:
                 "or publish with the `user_id` property (RabbitMQ checks it is your broker user)"
             )
         if broker_user in self._delegates:
-            return Principal(name=broker_user, user_id=request.user_id)
+            return broker_user
         acts_as = self._principals.get(broker_user, broker_user)
         if request.user_id != acts_as:
             raise Unauthenticated(
                 f"broker user {broker_user!r} acts as {acts_as!r}, not as {request.user_id!r} "
                 "(only a delegate, MTI_AMQP_DELEGATES, may act for another user)"
             )
-        return Principal(name=broker_user, user_id=acts_as)
+        return broker_user
 
-    def _bearer(self, value: object, request: InvokeRequest) -> Principal:
+    def _bearer(self, value: object, request: InvokeRequest) -> str:
         text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
         scheme, _, token = text.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -95,4 +88,4 @@ class Authenticator:
             raise Unauthenticated(
                 f"user_id {request.user_id!r} is not the token's subject {subject!r}"
             )
-        return Principal(name=subject, user_id=subject)
+        return subject

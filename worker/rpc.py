@@ -21,7 +21,6 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from contracts.models import InvokeRequest, InvokeResult
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from worker import amqp
-from worker.identity import AUTHORIZATION_HEADER
 
 # Pause before publishing again after the broker connection failed under a publish.
 RETRY_PAUSE_SECONDS = 0.2
@@ -78,7 +77,6 @@ class InvokeClient:
         request: InvokeRequest,
         want_reply: bool,
         correlation_id: str | None,
-        token: str | None,
     ) -> AbstractChannel:
         channel, exchange = await self._publisher()
         await exchange.publish(
@@ -88,7 +86,6 @@ class InvokeClient:
                 correlation_id=correlation_id or request.invocation_id,
                 reply_to=DIRECT_REPLY_TO if want_reply else None,
                 user_id=self._user_id,
-                headers={AUTHORIZATION_HEADER: f"Bearer {token}"} if token else None,
             ),
             routing_key=INVOKE_ROUTING_KEY,
             mandatory=True,
@@ -102,24 +99,22 @@ class InvokeClient:
         want_reply: bool = True,
         correlation_id: str | None = None,
         timeout: float | None = None,
-        token: str | None = None,
     ) -> AbstractChannel:
         """Publish the request, confirmed; returns the channel that published it.
 
         Without `timeout` one attempt, raising what the broker raised. With it, a publish that
         failed with the connection is made again on the next one until the time is up (the
         invocation id keeps it exactly-once), then `BrokerUnavailable`; so is a publish that a
-        blocked (alarmed) broker does not confirm in time. With `token` (the caller's bearer
-        JWT) the request carries it in its `authorization` header."""
+        blocked (alarmed) broker does not confirm in time."""
         if timeout is None:
-            return await self._publish(request, want_reply, correlation_id, token)
+            return await self._publish(request, want_reply, correlation_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             remaining = deadline - loop.time()
             try:
                 return await asyncio.wait_for(
-                    self._publish(request, want_reply, correlation_id, token), max(remaining, 0.0)
+                    self._publish(request, want_reply, correlation_id), max(remaining, 0.0)
                 )
             except TimeoutError:
                 raise BrokerUnavailable("the broker did not confirm the request in time") from None
@@ -128,9 +123,7 @@ class InvokeClient:
                     raise BrokerUnavailable(f"broker unavailable: {type(exc).__name__}") from exc
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
-    async def call(
-        self, request: InvokeRequest, timeout: float, token: str | None = None
-    ) -> InvokeResult | None:
+    async def call(self, request: InvokeRequest, timeout: float) -> InvokeResult | None:
         """Publish and wait for the worker's answer; None when none came within `timeout`
         although the request was confirmed; `BrokerUnavailable` when it never was."""
         # One correlation id per call: the same invocation may be in flight twice at once.
@@ -147,7 +140,6 @@ class InvokeClient:
                         request,
                         correlation_id=correlation_id,
                         timeout=deadline - loop.time(),
-                        token=token,
                     )
                 except BrokerUnavailable:
                     if confirmed:

@@ -8,7 +8,6 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import structlog
 from pydantic import Field, SecretStr
@@ -140,13 +139,6 @@ class Settings(BaseSettings):
     def broker_principals(self) -> dict[str, str]:
         pairs = (pair.partition("=") for pair in self.amqp_principals.split(",") if pair.strip())
         return {user.strip(): acts_as.strip() for user, _, acts_as in pairs}
-
-    @property
-    def amqp_user(self) -> str:
-        """The broker user this process connects as: the `user_id` property of what it
-        publishes (RabbitMQ refuses any other)."""
-        first = self.amqp_url.get_secret_value().split(",")[0].strip()
-        return urlsplit(first).username or "guest"
 
     @property
     def topology(self) -> Topology:

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "manual-trigger"
 DEMO_TRIGGERS = {t.type: t.id for t in load_catalog(DEMO_FILE).workflows[0].triggers}
 # The benchmark publishes as the broker user of its settings: a delegate (worker/identity.py).
-BROKER_USER = Settings().amqp_user
+BROKER_USER = amqp.url_user(Settings().amqp_url.get_secret_value())
 
 
 @dataclass
