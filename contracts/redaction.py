@@ -16,7 +16,6 @@ no value is searched for, no answer tells a caller whether a string it chose equ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
@@ -115,45 +114,6 @@ def _redact_declared(schema: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [_redact_declared(schema.get("items"), item) for item in value]
     return value
-
-
-def declared_secrets(schema: Any, config: Any) -> Iterator[str]:
-    """Every string in `config` that `schema` declares `writeOnly` (tests plant secrets with
-    it and look for them in everything shown)."""
-    if not isinstance(schema, dict):
-        return
-    if schema.get("writeOnly"):
-        yield from _strings(config)
-        return
-    if isinstance(config, dict):
-        properties = schema.get("properties", {})
-        patterns = schema.get("patternProperties", {})
-        for key, item in config.items():
-            matched = [s for p, s in patterns.items() if search(p, str(key))]
-            if key in properties:
-                yield from declared_secrets(properties[key], item)
-            elif matched:
-                for subschema in matched:
-                    yield from declared_secrets(subschema, item)
-            else:
-                yield from declared_secrets(schema.get("additionalProperties"), item)
-    elif isinstance(config, list):
-        for item in config:
-            yield from declared_secrets(schema.get("items"), item)
-    for keyword in ("anyOf", "oneOf", "allOf"):
-        for subschema in schema.get(keyword, []):
-            yield from declared_secrets(subschema, config)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 @dataclass(frozen=True)
