@@ -15,7 +15,7 @@ import binascii
 import mimetypes
 from email import message_from_string, policy
 from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
@@ -265,8 +265,9 @@ def _lines(text: str) -> str:
     return "\n".join(text.splitlines())
 
 
-def _text_body(message: Message) -> str | None:
-    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else None
+def _text_body(message: Any) -> str | None:
+    """The plain-text body of a message parsed with a modern policy (an `EmailMessage`)."""
+    part = message.get_body(preferencelist=("plain",))
     return None if part is None else str(part.get_content())
 
 
@@ -305,7 +306,8 @@ def read_back_errors(
                 f"not {meant_names}",
             )
         )
-    if _text_body(back) is None or _lines(_text_body(back) or "") != _lines(parameters["body"]):
+    body = _text_body(back)
+    if body is None or _lines(body) != _lines(parameters["body"]):
         errors.append(
             FieldError(
                 path="/parameters/body",
