@@ -40,7 +40,7 @@ from worker import amqp
 from worker.identity import AUTHORIZATION_HEADER
 from worker.paths import get_path
 from worker.rpc import InvokeClient
-from worker.safety import MAX_DEPTH
+from worker.safety import MAX_DEPTH, not_a_json_number
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +59,6 @@ Kind = Literal["events", "invoke"]
 # An event or a request wraps parameters of up to MAX_DEPTH levels in a few of its own.
 MAX_BODY_DEPTH = 2 * MAX_DEPTH
 MALFORMED_X_DEATH = "malformed x-death"
-# A JSON string, or the rest of the text after an unclosed quote; linear time, whatever the text.
 # A JSON string (to its closing quote, or to the end of a truncated text), and what is not a
 # bracket: on RE2, like every pattern over untrusted text (a dead letter is one).
 _JSON_STRING = linear(r'(?s)"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)')
@@ -163,7 +162,7 @@ def _read_body(body: bytes) -> tuple[Any, str | None]:
     if _depth(text) > MAX_BODY_DEPTH:
         return text, f"body nested deeper than {MAX_BODY_DEPTH} levels"
     try:
-        return json.loads(text, parse_constant=_not_a_number), None
+        return json.loads(text, parse_constant=not_a_json_number), None
     except ValueError:
         return text, "body is not JSON"
 
@@ -172,10 +171,6 @@ def _depth(text: str) -> int:
     """How deep JSON text nests, without parsing it: brackets counted outside strings."""
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
-
-
-def _not_a_number(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _death(headers: dict[str, Any], routing_key: str) -> tuple[dict[str, Any], bool]:

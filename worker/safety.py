@@ -95,7 +95,9 @@ class TooLarge(Exception):
     """The input is over a size limit; the shim answers 413."""
 
 
-def _no_constant(name: str) -> Any:
+def not_a_json_number(name: str) -> Any:
+    """`parse_constant` for `json.loads`: NaN and Infinity, which Python's parser takes, are
+    not JSON."""
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -105,7 +107,7 @@ def parse_json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise TooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        return json.loads(body, parse_constant=not_a_json_number)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
 
