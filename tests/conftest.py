@@ -9,24 +9,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
+from tests.helpers import RunningSystem, make_settings
 from tests.services import service_urls
 from worker import amqp, store
 from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
 from worker.logging import configure_logging
-from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources, run_scheduler, run_worker
 from worker.settings import Settings
 
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
 LIMITED_WORKFLOW = {
     "id": "wf_limited",
     "name": "A workflow with tight rate limits",
@@ -60,26 +57,6 @@ def service_logging() -> None:
 def urls() -> Iterator[dict[str, str]]:
     with service_urls() as found:
         yield found
-
-
-def make_settings(urls: dict[str, str], namespace: str, database: str) -> Settings:
-    return Settings(
-        namespace=namespace,
-        amqp_url=urls["MTI_AMQP_URL"],
-        database_url=urls["MTI_DATABASE_URL"].rsplit("/", 1)[0] + "/" + database,
-        redis_url=urls["MTI_REDIS_URL"],
-        jwt_secret=TEST_JWT_SECRET,
-        delivery_limit=3,
-        retry_backoff_seconds=0.05,
-        retry_backoff_max_seconds=0.2,
-        reply_timeout_seconds=10,
-        # High defaults keep the suite's own traffic unlimited; tests of the limits use a
-        # workflow with its own, low limits.
-        rate_limit_per_user_per_minute=100_000,
-        rate_limit_per_workflow_per_minute=100_000,
-        shutdown_grace_seconds=5,
-        log_format="json",
-    )
 
 
 @pytest.fixture(scope="session")
@@ -116,11 +93,6 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def delete_redis_keys(client: Redis, settings: Settings) -> None:
-    async for key in client.scan_iter(match=settings.topology.redis_key("*")):
-        await client.delete(key)
-
-
 @pytest.fixture(scope="session")
 async def broker(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
     connection = await amqp.connect(settings.amqp_url.get_secret_value(), "tests")
@@ -129,12 +101,6 @@ async def broker(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
     yield connection
     await amqp.delete_topology(channel, settings.topology)
     await connection.close()
-
-
-@dataclass
-class RunningSystem:
-    resources: Resources
-    client: InvokeClient
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +119,3 @@ async def system(
         stop.set()
         await asyncio.gather(*roles)
         await client.close()
-
-
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[1]

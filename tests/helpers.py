@@ -1,26 +1,38 @@
-"""Waiting and broker helpers shared by integration and end-to-end tests."""
+"""The tests' one support module: settings for a namespace, the running system and service,
+waiting, and broker and CLI helpers shared by integration, end-to-end and fault tests."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aio_pika
+import httpx
 from aio_pika.abc import (
     AbstractConnection,
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
 )
+from redis.asyncio import Redis
 
 from contracts.models import InvokeResult
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
-from tests.conftest import TEST_JWT_SECRET
+from worker import amqp
+from worker.auth import mint_token
+from worker.resources import Resources
+from worker.rpc import InvokeClient
 from worker.settings import Settings
 
 T = TypeVar("T")
@@ -203,3 +215,118 @@ async def count_executions(pool: Any, workflow_id: str) -> int:
         "SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id
     )
     return count
+
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def make_settings(urls: dict[str, str], namespace: str, database: str) -> Settings:
+    return Settings(
+        namespace=namespace,
+        amqp_url=urls["MTI_AMQP_URL"],
+        database_url=urls["MTI_DATABASE_URL"].rsplit("/", 1)[0] + "/" + database,
+        redis_url=urls["MTI_REDIS_URL"],
+        jwt_secret=TEST_JWT_SECRET,
+        delivery_limit=3,
+        retry_backoff_seconds=0.05,
+        retry_backoff_max_seconds=0.2,
+        reply_timeout_seconds=10,
+        # High defaults keep the suite's own traffic unlimited; tests of the limits use a
+        # workflow with its own, low limits.
+        rate_limit_per_user_per_minute=100_000,
+        rate_limit_per_workflow_per_minute=100_000,
+        shutdown_grace_seconds=5,
+        log_format="json",
+    )
+
+
+async def delete_redis_keys(client: Redis, settings: Settings) -> None:
+    async for key in client.scan_iter(match=settings.topology.redis_key("*")):
+        await client.delete(key)
+
+
+@dataclass
+class RunningSystem:
+    resources: Resources
+    client: InvokeClient
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+PLANTED_SECRETS = (
+    "demo-webhook-signing-secret",
+    "demo-github-webhook-secret",
+    "demo-slack-signing-secret",
+    TEST_JWT_SECRET,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    url: str
+    settings: Settings
+    process: subprocess.Popen[bytes]
+    log: Path
+    responses: list[str] = field(default_factory=list)  # every body the tests received
+
+    def token(self, user: str, ttl: int = 600) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(TEST_JWT_SECRET, user, ttl)}"}
+
+
+@asynccontextmanager
+async def running(
+    role: str,
+    settings: Settings,
+    broker: AbstractRobustConnection,
+    redis: Redis,
+    log: Path,
+    **env: Any,
+) -> AsyncIterator[Service]:
+    """Run `manual-trigger ROLE` with its own namespace; stop it with SIGTERM and clean up."""
+    namespace = f"{settings.namespace}e{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    own = settings.model_copy(update={"namespace": namespace, "http_port": port})
+    environment = cli_env(
+        own,
+        MTI_HTTP_PORT=str(port),
+        MTI_LOG_FORMAT="json",
+        MTI_RETRY_BACKOFF_SECONDS="0.05",
+        **{f"MTI_{k.upper()}": str(v) for k, v in env.items()},
+    )
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(CLI), role], env=environment, stdout=sink, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                if process.poll() is not None:
+                    raise AssertionError(f"{role} exited early:\n{log.read_text()}")
+                try:
+                    if (await client.get(f"{url}/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"{role} never became ready:\n{log.read_text()}")
+        yield Service(url, own, process, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(process.wait, 30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        channel = await broker.channel()
+        await amqp.delete_topology(channel, own.topology)
+        await channel.close()
+        await delete_redis_keys(redis, own)

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.httpload import percentile
-from tests.conftest import make_settings
-from tests.e2e.conftest import free_port
 from tests.faults.harness import Load, System
+from tests.helpers import free_port, make_settings
 from tests.services import service_urls
 from worker import amqp, store
 from worker.catalog import DEMO_FILE, apply_catalog, load_catalog

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import socket
-import subprocess
-import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -19,87 +10,8 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.conftest import TEST_JWT_SECRET, delete_redis_keys
-from tests.helpers import CLI, cli_env
-from worker import amqp
-from worker.auth import mint_token
+from tests.helpers import PLANTED_SECRETS, Service, running
 from worker.settings import Settings
-
-PLANTED_SECRETS = (
-    "demo-webhook-signing-secret",
-    "demo-github-webhook-secret",
-    "demo-slack-signing-secret",
-    TEST_JWT_SECRET,
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Service:
-    url: str
-    settings: Settings
-    process: subprocess.Popen[bytes]
-    log: Path
-    responses: list[str] = field(default_factory=list)  # every body the tests received
-
-    def token(self, user: str, ttl: int = 600) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(TEST_JWT_SECRET, user, ttl)}"}
-
-
-@asynccontextmanager
-async def running(
-    role: str,
-    settings: Settings,
-    broker: AbstractRobustConnection,
-    redis: Redis,
-    log: Path,
-    **env: Any,
-) -> AsyncIterator[Service]:
-    """Run `manual-trigger ROLE` with its own namespace; stop it with SIGTERM and clean up."""
-    namespace = f"{settings.namespace}e{uuid.uuid4().hex[:6]}"
-    port = free_port()
-    own = settings.model_copy(update={"namespace": namespace, "http_port": port})
-    environment = cli_env(
-        own,
-        MTI_HTTP_PORT=str(port),
-        MTI_LOG_FORMAT="json",
-        MTI_RETRY_BACKOFF_SECONDS="0.05",
-        **{f"MTI_{k.upper()}": str(v) for k, v in env.items()},
-    )
-    with log.open("wb") as sink:
-        process = subprocess.Popen([str(CLI), role], env=environment, stdout=sink, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(200):
-                if process.poll() is not None:
-                    raise AssertionError(f"{role} exited early:\n{log.read_text()}")
-                try:
-                    if (await client.get(f"{url}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError(f"{role} never became ready:\n{log.read_text()}")
-        yield Service(url, own, process, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        channel = await broker.channel()
-        await amqp.delete_topology(channel, own.topology)
-        await channel.close()
-        await delete_redis_keys(redis, own)
 
 
 @pytest.fixture(scope="session")

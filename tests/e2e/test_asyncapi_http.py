@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from contracts.asyncapi import asyncapi_document
-from tests.e2e.conftest import Service
+from tests.helpers import Service
 
 pytestmark = pytest.mark.e2e
 

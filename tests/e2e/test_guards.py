@@ -14,8 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts.models import MAX_BODY_BYTES
-from tests.e2e.conftest import Service
-from tests.helpers import eventually
+from tests.helpers import Service, eventually
 from worker.safety import MAX_VALUES
 
 pytestmark = pytest.mark.e2e

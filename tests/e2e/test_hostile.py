@@ -18,8 +18,7 @@ from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
 from contracts.redaction import HIDDEN
-from tests.conftest import TEST_JWT_SECRET
-from tests.e2e.conftest import Service, free_port, running
+from tests.helpers import TEST_JWT_SECRET, Service, free_port, running
 from worker.safety import MAX_OUTPUT_BYTES
 from worker.settings import Settings
 

@@ -16,9 +16,8 @@ from redis.asyncio import Redis
 
 from contracts.ids import execution_id_for_event
 from contracts.topology import INVOKE_ROUTING_KEY
-from tests.e2e.conftest import Service, running
 from tests.factories import invoke_request
-from tests.helpers import count_executions, eventually, publish_raw
+from tests.helpers import Service, count_executions, eventually, publish_raw, running
 from worker import store
 from worker.settings import Settings
 

@@ -18,8 +18,7 @@ from redis.asyncio import Redis
 
 from contracts.models import MAX_ANSWER_BYTES, MAX_ERROR_PATH, MAX_ERRORS
 from contracts.redaction import REDACTED
-from tests.e2e.conftest import Service
-from tests.helpers import eventually
+from tests.helpers import Service, eventually
 from worker.catalog import Catalog, apply_catalog
 
 pytestmark = pytest.mark.e2e

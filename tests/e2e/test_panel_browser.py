@@ -14,8 +14,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.e2e.conftest import Service, running
-from tests.helpers import eventually
+from tests.helpers import Service, eventually, running
 from worker import store
 from worker.settings import Settings
 

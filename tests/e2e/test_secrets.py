@@ -16,8 +16,7 @@ from redis.asyncio import Redis
 
 from contracts.redaction import HIDDEN
 from contracts.topology import dead_letter_exchange
-from tests.e2e.conftest import Service
-from tests.helpers import eventually, publish_raw, run_cli
+from tests.helpers import Service, eventually, publish_raw, run_cli
 from worker.catalog import Catalog, apply_catalog
 
 pytestmark = pytest.mark.e2e

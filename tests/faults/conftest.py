@@ -12,37 +12,21 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import delete_redis_keys, make_settings, project_root
-from tests.e2e.conftest import free_port
 from tests.faults.cluster import Cluster, available
-from tests.faults.harness import FaultResult, Load, System, queue_state
+from tests.faults.harness import FaultResult, System
 from tests.faults.proxy import FaultProxy
+from tests.faults.rig import FAULTS, Proxies, Rig, through
+from tests.helpers import delete_redis_keys, free_port, make_settings, project_root
 from worker import amqp
 from worker.settings import Settings
-
-# The faults of the issue, in its order; RELIABILITY.md is only rewritten by a run of all.
-FAULTS = (
-    "worker SIGKILL mid-stream",
-    "worker killed after publishing the event, before the ack",
-    "scheduler SIGKILL mid-stream",
-    "shim SIGKILL with requests in flight",
-    "broker connections force-closed",
-    "queue leader node stopped (3-node cluster)",
-    "broker memory alarm",
-    "PostgreSQL unreachable 30 s",
-    "Redis unreachable 30 s (fail-closed)",
-    "poison messages",
-    "SIGTERM under load",
-)
 
 
 # Module-scoped: the cluster stops as soon as the faults ran, not at the end of `make test`.
@@ -65,23 +49,6 @@ async def harness_broker(cluster: Cluster) -> AsyncIterator[amqp.Broker]:
     await broker.start()
     yield broker
     await broker.close()
-
-
-def _through(url: str, proxy: FaultProxy) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
-
-
-@dataclass
-class Proxies:
-    postgres: FaultProxy
-    redis: FaultProxy
-    worker_redis: FaultProxy  # the worker's own way to Redis, to slow only the worker
-
-    def all(self) -> tuple[FaultProxy, ...]:
-        return (self.postgres, self.redis, self.worker_redis)
 
 
 @pytest.fixture(scope="module")
@@ -151,47 +118,6 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-@dataclass
-class Rig:
-    """One fault's system, load and bookkeeping."""
-
-    system: System
-    broker: amqp.Broker
-    cluster: Cluster
-    proxies: Proxies
-    pool: asyncpg.Pool
-    results: list[FaultResult]
-    loads: list[Load] = field(default_factory=list)
-
-    def load(self) -> Load:
-        load = Load(self.system, self.broker, self.pool, marker=self.system.settings.namespace)
-        self.loads.append(load)
-        return load
-
-    async def finish(
-        self, load: Load, fault: str, recovery_s: float | None
-    ) -> tuple[FaultResult, dict[str, int]]:
-        """Drain, stop every role with SIGTERM, count. Returns the count and the exit codes."""
-        await load.drained()
-        codes = await self.system.stop_all()
-        result = await load.tally(fault, recovery_s)
-        self.results.append(result)
-        if load.dead_letters:
-            print(f"{fault}: dead letters", *load.dead_letters, sep="\n  ")
-        # Nothing left behind: with every consumer gone, unacked messages would be ready again.
-        for queue in self.system.topology.consumer_queues:
-            assert (await queue_state(self.broker, queue))[0] == 0, f"{queue} not empty"
-        return result, codes
-
-
-def assert_exactly_once(result: FaultResult, dead_lettered: int = 0) -> None:
-    assert result.accepted == result.sent, f"not everything sent was accepted: {result}"
-    assert result.lost == 0, result
-    assert result.duplicates == 0, result
-    assert result.recorded == result.accepted, result
-    assert result.dead_lettered == dead_lettered, result
-
-
 @pytest.fixture
 async def rig(
     urls: dict[str, str],
@@ -209,10 +135,10 @@ async def rig(
     system = System(
         own,
         cluster.urls,
-        _through(settings.database_url.get_secret_value(), proxies.postgres),
+        through(settings.database_url.get_secret_value(), proxies.postgres),
         {
-            "default": _through(settings.redis_url.get_secret_value(), proxies.redis),
-            "worker": _through(settings.redis_url.get_secret_value(), proxies.worker_redis),
+            "default": through(settings.redis_url.get_secret_value(), proxies.redis),
+            "worker": through(settings.redis_url.get_secret_value(), proxies.worker_redis),
         },
         tmp_path,
         free_port(),

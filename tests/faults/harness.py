@@ -29,8 +29,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from contracts.ids import idempotent_invocation_id, manual_event_id
 from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, Topology, dead_letter_queue
-from tests.conftest import TEST_JWT_SECRET
-from tests.helpers import CLI, cli_env, eventually
+from tests.helpers import CLI, TEST_JWT_SECRET, cli_env, eventually
 from worker import amqp
 from worker.auth import mint_token
 from worker.settings import Settings

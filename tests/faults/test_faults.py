@@ -17,7 +17,6 @@ import uuid
 import pytest
 
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.faults.conftest import FAULTS, Rig, assert_exactly_once
 from tests.faults.harness import (
     RECOVERY_BOUND_S,
     REPLY_TIMEOUT,
@@ -26,6 +25,7 @@ from tests.faults.harness import (
     publish,
     queue_state,
 )
+from tests.faults.rig import FAULTS, Rig, assert_exactly_once
 from tests.helpers import direct_reply_address, eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]

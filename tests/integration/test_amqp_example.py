@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_JWT_SECRET, RunningSystem
+from tests.helpers import TEST_JWT_SECRET, RunningSystem
 from worker.auth import mint_token
 from worker.settings import Settings
 

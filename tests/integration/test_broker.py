@@ -16,11 +16,9 @@ from aio_pika.abc import AbstractIncomingMessage
 from aiormq.exceptions import ChannelInvalidStateError
 
 from contracts.topology import Topology
-from tests.conftest import RunningSystem
-from tests.e2e.conftest import free_port
 from tests.factories import invoke_request
 from tests.faults.proxy import FaultProxy
-from tests.helpers import direct_reply_address
+from tests.helpers import RunningSystem, direct_reply_address, free_port
 from worker import amqp
 from worker.rpc import BrokerUnavailable, InvokeClient
 from worker.settings import Settings

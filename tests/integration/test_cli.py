@@ -24,8 +24,16 @@ from contracts.models import (
     TriggerType,
 )
 from contracts.topology import dead_letter_exchange, dead_letter_queue
-from tests.conftest import TEST_JWT_SECRET, RunningSystem, make_settings
-from tests.helpers import CLI, cli_env, eventually, publish_raw, run_cli
+from tests.helpers import (
+    CLI,
+    TEST_JWT_SECRET,
+    RunningSystem,
+    cli_env,
+    eventually,
+    make_settings,
+    publish_raw,
+    run_cli,
+)
 from worker import amqp, store
 from worker.auth import TokenVerifier
 from worker.settings import Settings, key_fingerprint

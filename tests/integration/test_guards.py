@@ -16,9 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contracts.ids import idempotent_invocation_id
 from contracts.models import MAX_BODY_BYTES, InvokeResult, InvokeStatus
-from tests.conftest import RunningSystem
 from tests.factories import invoke_request
-from tests.helpers import direct_publish, eventually
+from tests.helpers import RunningSystem, direct_publish, eventually
 from worker.ratelimit import Limits, RateLimiter
 from worker.settings import Settings
 

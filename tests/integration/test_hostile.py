@@ -19,9 +19,15 @@ from redis.asyncio import Redis
 from contracts.ids import idempotent_invocation_id
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.conftest import RunningSystem
 from tests.factories import FIXED_TIME, invoke_request
-from tests.helpers import FlakyPool, direct_publish, eventually, publish_raw, take_all
+from tests.helpers import (
+    FlakyPool,
+    RunningSystem,
+    direct_publish,
+    eventually,
+    publish_raw,
+    take_all,
+)
 from tests.integration.test_pipeline import consume_with, dead_letter_reason, side, side_worker
 from worker import amqp
 from worker.rpc import InvokeClient

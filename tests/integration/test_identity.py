@@ -18,9 +18,8 @@ from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 from redis.asyncio import Redis
 
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent
-from tests.conftest import TEST_JWT_SECRET
 from tests.factories import FIXED_TIME, invoke_request
-from tests.helpers import direct_publish
+from tests.helpers import TEST_JWT_SECRET, direct_publish
 from tests.integration.test_pipeline import side, side_worker  # noqa: F401 -- the fixture
 from worker import amqp
 from worker.auth import mint_token

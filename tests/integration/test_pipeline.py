@@ -15,9 +15,16 @@ from aio_pika.abc import AbstractRobustConnection
 from contracts.ids import execution_id_for_event
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.conftest import RunningSystem, make_settings
 from tests.factories import FIXED_TIME, invoke_request
-from tests.helpers import FlakyPool, count_executions, eventually, publish_raw, take_all
+from tests.helpers import (
+    FlakyPool,
+    RunningSystem,
+    count_executions,
+    eventually,
+    make_settings,
+    publish_raw,
+    take_all,
+)
 from worker import amqp, store
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker

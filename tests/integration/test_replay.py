@@ -22,8 +22,7 @@ from aio_pika.abc import AbstractRobustConnection
 from contracts.ids import execution_id_for_event
 from contracts.models import TriggerEvent, TriggerType
 from contracts.topology import dead_letter_queue
-from tests.conftest import make_settings
-from tests.helpers import CLI, FlakyPool, cli_env, eventually, publish_raw, run_cli
+from tests.helpers import CLI, FlakyPool, cli_env, eventually, make_settings, publish_raw, run_cli
 from worker import amqp
 from worker.catalog import Catalog, apply_catalog
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay

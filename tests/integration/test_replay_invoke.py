@@ -20,9 +20,8 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.ids import manual_event_id
 from contracts.models import InvokeRequest
 from contracts.topology import dead_letter_queue
-from tests.conftest import make_settings
 from tests.factories import invoke_request
-from tests.helpers import eventually, run_cli
+from tests.helpers import eventually, make_settings, run_cli
 from tests.integration.test_replay import Harness
 from worker import amqp
 from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, replay
