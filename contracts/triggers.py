@@ -12,10 +12,11 @@ import json
 import string
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.ids import derived_hex
 from contracts.models import FieldError, TriggerType
@@ -35,6 +36,42 @@ from contracts.specs import (
     Trigger,
 )
 from contracts.validation import schema_problems, validate
+
+
+class WirePreview(BaseModel):
+    """A resolved event as its receiver would see it: a title and the text of the delivery."""
+
+    title: str
+    text: str
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _pretty(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _header_lines(headers: Any) -> str:
+    if not isinstance(headers, dict):
+        return ""
+    return "\n".join(f"{name}: {value}" for name, value in headers.items())
+
+
+def _query(params: Any) -> str:
+    if not isinstance(params, dict) or not params:
+        return ""
+    pairs = [
+        (name, str(item))
+        for name, value in params.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    return "?" + urlencode(pairs)
+
+
+def _delivery(headers: Any, payload: Any, receiver: str) -> str:
+    return f"POST <{receiver}> HTTP/1.1\n{_header_lines(headers)}\n\n{_pretty(payload)}"
 
 
 class TriggerKind:
@@ -83,6 +120,15 @@ class TriggerKind:
             urls=self.config_urls,
         )
 
+    def display_name(self, config: dict[str, Any]) -> str:
+        """A name a person recognises, from what the trigger listens to (the config's own
+        `name` wins)."""
+        return f"{self.spec.trigger_type.value.title()} trigger"
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        """What a resolved event would put on the wire, as the receiving side would see it."""
+        return WirePreview(title="Event", text=_pretty(resolved))
+
     def shown_config(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as events' metadata and answers may show it: secrets replaced."""
         shown: dict[str, Any] = redact_config(
@@ -130,6 +176,20 @@ class CronKind(TriggerKind):
             if m
         ]
 
+    def display_name(self, config: dict[str, Any]) -> str:
+        zone = f" ({config['timezone']})" if config.get("timezone") else ""
+        return f"Schedule {_text(config.get('schedule'))}{zone}".strip()
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        lines = [
+            f"Schedule:       {_text(resolved.get('cron_expression'))} "
+            f"({_text(resolved.get('timezone'))})",
+            f"Stands for:     {_text(resolved.get('scheduled_time'))}",
+            f"Fired at:       {_text(resolved.get('trigger_time'))}",
+            f"Execution type: {_text(resolved.get('execution_type'))}",
+        ]
+        return WirePreview(title="Scheduled run", text="\n".join(lines))
+
 
 # WEBHOOK -------------------------------------------------------------------------------------
 
@@ -168,6 +228,25 @@ class WebhookKind(TriggerKind):
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return [config.get("signature_header", DEFAULT_SIGNATURE_HEADER)]
 
+    def display_name(self, config: dict[str, Any]) -> str:
+        method = _text(config.get("method")) or "POST"
+        return f"Webhook {method} {_text(config.get('webhook_url'))}".strip()
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        line = (
+            f"{_text(resolved.get('method')) or 'POST'} {_text(resolved.get('webhook_url'))}"
+            f"{_query(resolved.get('query_params'))} HTTP/1.1"
+        )
+        body = (
+            _text(resolved["raw_body"])
+            if "raw_body" in resolved
+            else _pretty(resolved.get("body", ""))
+        )
+        return WirePreview(
+            title=f"HTTP request from {_text(resolved.get('source_ip')) or '?'}",
+            text=f"{line}\n{_header_lines(resolved.get('headers'))}\n\n{body}",
+        )
+
 
 # EMAIL ---------------------------------------------------------------------------------------
 
@@ -188,6 +267,13 @@ class EmailKind(TriggerKind):
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**EMAIL_SPEC.default_parameters, "to": [config.get("email_address", "")]}
+
+    def display_name(self, config: dict[str, Any]) -> str:
+        return f"Email to {_text(config.get('email_address')) or 'mailbox'}"
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        raw = _text(resolved.get("raw_message"))
+        return WirePreview(title="Email message (RFC 5322)", text=raw or _pretty(resolved))
 
 
 # GITHUB --------------------------------------------------------------------------------------
@@ -232,6 +318,19 @@ class GitHubKind(TriggerKind):
             "event_type": first if first != "*" else "push",
             "sender": str(config.get("repository", "octocat/x")).split("/")[0],
         }
+
+    def display_name(self, config: dict[str, Any]) -> str:
+        return f"GitHub {_text(config.get('repository')) or 'repository'}"
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        action = _text(resolved.get("action"))
+        return WirePreview(
+            title=f"GitHub delivery: {_text(resolved.get('event_type'))}"
+            + (f" ({action})" if action else ""),
+            text=_delivery(
+                resolved.get("headers"), resolved.get("payload"), "the trigger's payload URL"
+            ),
+        )
 
 
 # SLACK ---------------------------------------------------------------------------------------
@@ -305,6 +404,17 @@ class SlackKind(TriggerKind):
             "channel": channels[0] if channels else "C0MANUAL01",
         }
 
+    def display_name(self, config: dict[str, Any]) -> str:
+        return f"Slack {_text(config.get('workspace_id')) or 'workspace'}"
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        return WirePreview(
+            title=f"Slack Events API delivery: {_text(resolved.get('event_type'))}",
+            text=_delivery(
+                resolved.get("headers"), resolved.get("payload"), "the app's request URL"
+            ),
+        )
+
 
 # MANUAL --------------------------------------------------------------------------------------
 
@@ -345,6 +455,12 @@ class ManualKind(TriggerKind):
                 )
             ]
         return schema_problems(schema, path)
+
+    def display_name(self, config: dict[str, Any]) -> str:
+        return "Manual run"
+
+    def wire_preview(self, resolved: dict[str, Any]) -> WirePreview:
+        return WirePreview(title="Workflow inputs", text=_pretty(resolved.get("inputs", resolved)))
 
 
 KINDS: dict[TriggerType, TriggerKind] = {
@@ -406,21 +522,51 @@ def trigger_spec(trigger: Trigger) -> ManualInvocationSpec:
     )
 
 
-def describe_trigger(trigger: Trigger) -> dict[str, Any]:
+class TriggerDescription(BaseModel):
     """What the schema endpoint and `manual-trigger schema` show of a trigger; secrets redacted."""
+
+    workflow_id: str
+    trigger_id: str
+    trigger_type: TriggerType
+    name: str
+    trigger_config: dict[str, Any]
+    supported: bool
+    manual_invocation: bool
+    description: str
+    parameter_schema: dict[str, Any]
+    default_parameters: dict[str, Any]
+    examples: list[ParameterExample]
+
+
+def display_name(trigger: Trigger) -> str:
+    """A name a person recognises: the config's own `name`, else one from what it listens to."""
+    own = trigger.config.get("name")
+    if isinstance(own, str) and own:
+        return own
+    return KINDS[trigger.type].display_name(trigger.config)
+
+
+def wire_preview(trigger_type: TriggerType, resolved: dict[str, Any]) -> WirePreview:
+    """What a resolved event of this type would put on the wire."""
+    return KINDS[trigger_type].wire_preview(resolved)
+
+
+def describe_trigger(trigger: Trigger) -> TriggerDescription:
+    """A trigger as the schema endpoint and `manual-trigger schema` show it; secrets redacted."""
     spec = trigger_spec(trigger)
-    return {
-        "workflow_id": trigger.workflow_id,
-        "trigger_id": trigger.id,
-        "trigger_type": trigger.type.value,
-        "trigger_config": shown_config(trigger),
-        "supported": spec.supported,
-        "manual_invocation": trigger.manual_invocation,
-        "description": spec.description,
-        "parameter_schema": spec.parameter_schema,
-        "default_parameters": spec.default_parameters,
-        "examples": [e.model_dump() for e in spec.parameter_examples],
-    }
+    return TriggerDescription(
+        workflow_id=trigger.workflow_id,
+        trigger_id=trigger.id,
+        trigger_type=trigger.type,
+        name=display_name(trigger),
+        trigger_config=shown_config(trigger),
+        supported=spec.supported,
+        manual_invocation=trigger.manual_invocation,
+        description=spec.description,
+        parameter_schema=spec.parameter_schema,
+        default_parameters=spec.default_parameters,
+        examples=spec.parameter_examples,
+    )
 
 
 def _config_examples(config: dict[str, Any]) -> list[ParameterExample]:

@@ -498,7 +498,8 @@ def schema(
 ) -> None:
     """Show a trigger's parameter schema, defaults and examples (secrets redacted)."""
     settings = _settings()
-    document = describe_trigger(_run(lambda: _load_trigger(settings, workflow, trigger)))
+    loaded = _run(lambda: _load_trigger(settings, workflow, trigger))
+    document = describe_trigger(loaded).model_dump(mode="json")
     if json_output:
         typer.echo(json.dumps(document, indent=2))
         return

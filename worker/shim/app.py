@@ -284,7 +284,8 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         responses=READ_ERRORS,
     )
     async def trigger_schema(workflow_id: str, trigger_id: str, user: User) -> dict[str, Any]:
-        return describe_trigger(await readable_trigger(workflow_id, trigger_id, user))
+        trigger = await readable_trigger(workflow_id, trigger_id, user)
+        return describe_trigger(trigger).model_dump(mode="json")
 
     @app.post(
         "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke",
