@@ -415,13 +415,15 @@ MAX_WORKFLOWS_LISTED = 1000
 
 
 @dataclass(frozen=True)
-class WorkflowSummary:
+class Membership:
+    """A workflow a person belongs to, and their role in it."""
+
     id: str
     name: str
     role: Role
 
 
-async def list_workflows(pool: asyncpg.Pool, user_id: str) -> list[WorkflowSummary]:
+async def list_workflows(pool: asyncpg.Pool, user_id: str) -> list[Membership]:
     """The workflows `user_id` owns or is a member of, with their role, by id."""
     rows = await pool.fetch(
         """SELECT w.id, w.name,
@@ -438,7 +440,7 @@ async def list_workflows(pool: asyncpg.Pool, user_id: str) -> list[WorkflowSumma
     for row in rows:
         role = Role.parse(row["role"])
         if role is not None:
-            summaries.append(WorkflowSummary(row["id"], row["name"], role))
+            summaries.append(Membership(row["id"], row["name"], role))
     return summaries
 
 
