@@ -64,16 +64,17 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_describing_a_trigger_is_not_resolving_it() -> None:
     """The shim and the CLI describe triggers from the contracts; only the worker resolves."""
-    for path in [ROOT / "worker" / "cli.py", *(ROOT / "worker" / "shim").glob("*.py")]:
+    edges = [*(ROOT / "worker").glob("cli*.py"), *(ROOT / "worker" / "cli").rglob("*.py")]
+    for path in [*edges, *(ROOT / "worker" / "shim").rglob("*.py")]:
         assert not {m for m in imported_modules(path) if m.startswith("worker.resolvers")}, path
 
 
 def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> None:
-    for path in (ROOT / "worker" / "resolvers").glob("*.py"):
+    for path in (ROOT / "worker" / "resolvers").rglob("*.py"):
         assert not {
             m for m in imported_modules(path) if m.startswith(("worker.store", "asyncpg"))
         }, path
-    for path in (ROOT / "contracts").glob("*.py"):
+    for path in (ROOT / "contracts").rglob("*.py"):
         assert not {m for m in imported_modules(path) if m.startswith("worker")}, path
 
 
