@@ -72,11 +72,12 @@ test-unit: install ## Run the unit tests only (no services needed)
 test-faults: install services ## Fault suite on its own 3-node RabbitMQ cluster (root); writes docs/RELIABILITY.md
 	$(BIN)/pytest tests/faults
 
-lint: install ## ruff, formatting and mypy; the panel's TypeScript
+lint: install ## ruff, formatting and mypy; the panel's TypeScript and ESLint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	cd ui && npm run --silent typecheck
+	cd ui && npm run --silent lint
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

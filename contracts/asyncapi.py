@@ -99,11 +99,10 @@ PROPERTIES: dict[str, Any] = {
 }
 
 
-def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
-    topology = topology or Topology()
+def _messages() -> dict[str, Any]:
     statuses = ", ".join(f"`{s.value}`" for s in InvokeStatus)
     sources = ", ".join(f"`{s.value}`" for s in InvocationSource)
-    messages = {
+    return {
         "InvokeRequest": {
             "name": "InvokeRequest",
             "title": "Fire one trigger by hand",
@@ -133,6 +132,9 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
             "carries `metadata.manual_invocation: true`.",
         },
     }
+
+
+def _channels(topology: Topology) -> dict[str, Any]:
     channels = {
         "invoke": {
             "address": INVOKE_ROUTING_KEY,
@@ -181,7 +183,11 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
             "messages": {key[0].lower() + key[1:-1]: _ref("components", "messages", message)},
             "bindings": _amqp({"is": "queue", "queue": _queue(dead_letter_queue(queue))}),
         }
-    operations = {
+    return channels
+
+
+def _operations() -> dict[str, Any]:
+    return {
         "sendInvokeRequest": {
             "action": "send",
             "channel": _ref("channels", "invoke"),
@@ -208,6 +214,30 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
             "messages": [_ref("channels", "triggerEvents", "messages", "triggerEvent")],
         },
     }
+
+
+def _components() -> dict[str, Any]:
+    return {
+        "messages": _messages(),
+        "schemas": _schemas(),
+        "securitySchemes": {
+            "brokerUser": {
+                "type": "userPassword",
+                "description": "Your broker user, also in the validated user_id property.",
+            },
+            "bearerToken": {
+                "type": "httpApiKey",
+                "name": "authorization",
+                "in": "header",
+                "description": "`Bearer <JWT>` in the message header `authorization`.",
+            },
+        },
+    }
+
+
+def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
+    """The document, its parts made from the contracts (channel addresses from `topology`)."""
+    topology = topology or Topology()
     return {
         "asyncapi": "3.1.0",
         "info": {
@@ -227,24 +257,9 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
                 "security": [_ref("components", "securitySchemes", "brokerUser")],
             }
         },
-        "channels": channels,
-        "operations": operations,
-        "components": {
-            "messages": messages,
-            "schemas": _schemas(),
-            "securitySchemes": {
-                "brokerUser": {
-                    "type": "userPassword",
-                    "description": "Your broker user, also in the validated user_id property.",
-                },
-                "bearerToken": {
-                    "type": "httpApiKey",
-                    "name": "authorization",
-                    "in": "header",
-                    "description": "`Bearer <JWT>` in the message header `authorization`.",
-                },
-            },
-        },
+        "channels": _channels(topology),
+        "operations": _operations(),
+        "components": _components(),
     }
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import asyncapi
+from contracts.kinds import SPECS
 from contracts.models import InvokeRequest, InvokeResult, ManualInvocationMetadata, TriggerEvent
-from contracts.specs import JSON_SCHEMA_DIALECT, SPECS, ManualInvocationSpec
+from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 # The AsyncAPI document of the message interface, beside the schemas.

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.registry import TriggerType as TriggerType  # re-exported: the list of types
 from contracts.topology import trigger_event_routing_key
 
 
@@ -54,15 +55,6 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 UserId = Annotated[StorableText, StringConstraints(min_length=1, max_length=256)]
 
 MANUAL_INVOCATION: Literal["MANUAL_INVOCATION"] = "MANUAL_INVOCATION"
-
-
-class TriggerType(StrEnum):
-    CRON = "CRON"
-    WEBHOOK = "WEBHOOK"
-    EMAIL = "EMAIL"
-    GITHUB = "GITHUB"
-    SLACK = "SLACK"
-    MANUAL = "MANUAL"
 
 
 class InvocationSource(StrEnum):

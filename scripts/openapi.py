@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any, cast
 
-from worker.runtime import Resources
+from worker.resources import Resources
 from worker.settings import Settings
 from worker.shim.app import create_app
 

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from tests.helpers import RunningSystem, make_settings
 from tests.services import service_urls
 from worker import amqp, store
-from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
+from worker.catalog import Catalog, apply_catalog, demo_catalog
 from worker.logging import configure_logging
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources, run_scheduler, run_worker
@@ -75,7 +75,7 @@ async def settings(urls: dict[str, str], namespace: str) -> AsyncIterator[Settin
 @pytest.fixture(scope="session")
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     pool = await store.create_pool(settings.database_url.get_secret_value())
-    catalog = load_catalog(DEMO_FILE)
+    catalog = demo_catalog()
     extra = {"workflows": [OTHER_WORKFLOW, LIMITED_WORKFLOW]}
     catalog.workflows.extend(Catalog.model_validate(extra).workflows)
     await apply_catalog(pool, catalog)

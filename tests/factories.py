@@ -9,7 +9,7 @@ from typing import Any
 
 from contracts.models import InvocationSource, InvokeRequest, TriggerType
 from contracts.specs import Trigger
-from worker.catalog import DEMO_FILE, load_catalog
+from worker.catalog import demo_catalog
 
 FIXED_TIME = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def trigger(
 
 @cache
 def _demo_triggers() -> dict[TriggerType, Any]:
-    (workflow,) = load_catalog(DEMO_FILE).workflows
+    (workflow,) = demo_catalog().workflows
     return {t.type: t for t in workflow.triggers}
 
 

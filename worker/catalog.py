@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 import asyncpg
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.kinds import KINDS
 from contracts.models import Identifier, TriggerType, UserId
 from contracts.specs import Trigger
 from worker import store
@@ -32,6 +33,18 @@ class TriggerDefinition(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     manual_invocation: bool = True
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _registered(cls, value: Any) -> Any:
+        """Only registered types are written: the registry (`contracts.registry`) is the one
+        list of them (the database no longer repeats it)."""
+        if isinstance(value, str) and value not in TriggerType.__members__:
+            registered = ", ".join(t.value for t in TriggerType)
+            raise ValueError(
+                f"unknown trigger type {value!r}; the registered types are {registered}"
+            )
+        return value
 
 
 class RateLimits(BaseModel):
@@ -67,6 +80,23 @@ def load_catalog(path: Path) -> Catalog:
     text = path.read_text()
     data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     return Catalog.model_validate(data)
+
+
+def demo_catalog() -> Catalog:
+    """The demo workflow (`manual-trigger demo`): `demo.yaml`, with one trigger of every
+    registered type it does not configure itself, `trig_<type>_1`, configured with the type's
+    `example_config`."""
+    catalog = load_catalog(DEMO_FILE)
+    for workflow in catalog.workflows:
+        present = {t.type for t in workflow.triggers}
+        workflow.triggers += [
+            TriggerDefinition(
+                id=f"trig_{t.value.lower()}_1", type=t, config=dict(KINDS[t].example_config)
+            )
+            for t in TriggerType
+            if t not in present
+        ]
+    return catalog
 
 
 async def apply_catalog(pool: asyncpg.Pool, catalog: Catalog) -> None:

@@ -25,12 +25,11 @@ from typing import Any
 import h11
 import httptools
 
+from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
 from worker.safety import field_error, storable_problems, url_errors
 
-# Trigger types whose trigger data carries an HTTP request's `headers`.
-_HTTP_DELIVERIES = frozenset({"WEBHOOK", "GITHUB", "SLACK"})
 _PARTS = ("trigger_data", "input_data", "metadata")
 
 
@@ -44,7 +43,8 @@ def event_errors(
     if not replay:
         contents = {"trigger_data": event.trigger_data, "input_data": event.input_data}
         errors += url_errors(contents, "", any_scheme=True)
-        if event.trigger_type.value in _HTTP_DELIVERIES:
+        # Types whose trigger data carries an HTTP request's `headers` say so (their kind).
+        if KINDS[event.trigger_type].http_delivery:
             errors += header_errors(event.trigger_data.get("headers"))
     # A value the event carries twice (a webhook's body is its input too) is one error.
     unique: dict[tuple[str, str], FieldError] = {}

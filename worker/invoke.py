@@ -5,13 +5,12 @@ idempotency key -> load workflow and trigger -> authorize -> rate-limit -> valid
 resolve -> dry run? -> publish the event (confirmed) -> record status, reply -> ack.
 Permanent failures (bad input, unknown, denied, limited, unauthenticated) are answered and
 acked; anything that raises is transient and goes back to the queue with a backoff, bounded
-by the delivery limit.
+by the delivery limit. The message's lifecycle (parse, outages, ack or retry) is
+`worker.consume.Consumer`'s; the answers themselves are built in `worker.answers`.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -21,147 +20,36 @@ from pydantic import ValidationError
 from contracts.ids import execution_id_for_event, execution_url
 from contracts.models import (
     MAX_MESSAGE_BYTES,
-    FieldError,
     InvokeRequest,
     InvokeResult,
     InvokeStatus,
     RateLimitInfo,
     TriggerData,
 )
-from contracts.specs import Trigger
 from contracts.triggers import trigger_redaction
-from contracts.validation import from_pydantic
-from worker import amqp, metrics, store
-from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
+from worker import amqp, answers, metrics, store
+from worker.answers import answer, prepare, refusal, trigger_type_of
+from worker.consume import Consumer, Outcome
 from worker.identity import Authenticator, Unauthenticated
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.outage import Dependencies
 from worker.ratelimit import Limits, RateLimiter
-from worker.resolvers import InvalidInvocation, PreparedInvocation, prepare_invocation
+from worker.resolvers import InvalidInvocation
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-
-def _answer(
-    request: InvokeRequest,
-    status: InvokeStatus,
-    message: str,
-    *,
-    errors: list[FieldError] | None = None,
-    code: str | None = None,
-    path: str = "",
-    **fields: Any,
-) -> InvokeResult:
-    if code is not None:
-        errors = [FieldError(path=path, message=message, code=code)]
-    return InvokeResult(
-        invocation_id=request.invocation_id,
-        status=status,
-        success=status in (InvokeStatus.ACCEPTED, InvokeStatus.DRY_RUN),
-        message=message,
-        workflow_id=request.workflow_id,
-        trigger_id=request.trigger_id,
-        errors=errors or [],
-        requested_by=request.user_id,
-        completed_at=datetime.now(UTC),
-        **fields,
-    )
-
-
-def _trigger_type(result: InvokeResult) -> str | None:
-    return result.trigger_data.trigger_type if result.trigger_data else None
-
-
-def _refusal(
-    request: InvokeRequest, access: store.Access | None
-) -> tuple[InvokeResult, str | None] | None:
-    """The answer to someone who may not invoke this trigger, if so."""
-    # Someone who may not read a workflow learns nothing of it, not even that it exists.
-    if access is None or not can_read(access.role):
-        return _answer(
-            request,
-            InvokeStatus.NOT_FOUND,
-            "Workflow not found",
-            code="not_found",
-            path="/workflow_id",
-        ), None
-    trigger = access.trigger
-    if trigger is None:
-        return _answer(
-            request,
-            InvokeStatus.NOT_FOUND,
-            "Trigger not found",
-            code="not_found",
-            path="/trigger_id",
-        ), None
-    denial = _denial(request, access.role, trigger)
-    return (denial, trigger.type.value) if denial is not None else None
-
-
-def _denial(request: InvokeRequest, role: Role | None, trigger: Trigger) -> InvokeResult | None:
-    forbidden = InvokeStatus.FORBIDDEN
-    if not can_invoke(role):
-        held = role.name.lower() if role else "none"
-        return _answer(
-            request,
-            forbidden,
-            f"Role '{held}' may not invoke; '{INVOKE_ROLE.name.lower()}' or higher needed",
-            code="insufficient_role",
-            path="/workflow_id",
-        )
-    if not trigger.manual_invocation:
-        return _answer(
-            request,
-            forbidden,
-            "Manual invocation is disabled for this trigger",
-            code="manual_invocation_disabled",
-            path="/trigger_id",
-        )
-    if not trigger.enabled:
-        return _answer(
-            request,
-            forbidden,
-            "The trigger is disabled",
-            code="trigger_disabled",
-            path="/trigger_id",
-        )
-    return None
-
-
-def _prepare(request: InvokeRequest, trigger: Trigger) -> PreparedInvocation | InvalidInvocation:
-    """The event, or why there is none. Resolution is pure, so whatever fails in it fails
-    again on every redelivery: an exception is refused now (and logged as the bug it is)
-    rather than retried into the dead-letter queue."""
-    try:
-        return prepare_invocation(request, trigger)
-    except InvalidInvocation as exc:
-        return exc
-    except Exception as exc:
-        log.exception("resolving the invocation failed")
-        return InvalidInvocation(
-            [
-                FieldError(
-                    path="/parameters",
-                    code="unresolvable",
-                    message=f"these parameters cannot be simulated ({type(exc).__name__})",
-                )
-            ]
-        )
-
-
-def _workflow_label(result: InvokeResult, trigger_type: str | None) -> str:
-    """The workflow id as a metric label only when the workflow was found (its trigger type is
-    known, or only the trigger was missing): ids that name nothing must not mint series."""
-    found = trigger_type is not None or (
-        result.status is InvokeStatus.NOT_FOUND
-        and bool(result.errors)
-        and result.errors[0].path == "/trigger_id"
-    )
-    return result.workflow_id if found else metrics.UNKNOWN
+# What handling a request produced: its answer and, once known, its trigger's type.
+Answered = tuple[InvokeResult, str | None]
 
 
 class InvokeWorker:
+    """The worker role: `handle` is the invoke queue's handler (`worker.consume.Consumer`)."""
+
+    name = "worker"
+    kind = "invoke message"
+    max_bytes: int | None = MAX_MESSAGE_BYTES
+
     def __init__(
         self,
         settings: Settings,
@@ -173,7 +61,6 @@ class InvokeWorker:
         limiter: RateLimiter,
         dependencies: Dependencies | None = None,
     ) -> None:
-        self._dependencies = dependencies
         self._settings = settings
         self._identity = Authenticator(settings)
         self._access = access
@@ -182,49 +69,93 @@ class InvokeWorker:
         self._statuses = statuses
         self._idempotency = idempotency
         self._limiter = limiter
+        self._consumer = Consumer(self, settings, dependencies)
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
-        started = time.perf_counter()
-        try:
-            if len(message.body) > MAX_MESSAGE_BYTES:
-                raise ValueError(f"invoke message larger than {MAX_MESSAGE_BYTES} bytes")
-            request = InvokeRequest.parse(message.body)
-        except (ValidationError, ValueError) as exc:
-            await self._reject_malformed(message, exc)
-            return
-        structlog.contextvars.bind_contextvars(
-            invocation_id=request.invocation_id,
-            workflow_id=request.workflow_id,
-            trigger_id=request.trigger_id,
-        )
+        await self._consumer.handle(message)
+
+    # The role's part of the lifecycle (worker/consume.py).
+
+    def parse(self, body: bytes) -> InvokeRequest:
+        return InvokeRequest.parse(body)
+
+    async def malformed(
+        self, message: AbstractIncomingMessage, error: ValidationError | ValueError
+    ) -> Outcome:
+        """Malformed requests are permanent: answer if we can, and dead-letter for inspection."""
+        result, errors = answers.malformed(message.correlation_id, error)
+        log.warning("malformed invoke request dead-lettered", errors=[e.path for e in errors])
+        metrics.INVOCATIONS.labels(
+            workflow_id=metrics.UNKNOWN,
+            trigger_type=metrics.UNKNOWN,
+            status=InvokeStatus.INVALID.value,
+            reason=errors[0].code if errors else "malformed",
+        ).inc()
+        for e in errors:
+            metrics.VALIDATION_ERRORS.labels(trigger_type=metrics.UNKNOWN, error_type=e.code).inc()
+        await self._reply(message, result)
+        return Outcome.DEAD_LETTER
+
+    def context(self, request: InvokeRequest) -> dict[str, Any]:
+        return {
+            "invocation_id": request.invocation_id,
+            "workflow_id": request.workflow_id,
+            "trigger_id": request.trigger_id,
+        }
+
+    async def admit(
+        self, message: AbstractIncomingMessage, request: InvokeRequest
+    ) -> Outcome | None:
+        """No verified identity: answered with the reason and acked; nothing of the request
+        runs, and nothing is stored (the caller is nobody the service knows)."""
         try:
             self._identity.authenticate(message, request)
         except Unauthenticated as refused:
-            await self._refuse_unauthenticated(message, request, refused.reason)
-            structlog.contextvars.clear_contextvars()
-            return
-        try:
-            result, trigger_type = await self._answer_through_outages(message, request)
-        except Exception:
-            log.exception("invoke request failed")
-            await amqp.retry_later(
-                message,
-                role="worker",
-                base=self._settings.retry_backoff_seconds,
-                cap=self._settings.retry_backoff_max_seconds,
-            )
-            return
-        finally:
-            structlog.contextvars.clear_contextvars()
-        await message.ack()
+            reason = refused.reason
+        else:
+            return None
+        log.warning("invoke request unauthenticated", reason=reason, user_id=request.user_id)
+        metrics.INVOCATIONS.labels(
+            workflow_id=metrics.UNKNOWN,
+            trigger_type=metrics.UNKNOWN,
+            status=InvokeStatus.UNAUTHENTICATED.value,
+            reason="unauthenticated",
+        ).inc()
+        await self._reply(
+            message,
+            answer(request, InvokeStatus.UNAUTHENTICATED, reason, code="unauthenticated"),
+        )
+        return Outcome.ACK
+
+    async def run(self, message: AbstractIncomingMessage, request: InvokeRequest) -> Answered:
+        """Process, record and answer; run again after an outage (every step is idempotent)."""
+        result, trigger_type = await self.process(request)
+        if request.idempotency_key and not result.status.final:
+            await self._idempotency.release(request)
+        await self._statuses.save(result)
+        await self._reply(message, result)
+        return result, trigger_type
+
+    def failed(self, request: InvokeRequest, error: Exception) -> Outcome:
+        log.exception("invoke request failed", exc_info=error)
+        return Outcome.RETRY
+
+    def done(
+        self,
+        message: AbstractIncomingMessage,
+        request: InvokeRequest,
+        answered: Answered,
+        seconds: float,
+    ) -> None:
+        result, trigger_type = answered
         reason = result.errors[0].code if result.errors else "none"
         label = trigger_type or metrics.UNKNOWN
-        workflow = _workflow_label(result, trigger_type)
+        workflow = answers.workflow_label(result, trigger_type)
         metrics.INVOCATIONS.labels(
             workflow_id=workflow, trigger_type=label, status=result.status.value, reason=reason
         ).inc()
         metrics.INVOCATION_DURATION.labels(workflow_id=workflow, trigger_type=label).observe(
-            time.perf_counter() - started
+            seconds
         )
         if request.dry_run:
             metrics.DRY_RUNS.labels(trigger_type=label).inc()
@@ -242,22 +173,7 @@ class InvokeWorker:
             redelivered=message.redelivered,
         )
 
-    async def _answer_through_outages(
-        self, message: AbstractIncomingMessage, request: InvokeRequest
-    ) -> tuple[InvokeResult, str | None]:
-        """Process, record and answer; while PostgreSQL or Redis is unreachable, hold the
-        request and do it all again once they are back (every step is idempotent)."""
-        while True:
-            try:
-                result, trigger_type = await self.process(request)
-                if request.idempotency_key and not result.status.final:
-                    await self._idempotency.release(request)
-                await self._statuses.save(result)
-                await self._reply(message, result)
-                return result, trigger_type
-            except Exception as exc:
-                if self._dependencies is None or not await self._dependencies.wait_out(exc):
-                    raise
+    # Deciding the answer.
 
     async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
         """Decide the outcome of one request; raises only for transient failures. Refusals
@@ -269,7 +185,7 @@ class InvokeWorker:
         decision = await self._limiter.charge_refusal(request.user_id, budget)
         if decision.allowed:
             return result, trigger_type
-        return _answer(
+        return answer(
             request,
             InvokeStatus.RATE_LIMITED,
             f"Too many refused requests: at most {budget} per minute",
@@ -280,32 +196,32 @@ class InvokeWorker:
         ), trigger_type
 
     async def _decide(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
-        if request.idempotency_key and (answer := await self._keyed(request)) is not None:
-            return answer, _trigger_type(answer)
+        if request.idempotency_key and (keyed := await self._keyed(request)) is not None:
+            return keyed, trigger_type_of(keyed)
         # A redelivered request whose effect happened is answered as before, not run again,
         # even if access changed since; a refusal is decided afresh (the workflow, a role or a
         # limit may have changed). On the accepted path the rate limit's round trip reads the
         # earlier answer too; a refusal reads it on its own.
         access = await self._access.load(request.workflow_id, request.user_id, request.trigger_id)
-        refusal = _refusal(request, access)
-        if refusal is not None:
+        refused = refusal(request, access)
+        if refused is not None:
             earlier = await self._statuses.finished(request.invocation_id)
             if earlier is not None and earlier.success:
-                return earlier, _trigger_type(earlier)
-            return refusal
+                return earlier, trigger_type_of(earlier)
+            return refused
         assert access is not None and access.trigger is not None
         trigger = access.trigger
         trigger_type = trigger.type.value
         limited = await self._rate_limit(request, access)
         if limited is not None:
             return limited, trigger_type
-        prepared = _prepare(request, trigger)
+        prepared = prepare(request, trigger)
         if isinstance(prepared, InvalidInvocation):
             for error in prepared.errors:
                 metrics.VALIDATION_ERRORS.labels(
                     trigger_type=trigger_type, error_type=error.code
                 ).inc()
-            return _answer(
+            return answer(
                 request, InvokeStatus.INVALID, "Invalid parameters", errors=prepared.errors
             ), trigger_type
 
@@ -323,7 +239,7 @@ class InvokeWorker:
             ),
         }
         if request.dry_run:
-            return _answer(
+            return answer(
                 request,
                 InvokeStatus.DRY_RUN,
                 "Dry run: parameters are valid; nothing was executed",
@@ -331,7 +247,7 @@ class InvokeWorker:
             ), trigger_type
         await amqp.publish_event(self._trigger_exchange, event, prepared.body)
         execution_id = execution_id_for_event(event.event_id)
-        return _answer(
+        return answer(
             request,
             InvokeStatus.ACCEPTED,
             "Workflow execution started successfully",
@@ -346,7 +262,7 @@ class InvokeWorker:
         if prior is None:
             return None  # a new key
         if not prior.same_request:
-            return _answer(
+            return answer(
                 request,
                 InvokeStatus.CONFLICT,
                 "Idempotency-Key was already used with a different request",
@@ -362,7 +278,7 @@ class InvokeWorker:
             # the effect exactly-once.
             return first
         if first is None:
-            return _answer(
+            return answer(
                 request,
                 InvokeStatus.CONFLICT,
                 "A request with this Idempotency-Key is still in progress",
@@ -393,7 +309,7 @@ class InvokeWorker:
         if decision.allowed:
             return None
         assert decision.scope in ("user", "workflow") and decision.limit is not None
-        return _answer(
+        return answer(
             request,
             InvokeStatus.RATE_LIMITED,
             f"Rate limit exceeded: {decision.limit} invocations per minute per {decision.scope}",
@@ -418,52 +334,3 @@ class InvokeWorker:
                 correlation_id=message.correlation_id or result.invocation_id,
             ),
         )
-
-    async def _refuse_unauthenticated(
-        self, message: AbstractIncomingMessage, request: InvokeRequest, reason: str
-    ) -> None:
-        """No verified identity: answered with the reason and acked; nothing of the request
-        runs, and nothing is stored (the caller is nobody the service knows)."""
-        log.warning("invoke request unauthenticated", reason=reason, user_id=request.user_id)
-        metrics.INVOCATIONS.labels(
-            workflow_id=metrics.UNKNOWN,
-            trigger_type=metrics.UNKNOWN,
-            status=InvokeStatus.UNAUTHENTICATED.value,
-            reason="unauthenticated",
-        ).inc()
-        answer = _answer(request, InvokeStatus.UNAUTHENTICATED, reason, code="unauthenticated")
-        await self._reply(message, answer)
-        await message.ack()
-
-    async def _reject_malformed(self, message: AbstractIncomingMessage, exc: Exception) -> None:
-        """Malformed requests are permanent: answer if we can, and dead-letter for inspection."""
-        errors = (
-            from_pydantic(exc)
-            if isinstance(exc, ValidationError)
-            else [FieldError(path="", message=str(exc), code="too_large")]
-        )
-        log.warning("malformed invoke request dead-lettered", errors=[e.path for e in errors])
-        metrics.INVOCATIONS.labels(
-            workflow_id=metrics.UNKNOWN,
-            trigger_type=metrics.UNKNOWN,
-            status=InvokeStatus.INVALID.value,
-            reason=errors[0].code if errors else "malformed",
-        ).inc()
-        for error in errors:
-            metrics.VALIDATION_ERRORS.labels(
-                trigger_type=metrics.UNKNOWN, error_type=error.code
-            ).inc()
-        if message.reply_to:
-            await self._reply(
-                message,
-                InvokeResult(
-                    invocation_id=message.correlation_id or "unknown",
-                    status=InvokeStatus.INVALID,
-                    success=False,
-                    message="Malformed invoke request",
-                    workflow_id="",
-                    trigger_id="",
-                    errors=errors,
-                ),
-            )
-        await message.reject(requeue=False)

@@ -15,6 +15,7 @@ import asyncio
 import aiormq
 import asyncpg
 import structlog
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -34,6 +35,20 @@ OUTAGE_ERRORS = (
     asyncpg.InterfaceError,
     RedisConnectionError,
     RedisTimeoutError,
+)
+# What a lost or unreachable RabbitMQ connection raises (aio-pika's own list): a process
+# reconnects to the next node that answers, and a reply or a publish goes again or is dropped.
+BROKER_ERRORS = CONNECTION_EXCEPTIONS
+# What a broker that cannot be reached or that refuses raises: a refused, reset or timed-out
+# connection (`BrokerUnavailable` is one), a closed channel, an unroutable or unconfirmed
+# publish. Anything else is a fault of its own and is reported as what it is. (Narrower than
+# `BROKER_ERRORS`, aio-pika's list, which counts every RuntimeError: a
+# command's own `typer.Exit` is one.)
+BROKER_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    aiormq.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
 )
 # What Redis raises when it is down or refuses a command: a cache that fails open skips it.
 REDIS_ERRORS = (RedisError, OSError)

@@ -16,11 +16,11 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
-from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from contracts.models import InvokeRequest, InvokeResult
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from worker import amqp
+from worker.outage import BROKER_ERRORS
 
 # Pause before publishing again after the broker connection failed under a publish.
 RETRY_PAUSE_SECONDS = 0.2
@@ -118,7 +118,7 @@ class InvokeClient:
                 )
             except TimeoutError:
                 raise BrokerUnavailable("the broker did not confirm the request in time") from None
-            except CONNECTION_EXCEPTIONS as exc:
+            except BROKER_ERRORS as exc:
                 if deadline - loop.time() <= RETRY_PAUSE_SECONDS:
                     raise BrokerUnavailable(f"broker unavailable: {type(exc).__name__}") from exc
             await asyncio.sleep(RETRY_PAUSE_SECONDS)

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractConnection
-from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from prometheus_client import start_http_server
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from worker import amqp, store
 from worker.invoke import InvokeWorker
-from worker.outage import Dependencies
+from worker.outage import BROKER_ERRORS, Dependencies
 from worker.resources import Resources
 from worker.scheduler import Scheduler
 from worker.settings import Settings
@@ -90,7 +89,7 @@ async def keep_consuming(
         started = loop.time()
         try:
             await consume(connection)
-        except CONNECTION_EXCEPTIONS as exc:
+        except BROKER_ERRORS as exc:
             log.warning("could not consume; trying again", error=f"{type(exc).__name__}: {exc}")
         if stop.is_set():
             break
@@ -102,8 +101,37 @@ async def keep_consuming(
 
 
 async def _close_quietly(channel: Any) -> None:
-    with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+    with contextlib.suppress(*BROKER_ERRORS):
         await channel.close()
+
+
+def queue_consumer(
+    settings: Settings,
+    queue_name: str,
+    handler_for: Callable[[AbstractChannel], Awaitable[amqp.Handler]],
+    stop: asyncio.Event,
+    *,
+    confirms: bool,
+) -> Callable[[AbstractConnection], Coroutine[Any, Any, None]]:
+    """What `keep_consuming` runs on each connection, for every consuming role: a channel
+    (publisher-confirmed when the role publishes on it) with the prefetch window, the role's
+    handler for that channel (worker/consume.py's lifecycle), and `consume_until`."""
+
+    async def consume(connection: AbstractConnection) -> None:
+        if confirms:
+            channel = await amqp.confirmed_channel(connection, settings.prefetch)
+        else:
+            channel = await connection.channel()
+        try:
+            if not confirms:
+                await channel.set_qos(prefetch_count=settings.prefetch)
+            queue = await channel.get_queue(queue_name, ensure=False)
+            handler = await handler_for(channel)
+            await amqp.consume_until(queue, handler, stop, settings.shutdown_grace_seconds)
+        finally:
+            await _close_quietly(channel)
+
+    return consume
 
 
 async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
@@ -116,31 +144,29 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     )
     replies = amqp.ReplyPublisher(reply_broker)
 
-    async def consume(connection: AbstractConnection) -> None:
-        channel = await amqp.confirmed_channel(connection, settings.prefetch)
-        try:
-            exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
-            queue = await channel.get_queue(settings.topology.invoke_queue, ensure=False)
-            worker = InvokeWorker(
-                settings,
-                access,
-                replies,
-                exchange,
-                resources.statuses,
-                resources.idempotency,
-                resources.limiter,
-                Dependencies(
-                    resources.pool,
-                    None if settings.cache_fail_open else resources.redis,
-                    role="worker",
-                    base=settings.retry_backoff_seconds,
-                    cap=settings.retry_backoff_max_seconds,
-                ),
-            )
-            await amqp.consume_until(queue, worker.handle, stop, settings.shutdown_grace_seconds)
-        finally:
-            await _close_quietly(channel)
+    async def worker_on(channel: AbstractChannel) -> amqp.Handler:
+        # Events are published on the consumer's own channel, confirmed.
+        exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
+        return InvokeWorker(
+            settings,
+            access,
+            replies,
+            exchange,
+            resources.statuses,
+            resources.idempotency,
+            resources.limiter,
+            Dependencies(
+                resources.pool,
+                None if settings.cache_fail_open else resources.redis,
+                role="worker",
+                base=settings.retry_backoff_seconds,
+                cap=settings.retry_backoff_max_seconds,
+            ),
+        ).handle
 
+    consume = queue_consumer(
+        settings, settings.topology.invoke_queue, worker_on, stop, confirms=True
+    )
     try:
         await reply_broker.start()
         await keep_consuming(resources.broker, consume, stop)
@@ -153,15 +179,12 @@ async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
     settings = resources.settings
     scheduler = Scheduler(settings, resources.pool)
 
-    async def consume(connection: AbstractConnection) -> None:
-        channel = await connection.channel()
-        try:
-            await channel.set_qos(prefetch_count=settings.prefetch)
-            queue = await channel.get_queue(settings.topology.scheduler_queue, ensure=False)
-            await amqp.consume_until(queue, scheduler.handle, stop, settings.shutdown_grace_seconds)
-        finally:
-            await _close_quietly(channel)
+    async def scheduler_on(_channel: AbstractChannel) -> amqp.Handler:
+        return scheduler.handle
 
+    consume = queue_consumer(
+        settings, settings.topology.scheduler_queue, scheduler_on, stop, confirms=False
+    )
     await keep_consuming(resources.broker, consume, stop)
 
 

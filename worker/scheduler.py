@@ -20,6 +20,7 @@ that arrived before it, so dead letters keep that order too.
 from __future__ import annotations
 
 import asyncio
+import enum
 from typing import Any
 
 import asyncpg
@@ -30,7 +31,8 @@ from pydantic import ValidationError
 from contracts.models import TriggerEvent
 from contracts.redaction import Redaction
 from contracts.triggers import trigger_redaction
-from worker import amqp, metrics, store
+from worker import metrics, store
+from worker.consume import Consumer, Outcome
 from worker.outage import Dependencies
 from worker.settings import Settings
 
@@ -41,16 +43,38 @@ BATCH_WAIT_SECONDS = 0.025  # per-batch costs (a statement, a commit, a pool res
 REDACTION_TTL_SECONDS = 10.0  # a trigger's config change reaches its records within this
 
 
+class EventOutcome(enum.Enum):
+    """What became of one trigger event (the `outcome` label of
+    manual_trigger_scheduler_events_total and of the `trigger event handled` log line)."""
+
+    RECORDED = "recorded"  # its execution row was committed
+    DUPLICATE = "duplicate"  # seen before: its row exists already
+    REJECTED = "rejected"  # malformed, or its row refused: dead-lettered
+
+
+def _count(trigger_type: str, outcome: EventOutcome) -> None:
+    metrics.SCHEDULER_EVENTS.labels(trigger_type=trigger_type, outcome=outcome.value).inc()
+
+
 class Scheduler:
+    """The scheduler role: `handle` is its queue's handler (`worker.consume.Consumer`)."""
+
+    name = "scheduler"
+    kind = "trigger event"
+    max_bytes: int | None = None  # the broker's own message size limit bounds an event
+
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
-        self._settings = settings
         self._pool = pool
-        self._dependencies = Dependencies(
-            pool,
-            None,
-            role="scheduler",
-            base=settings.retry_backoff_seconds,
-            cap=settings.retry_backoff_max_seconds,
+        self._consumer = Consumer(
+            self,
+            settings,
+            Dependencies(
+                pool,
+                None,
+                role="scheduler",
+                base=settings.retry_backoff_seconds,
+                cap=settings.retry_backoff_max_seconds,
+            ),
         )
         self._pending: list[tuple[TriggerEvent, asyncio.Future[str | None]]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -65,65 +89,65 @@ class Scheduler:
         self._redactions: dict[tuple[str, str], tuple[float, Redaction]] = {}
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
-        try:
-            event = TriggerEvent.parse(message.body)
-        except ValidationError as exc:
-            # No retry can fix a malformed event: dead-letter it at once for inspection.
-            log.warning(
-                "malformed trigger event dead-lettered",
-                routing_key=message.routing_key,
-                errors=exc.error_count(),
-            )
-            metrics.SCHEDULER_EVENTS.labels(trigger_type="unknown", outcome="rejected").inc()
-            # Dead letters keep arrival order: the events that came before it settle first.
-            await self._earlier_settled()
-            await message.reject(requeue=False)
-            return
-        bound = log.bind(
-            event_id=event.event_id,
-            workflow_id=event.workflow_id,
-            trigger_id=event.trigger_id,
-            trigger_type=event.trigger_type.value,
+        await self._consumer.handle(message)
+
+    # The role's part of the lifecycle (worker/consume.py).
+
+    def parse(self, body: bytes) -> TriggerEvent:
+        return TriggerEvent.parse(body)
+
+    async def malformed(
+        self, message: AbstractIncomingMessage, error: ValidationError | ValueError
+    ) -> Outcome:
+        # No retry can fix a malformed event: dead-letter it at once for inspection.
+        log.warning(
+            "malformed trigger event dead-lettered",
+            routing_key=message.routing_key,
+            errors=error.error_count() if isinstance(error, ValidationError) else 1,
         )
-        try:
-            execution_id = await self._record_through_outages(event)
-        except store.UnrecordableEvent as exc:
-            bound.warning("event the database refuses dead-lettered", reason=str(exc)[:200])
-            metrics.SCHEDULER_EVENTS.labels(
-                trigger_type=event.trigger_type.value, outcome="rejected"
-            ).inc()
-            await message.reject(requeue=False)
-            return
-        except Exception:
-            bound.exception("recording the execution failed")
-            await amqp.retry_later(
-                message,
-                role="scheduler",
-                base=self._settings.retry_backoff_seconds,
-                cap=self._settings.retry_backoff_max_seconds,
-            )
-            return
-        # The row is committed before the event is acked.
-        await message.ack()
-        outcome = "recorded" if execution_id else "duplicate"
-        metrics.SCHEDULER_EVENTS.labels(
-            trigger_type=event.trigger_type.value, outcome=outcome
-        ).inc()
-        bound.info(
+        _count("unknown", EventOutcome.REJECTED)
+        # Dead letters keep arrival order: the events that came before it settle first.
+        await self._earlier_settled()
+        return Outcome.DEAD_LETTER
+
+    def context(self, event: TriggerEvent) -> dict[str, Any]:
+        return {
+            "event_id": event.event_id,
+            "workflow_id": event.workflow_id,
+            "trigger_id": event.trigger_id,
+            "trigger_type": event.trigger_type.value,
+        }
+
+    async def admit(self, message: AbstractIncomingMessage, event: TriggerEvent) -> None:
+        return None  # every event that parses is recorded
+
+    async def run(self, message: AbstractIncomingMessage, event: TriggerEvent) -> str | None:
+        """Its execution id once its row is committed (the ack follows), None if seen before."""
+        return await self._record(event)
+
+    def failed(self, event: TriggerEvent, error: Exception) -> Outcome:
+        if isinstance(error, store.UnrecordableEvent):
+            log.warning("event the database refuses dead-lettered", reason=str(error)[:200])
+            _count(event.trigger_type.value, EventOutcome.REJECTED)
+            return Outcome.DEAD_LETTER
+        log.exception("recording the execution failed", exc_info=error)
+        return Outcome.RETRY
+
+    def done(
+        self,
+        message: AbstractIncomingMessage,
+        event: TriggerEvent,
+        execution_id: str | None,
+        seconds: float,
+    ) -> None:
+        outcome = EventOutcome.RECORDED if execution_id else EventOutcome.DUPLICATE
+        _count(event.trigger_type.value, outcome)
+        log.info(
             "trigger event handled",
-            outcome=outcome,
+            outcome=outcome.value,
             execution_id=execution_id,
             redelivered=message.redelivered,
         )
-
-    async def _record_through_outages(self, event: TriggerEvent) -> str | None:
-        """Record the event; while the database is unreachable, hold it rather than fail it."""
-        while True:
-            try:
-                return await self._record(event)
-            except Exception as exc:
-                if not await self._dependencies.wait_out(exc):
-                    raise
 
     async def _earlier_settled(self) -> None:
         """Wait until every event that arrived before now has settled (and its handler, woken

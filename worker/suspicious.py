@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, FieldError, TriggerType
 from contracts.regex import Regex, RegexSet, linear, unicode_spaces_as_space
 from contracts.validation import BoundedErrors, pointer
@@ -171,10 +172,6 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("remove_root", "shell", r"\brm\s+-(?:rf|fr|r\s+-f|f\s+-r)\s+/(?:\*|\s|$)", "rm -rf /"),
 )
 
-# Fields that are HTML by nature: markup is what they are for, so the HTML patterns do not
-# apply to them (the others still do).
-HTML_BY_NATURE: dict[TriggerType, frozenset[str]] = {TriggerType.EMAIL: frozenset({"body_html"})}
-
 
 def suspicious_content(
     trigger_type: TriggerType, config: dict[str, Any], parameters: dict[str, Any]
@@ -192,7 +189,8 @@ def suspicious_content(
         ]
     if allowed:
         return []
-    html_fields = HTML_BY_NATURE.get(trigger_type, frozenset())
+    # Fields that are HTML by nature: the HTML patterns do not apply there (the others do).
+    html_fields = KINDS[trigger_type].html_parameters
     errors = BoundedErrors()
     for links, depth, text in walk(parameters):
         if not isinstance(text, str):

@@ -28,21 +28,21 @@ from typing import Any
 import aio_pika
 import asyncpg
 
+from contracts.kinds import SPECS
 from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
-from contracts.specs import SPECS
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
 from tests.benchmarks import cpu
 from tests.benchmarks.httpload import percentile
 from worker import amqp, store
 from worker.auth import mint_token
-from worker.catalog import DEMO_FILE, Catalog, apply_catalog, load_catalog
+from worker.catalog import Catalog, apply_catalog, demo_catalog
 from worker.replay import Filters, ReplayOptions, replay
 from worker.rpc import InvokeClient
 from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "manual-trigger"
-DEMO_TRIGGERS = {t.type: t.id for t in load_catalog(DEMO_FILE).workflows[0].triggers}
+DEMO_TRIGGERS = {t.type: t.id for t in demo_catalog().workflows[0].triggers}
 # The benchmark publishes as the broker user of its settings: a delegate (worker/identity.py).
 BROKER_USER = amqp.url_user(Settings().amqp_url.get_secret_value())
 
@@ -513,7 +513,7 @@ async def dead_letter_events(
         return (declared.declaration_result.message_count or 0) >= count
 
     await wait_for(all_dead, timeout=120)
-    demo = load_catalog(DEMO_FILE).workflows[0]
+    demo = demo_catalog().workflows[0]
     with_trigger = demo.model_copy(
         update={
             "triggers": [
@@ -606,7 +606,7 @@ async def isolated() -> AsyncIterator[tuple[Settings, Any, asyncpg.Pool]]:
     dsn = settings.database_url.get_secret_value()
     await store.migrate(dsn)
     pool = await store.create_pool(dsn, max_size=4)
-    await apply_catalog(pool, load_catalog(DEMO_FILE))
+    await apply_catalog(pool, demo_catalog())
     connection = await amqp.connect(settings.amqp_url.get_secret_value(), "bench")
     channel = await connection.channel()
     await amqp.declare_topology(channel, settings.topology, settings.delivery_limit)

@@ -27,7 +27,7 @@ from tests.faults.harness import Load, System
 from tests.helpers import free_port, make_settings
 from tests.services import service_urls
 from worker import amqp, store
-from worker.catalog import DEMO_FILE, apply_catalog, load_catalog
+from worker.catalog import apply_catalog, demo_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 16
@@ -114,7 +114,7 @@ async def main(minutes: float, output: Path) -> int:
         dsn = settings.database_url.get_secret_value()
         await store.migrate(dsn)
         pool = await store.create_pool(dsn, max_size=4)
-        await apply_catalog(pool, load_catalog(DEMO_FILE))
+        await apply_catalog(pool, demo_catalog())
         broker = amqp.Broker(urls["MTI_AMQP_URL"], "soak harness")
         await broker.start()
         system = System(

@@ -61,6 +61,11 @@ async def test_webhook_invocation_becomes_a_recorded_execution(
     assert resolved["headers"]["X-Source"] == "manual-test"
     assert resolved["headers"]["X-Manual-Invocation"] == "true"
     assert resolved["body"] == {"test": True}
+    # And it shows the request the webhook would have received
+    preview = body["wire_preview"]
+    assert preview["title"] == f"HTTP request from {resolved['source_ip']}"
+    assert preview["text"].startswith(f"{resolved['method']} {resolved['webhook_url']}")
+    assert "X-Source: manual-test" in preview["text"]
     # And the execution the scheduler recorded says it was manual
     execution = await eventually(
         lambda: recorded(http, body["execution_url"], as_user("demo-user"))
@@ -75,6 +80,7 @@ async def test_webhook_invocation_becomes_a_recorded_execution(
     )
     assert status.status_code == 200
     assert status.json()["execution_id"] == body["execution_id"]
+    assert "wire_preview" not in status.json()  # the HTTP answer's alone
 
 
 async def test_dry_run_answers_200_and_records_nothing(
@@ -184,10 +190,13 @@ async def test_trigger_list_and_schema_redact_secrets(
         f"trig_{t}_1" for t in ("cron", "webhook", "email", "github", "slack", "manual")
     }
     assert triggers["trig_webhook_1"]["manual_invocation_supported"] is True
+    assert triggers["trig_manual_1"]["name"] == "Manual run"
+    assert all(t["name"] for t in triggers.values())
     schema = await http.get(WEBHOOK + "/schema", headers=as_user("demo-user"))
     assert schema.status_code == 200
     document = schema.json()
     assert document["trigger_type"] == "WEBHOOK"
+    assert document["name"] == triggers["trig_webhook_1"]["name"]
     assert document["trigger_config"]["secret"] == "***REDACTED***"
     assert set(document["parameter_schema"]["properties"]) >= {"method", "headers", "body"}
     assert len(document["examples"]) >= 2

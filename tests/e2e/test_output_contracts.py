@@ -324,8 +324,11 @@ async def test_rotated_secrets_stay_hidden_and_no_answer_is_an_oracle(
     for secret in (OLD_KEY, NEW_KEY, AZURE_KEY, URL_TOKEN):
         assert secret not in shown.text
     listed = await http.get(outputs, headers=viewer)
+    described = await http.get(f"{outputs}/trig_hook/manual-invoke/schema", headers=viewer)
+    assert described.status_code == 200, described.text
     for secret in (NEW_KEY, AZURE_KEY, URL_TOKEN):
         assert secret not in listed.text
+        assert secret not in described.text  # not in its config, nor in the name made from it
 
     # 5,000 guesses, one of them the secret: every one comes back as written
     guesses = [f"guess-{i}" for i in range(4_999)] + [NEW_KEY]

@@ -20,6 +20,8 @@ from tests.factories import invoke_request
 from tests.faults.proxy import FaultProxy
 from tests.helpers import RunningSystem, direct_reply_address, free_port
 from worker import amqp
+from worker.amqp import declare as amqp_declare
+from worker.amqp import replies as amqp_replies
 from worker.rpc import BrokerUnavailable, InvokeClient
 from worker.settings import Settings
 
@@ -105,7 +107,7 @@ async def test_queues_declared_without_a_replica_count_are_still_declared(
     try:
         for queue in topology.consumer_queues:
             await channel.declare_queue(
-                queue, durable=True, arguments=amqp._consumer_queue_arguments(queue, 3)
+                queue, durable=True, arguments=amqp_declare._consumer_queue_arguments(queue, 3)
             )
         # When a role declares the topology, it keeps them as they are instead of failing
         await amqp.declare_topology(channel, topology, 3)
@@ -175,7 +177,7 @@ async def test_replies_lost_with_their_connection_go_again_except_the_one_it_wen
     # Given two replies in flight on a reply channel whose connection then goes
     rig = reply_rig
     failing = FailingChannel()
-    rig.replies._link = amqp._ReplyLink(failing)  # type: ignore[arg-type]
+    rig.replies._link = amqp_replies._ReplyLink(failing)  # type: ignore[arg-type]
     first = asyncio.create_task(
         rig.replies.publish(rig.address, amqp.json_message(b'"first"', message_id="r3"))
     )

@@ -67,3 +67,32 @@ async def test_an_edited_migration_is_refused(empty_database: str, tmp_path: Pat
     first.write_text(first.read_text() + "\n-- edited afterwards\n")
     with pytest.raises(RuntimeError, match="changed after it was applied"):
         await store.migrate(empty_database, tmp_path)
+
+
+async def test_trigger_types_are_listed_by_the_registry_not_by_the_database(
+    empty_database: str,
+) -> None:
+    # Given every migration applied
+    await store.migrate(empty_database)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        checks = [
+            r["definition"]
+            for r in await conn.fetch(
+                """SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+                   WHERE conrelid = 'workflow_triggers'::regclass AND contype = 'c'"""
+            )
+        ]
+        # When a trigger of a type the database never heard of is written
+        await conn.execute("INSERT INTO workflows (id, name, owner) VALUES ('wf', 'n', 'o')")
+        await conn.execute(
+            "INSERT INTO workflow_triggers (workflow_id, id, type) VALUES ('wf', 't', 'TELEGRAM')"
+        )
+        # Then only the shape of a type name is the database's to check
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                "INSERT INTO workflow_triggers (workflow_id, id, type) VALUES ('wf', 'u', 'x y')"
+            )
+    finally:
+        await conn.close()
+    assert not [c for c in checks if "WEBHOOK" in c], checks

@@ -26,6 +26,7 @@ from tests.helpers import (
     take_all,
 )
 from worker import amqp, store
+from worker.consume import Consumer, Outcome
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
 from worker.ratelimit import RateLimiter
@@ -455,3 +456,81 @@ async def test_access_cache_forgets_a_workflow_when_it_changes(
         await eventually(promoted, timeout=5)
     finally:
         await cache.close()
+
+
+class SettledMessage:
+    """The parts of an incoming message the consumer lifecycle touches, recording how it left."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers: dict[str, Any] = {}
+        self.redelivered = False
+        self.settled: list[str] = []
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def nack(self, requeue: bool) -> None:
+        self.settled.append("retry" if requeue else "dead_letter")
+
+    async def reject(self, requeue: bool) -> None:
+        self.settled.append("retry" if requeue else "dead_letter")
+
+
+class RecordingRole:
+    """A role whose messages are JSON strings; "refused" is refused before the work."""
+
+    name = "tests"
+    kind = "test message"
+    max_bytes: int | None = 16
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.seen: list[tuple[str, Any]] = []
+
+    def parse(self, body: bytes) -> str:
+        return str(json.loads(body))
+
+    async def malformed(self, message: Any, error: ValueError) -> Outcome:
+        self.seen.append(("malformed", type(error).__name__))
+        return Outcome.DEAD_LETTER
+
+    def context(self, item: str) -> dict[str, Any]:
+        return {"item": item}
+
+    async def admit(self, message: Any, item: str) -> Outcome | None:
+        return Outcome.ACK if item == "refused" else None
+
+    async def run(self, message: Any, item: str) -> str:
+        if self.failure is not None:
+            raise self.failure
+        return item.upper()
+
+    def failed(self, item: str, error: Exception) -> Outcome:
+        self.seen.append(("failed", type(error).__name__))
+        return Outcome.DEAD_LETTER if isinstance(error, LookupError) else Outcome.RETRY
+
+    def done(self, message: Any, item: str, result: str, seconds: float) -> None:
+        self.seen.append(("done", result))
+
+
+@pytest.mark.parametrize(
+    ("body", "failure", "settled", "seen"),
+    [
+        (b'"ok"', None, "ack", [("done", "OK")]),
+        (b'"refused"', None, "ack", []),
+        (b'"a body over the size bound"', None, "dead_letter", [("malformed", "TooLarge")]),
+        (b"{not json", None, "dead_letter", [("malformed", "JSONDecodeError")]),
+        (b'"ok"', RuntimeError("a bug"), "retry", [("failed", "RuntimeError")]),
+        (b'"ok"', KeyError("unrecordable"), "dead_letter", [("failed", "KeyError")]),
+    ],
+)
+async def test_the_consumer_lifecycle_settles_each_message_by_its_outcome(
+    settings: Settings, body: bytes, failure: Exception | None, settled: str, seen: list[Any]
+) -> None:
+    role = RecordingRole(failure)
+    fast = settings.model_copy(update={"retry_backoff_seconds": 0.0})
+    message = SettledMessage(body)
+    await Consumer(role, fast, None).handle(message)  # type: ignore[arg-type]
+    assert message.settled == [settled]
+    assert role.seen == seen

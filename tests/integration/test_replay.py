@@ -202,7 +202,7 @@ async def test_filters_select_by_workflow_trigger_reason_time_and_body(harness: 
         (Filters(trigger=trigger), 4),
         (Filters(workflow="wf_replay"), 5),
         (Filters(workflow="wf_other"), 0),
-        (Filters(trigger_type="webhook", reason="rejected"), 5),
+        (Filters(trigger_type=TriggerType.WEBHOOK, reason="rejected"), 5),
         (Filters(reason="delivery_limit"), 0),
         (Filters(since=now - timedelta(minutes=5)), 5),
         (Filters(until=now - timedelta(minutes=5)), 0),

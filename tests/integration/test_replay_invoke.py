@@ -24,7 +24,14 @@ from tests.factories import invoke_request
 from tests.helpers import eventually, make_settings, run_cli
 from tests.integration.test_replay import Harness
 from worker import amqp
-from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, replay
+from worker.replay import (
+    DeadLetterQueue,
+    Filters,
+    ReplayOptions,
+    ReplaySummary,
+    dead_letters,
+    replay,
+)
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources
@@ -42,7 +49,9 @@ class InvokeHarness(Harness):
 
     async def order(self) -> list[str | None]:  # type: ignore[override]
         """Invocation ids in the invoke dead-letter queue, front to back (not consumed)."""
-        async with dead_letters(self.resources.connection, self.dlq, "invoke") as letters:
+        async with dead_letters(
+            self.resources.connection, self.dlq, DeadLetterQueue.invoke
+        ) as letters:
             return [letter.letter_id for letter in letters]
 
     async def dead_letter(self, requests: list[InvokeRequest]) -> None:
@@ -137,8 +146,8 @@ async def test_cli_lists_plans_and_replays_invoke_requests_once_each_in_order(
     assert code == 0 and json.loads(out)["plan"]["matching"] == len(sent)
     code, out, _ = await cli(*by_type, "CRON")
     assert code == 0 and json.loads(out)["plan"]["matching"] == 0
-    code, _, err = await cli(*by_type, "webhooks")
-    assert code == 2 and "WEBHOOK" in err
+    code, _, err = await cli(*by_type, "webhooks")  # refused, naming the types there are
+    assert code == 2 and "'webhooks' is not one of" in err and "'webhook'" in err
     assert await rig.order() == ids  # looking moved nothing
     # When a healthy worker is back and the matching requests are replayed
     rig.start("worker")
@@ -187,15 +196,17 @@ async def test_replaying_a_request_twice_makes_one_execution_unless_again(
 
     try:
         # When two copies are replayed: one execution
-        twice = await run(kind="invoke", limit=2)
+        twice = await run(kind=DeadLetterQueue.invoke, limit=2)
         assert (twice.matched, twice.replayed) == (2, 2)
         await eventually(lambda: _equals(executions(pool, once), [1]))
         # When the last copy is replayed deliberately again: a new invocation, a new execution
-        again = await run(kind="invoke", again=True)
+        again = await run(kind=DeadLetterQueue.invoke, again=True)
         assert again.replayed == 1
         # When the other is re-published byte for byte: the worker handles it as it was sent
         as_is = await run(
-            kind="invoke", as_is=True, filters=Filters(matches=[(["parameters"], raw.parameters)])
+            kind=DeadLetterQueue.invoke,
+            as_is=True,
+            filters=Filters(matches=[(["parameters"], raw.parameters)]),
         )
         assert as_is.replayed == 1
     finally:
@@ -237,7 +248,7 @@ async def test_an_interrupted_replay_leaves_the_rest_in_order_and_resuming_finis
             rig.resources.connection,
             rig.dlq,
             client,
-            ReplayOptions(user_id="ops", filters=Filters(), kind="invoke", window=1),
+            ReplayOptions(user_id="ops", filters=Filters(), kind=DeadLetterQueue.invoke, window=1),
             stop,
             stop_after_two,
         )
@@ -249,7 +260,7 @@ async def test_an_interrupted_replay_leaves_the_rest_in_order_and_resuming_finis
             rig.resources.connection,
             rig.dlq,
             client,
-            ReplayOptions(user_id="ops", filters=Filters(), kind="invoke"),
+            ReplayOptions(user_id="ops", filters=Filters(), kind=DeadLetterQueue.invoke),
             asyncio.Event(),
         )
     finally:

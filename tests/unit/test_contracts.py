@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from contracts import asyncapi
 from contracts.export import ASYNCAPI_PATH, SCHEMA_DIR, rendered_schemas
 from contracts.ids import execution_id_for_event, manual_event_id
+from contracts.kinds import SPECS
 from contracts.models import InvokeRequest, TriggerEvent, TriggerType
-from contracts.specs import SPECS
 from contracts.topology import Topology, dead_letter_exchange, dead_letter_queue
 from tests.factories import FIXED_TIME, invoke_request
 

@@ -16,15 +16,16 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from contracts.models import InvokeRequest, TriggerEvent, TriggerType
-from worker.cli import json_text, printable, terminal_text
+from worker.cli.common import json_text, printable, terminal_text
 from worker.replay import (
     MALFORMED_X_DEATH,
     DeadLetter,
+    DeadLetterQueue,
     Filters,
     ReplayOptions,
-    _republish,
-    _through_worker,
+    ReplayOutcome,
 )
+from worker.replay.sending import republish, through_worker
 
 
 @dataclass
@@ -37,7 +38,9 @@ class Message:
     processed: bool = False
 
 
-def letter(body: bytes, headers: Any = None, kind: Any = "events") -> DeadLetter:
+def letter(
+    body: bytes, headers: Any = None, kind: DeadLetterQueue = DeadLetterQueue.events
+) -> DeadLetter:
     return DeadLetter.of(cast(Any, Message(body, headers)), kind)
 
 
@@ -160,15 +163,17 @@ async def test_a_replay_refuses_a_letter_it_cannot_trust_and_goes_on() -> None:
     options = ReplayOptions(user_id="replayer", filters=Filters())
     unused: Any = None  # neither the broker nor a worker is asked
     forged = letter(event_body(), {"x-death": "forged"})
-    assert await _republish(unused, forged, "replayer", "guest") == "malformed_x_death"
+    assert await republish(unused, forged, "replayer", "guest") is ReplayOutcome.MALFORMED_X_DEATH
     not_utf8 = letter(event_body(), {"x-death": [RABBIT_DEATH], "note": b"\xff\x1b"})
     assert not_utf8.problems == []  # read, but it cannot be sent back as it came
-    assert await _republish(unused, not_utf8, "replayer", "guest") == "unpublishable_headers"
+    refused = await republish(unused, not_utf8, "replayer", "guest")
+    assert refused is ReplayOutcome.UNPUBLISHABLE_HEADERS
     deep = letter(b"[" * 100_000 + b"]" * 100_000, {"x-death": [RABBIT_DEATH]})
-    assert await _through_worker(unused, deep, options, "", unused) == "not_a_trigger_event"
+    outcome = await through_worker(unused, deep, options, "", unused)
+    assert outcome is ReplayOutcome.NOT_A_TRIGGER_EVENT
     nul = letter(event_body("ev-\x00"), {"x-death": [RABBIT_DEATH]})
     assert nul.event is not None  # parses, but a request cannot carry its id
-    assert await _through_worker(unused, nul, options, "", unused) == "invalid_event"
+    assert await through_worker(unused, nul, options, "", unused) is ReplayOutcome.INVALID_EVENT
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -222,9 +227,9 @@ def json_bodies() -> st.SearchStrategy[bytes]:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(body=json_bodies(), headers=headers, kind=st.sampled_from(["events", "invoke"]))
+@given(body=json_bodies(), headers=headers, kind=st.sampled_from(DeadLetterQueue))
 def test_any_body_and_headers_give_a_summary_printed_inertly(
-    body: bytes, headers: Any, kind: Any
+    body: bytes, headers: Any, kind: DeadLetterQueue
 ) -> None:
     found = letter(body, headers, kind)
     summary = found.summary()

@@ -1,4 +1,5 @@
-"""Golden events: one example of each trigger type resolves to exactly the stored event.
+"""Golden events: the first example of each registered trigger type resolves to exactly the
+stored event, `tests/golden/<type>.json`.
 
 A deliberate change to a resolver updates them with `UPDATE_GOLDEN=1 make test-unit`; review
 the diff of `tests/golden/` like any other change of behaviour.
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from contracts.kinds import SPECS
 from contracts.models import TriggerType
-from contracts.specs import SPECS
-from tests.factories import demo_request, demo_trigger
+from tests.unit.resolver_helpers import registered_request, registered_trigger
 from worker.resolvers import prepare_invocation
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -23,13 +24,13 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 @pytest.mark.parametrize("trigger_type", sorted(TriggerType))
 def test_first_example_resolves_to_the_golden_event(trigger_type: TriggerType) -> None:
     example = SPECS[trigger_type].parameter_examples[0]
-    request = demo_request(
+    request = registered_request(
         trigger_type,
         invocation_id=f"golden-{trigger_type.value.lower()}",
         parameters=example.parameters,
         description=example.name,
     )
-    event = prepare_invocation(request, demo_trigger(trigger_type)).event
+    event = prepare_invocation(request, registered_trigger(trigger_type)).event
     rendered = json.dumps(event.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
     path = GOLDEN / f"{trigger_type.value.lower()}.json"
     if os.environ.get("UPDATE_GOLDEN"):

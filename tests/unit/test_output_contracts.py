@@ -33,7 +33,7 @@ from contracts.validation import validate
 from tests.benchmarks.worst import measure
 from tests.factories import demo_request, demo_trigger
 from worker.resolvers import InvalidInvocation, prepare_invocation
-from worker.resolvers.email import decoded
+from worker.resolvers.email_reading import decoded
 from worker.safety import MAX_KEY_LENGTH, MAX_VALUES, shape_errors, url_errors
 from worker.suspicious import PATTERNS, first_match
 

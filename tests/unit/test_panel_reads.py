@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -10,10 +11,20 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from contracts.models import (
+    MAX_ANSWER_BYTES,
+    InvokeResult,
+    InvokeStatus,
+    TriggerData,
+    TriggerType,
+)
 from worker import store
-from worker.runtime import Resources
+from worker.resources import Resources
 from worker.settings import Settings
-from worker.shim.app import PANEL_CSP, _execution_summary, create_app
+from worker.shim.app import create_app
+from worker.shim.panel import PANEL_CSP
+from worker.shim.routes.executions import execution_summary
+from worker.shim.routes.invoke import answer_content
 
 
 def execution(metadata: dict[str, object], execution_id: str = "exec_1") -> store.Execution:
@@ -63,7 +74,7 @@ def test_a_cursor_this_service_did_not_make_is_refused(cursor: str) -> None:
 
 
 def test_a_manual_run_is_summarised_with_who_why_and_what() -> None:
-    summary = _execution_summary(
+    summary = execution_summary(
         execution(
             {
                 "manual_invocation": True,
@@ -87,7 +98,7 @@ def test_a_manual_run_is_summarised_with_who_why_and_what() -> None:
     ],
 )
 def test_other_executions_carry_no_manual_fields(metadata: dict[str, object]) -> None:
-    summary = _execution_summary(execution(metadata))
+    summary = execution_summary(execution(metadata))
     assert summary.manual is False
     assert (summary.initiated_by, summary.description, summary.parameters) == (None, None, None)
 
@@ -114,3 +125,41 @@ async def test_an_unbuilt_panel_says_how_to_build_it(tmp_path: Path) -> None:
     assert page.status_code == 404
     assert page.headers["content-type"] == "application/problem+json"
     assert "make install" in page.json()["detail"]
+
+
+def answer(raw_message: str) -> InvokeResult:
+    return InvokeResult(
+        invocation_id="inv-1",
+        status=InvokeStatus.DRY_RUN,
+        success=True,
+        message="Dry run: valid",
+        workflow_id="wf",
+        trigger_id="trig",
+        trigger_data=TriggerData(
+            trigger_type=TriggerType.EMAIL, resolved_parameters={"raw_message": raw_message}
+        ),
+    )
+
+
+def test_the_http_answer_adds_the_wire_preview_to_the_result() -> None:
+    result = answer("From: a@example.com\r\n\r\nhello")
+    body = json.loads(answer_content(result))
+    assert body == {
+        **result.model_dump(mode="json"),
+        "wire_preview": {
+            "title": "Email message (RFC 5322)",
+            "text": "From: a@example.com\r\n\r\nhello",
+        },
+    }
+    no_data = result.model_copy(update={"trigger_data": None})
+    assert json.loads(answer_content(no_data))["wire_preview"] is None
+
+
+def test_a_large_answer_s_preview_is_cut_to_keep_it_bounded() -> None:
+    result = answer("é" * MAX_ANSWER_BYTES)  # cut by the result's own bound, then the preview
+    content = answer_content(result)
+    assert len(content) < MAX_ANSWER_BYTES
+    body = json.loads(content)
+    assert body["trigger_data"] == result.model_dump(mode="json")["trigger_data"]
+    preview = body["wire_preview"]
+    assert preview["text"].endswith("more characters]")

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from contracts.models import TriggerType
 from tests.factories import demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths, only
-from worker.resolvers import InvalidInvocation, github, prepare_invocation
-from worker.resolvers.github import REPOSITORY_STATE
+from worker.resolvers import InvalidInvocation, github, github_identity, prepare_invocation
+from worker.resolvers.github_identity import REPOSITORY_STATE
 
 GITHUB = TriggerType.GITHUB
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -495,9 +495,9 @@ def test_identity_headers_agree_with_the_payload(event: str) -> None:
 def test_a_header_that_disagrees_with_the_payload_is_refused() -> None:
     data = resolve({"event_type": "ping"})
     headers, payload = data["headers"], data["payload"]
-    assert github._header_errors(headers, payload) == []
+    assert github_identity.header_errors(headers, payload) == []
     other = {**payload, "repository": {**payload["repository"], "id": 1}, "hook_id": 2}
-    assert [e.path for e in github._header_errors(headers, other)] == [
+    assert [e.path for e in github_identity.header_errors(headers, other)] == [
         "/parameters/payload/repository/id",
         "/parameters/payload/hook_id",
     ]

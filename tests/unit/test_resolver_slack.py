@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from contracts.kinds.slack import slack_id, verification_token
 from contracts.models import TriggerType
-from contracts.triggers import slack_id, trigger_spec, verification_token
+from contracts.triggers import trigger_spec
 from tests.factories import FIXED_TIME, demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
 from worker.resolvers import InvalidInvocation, prepare_invocation, slack

@@ -13,7 +13,7 @@ from contracts.redaction import REDACTED
 from tests.factories import FIXED_TIME, demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_paths
 from worker.resolvers import InvalidInvocation, prepare_invocation
-from worker.resolvers.webhook import merge_headers
+from worker.resolvers.signing import merge_headers
 
 WEBHOOK = TriggerType.WEBHOOK
 

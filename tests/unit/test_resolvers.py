@@ -9,11 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.ids import manual_event_id
+from contracts.kinds import SPECS
 from contracts.models import ManualInvocationMetadata, TriggerEvent, TriggerType
-from contracts.specs import SPECS
-from tests.factories import FIXED_TIME, demo_request, demo_trigger
+from tests.factories import FIXED_TIME
+from tests.unit.resolver_helpers import registered_request, registered_trigger
 from worker.resolvers import RESOLVERS, InvalidInvocation, prepare_invocation
 
+# Every registered type (contracts/registry.py), whatever worker/demo.yaml configures.
 SUPPORTED = sorted(t for t, spec in SPECS.items() if spec.supported)
 
 
@@ -38,15 +40,15 @@ def test_every_spec_has_at_least_two_examples_and_describes_its_parameters(
     ids=lambda v: getattr(v, "name", str(v)),
 )
 def test_every_spec_example_resolves(trigger_type: TriggerType, example: Any) -> None:
-    request = demo_request(trigger_type, parameters=example.parameters)
-    event = prepare_invocation(request, demo_trigger(trigger_type)).event
+    request = registered_request(trigger_type, parameters=example.parameters)
+    event = prepare_invocation(request, registered_trigger(trigger_type)).event
     assert event.trigger_type is trigger_type
 
 
 @pytest.mark.parametrize("trigger_type", SUPPORTED)
 def test_defaults_alone_resolve_and_mark_the_event_manual(trigger_type: TriggerType) -> None:
-    request = demo_request(trigger_type, description="why")
-    event = prepare_invocation(request, demo_trigger(trigger_type)).event
+    request = registered_request(trigger_type, description="why")
+    event = prepare_invocation(request, registered_trigger(trigger_type)).event
     assert event.event_id == manual_event_id(request.invocation_id)
     assert event.occurred_at == FIXED_TIME
     assert event.routing_key() == f"{trigger_type.value.lower()}.wf_demo.{request.trigger_id}"
@@ -60,20 +62,24 @@ def test_defaults_alone_resolve_and_mark_the_event_manual(trigger_type: TriggerT
 @pytest.mark.parametrize("trigger_type", SUPPORTED)
 def test_resolution_is_pure(trigger_type: TriggerType) -> None:
     example = SPECS[trigger_type].parameter_examples[-1].parameters
-    request = demo_request(trigger_type, parameters=example)
-    first = prepare_invocation(request, demo_trigger(trigger_type)).event
-    again = prepare_invocation(request.model_copy(deep=True), demo_trigger(trigger_type)).event
+    request = registered_request(trigger_type, parameters=example)
+    first = prepare_invocation(request, registered_trigger(trigger_type)).event
+    again = prepare_invocation(
+        request.model_copy(deep=True), registered_trigger(trigger_type)
+    ).event
     assert first.body() == again.body()
     other = request.model_copy(update={"invocation_id": "another"})
-    assert prepare_invocation(other, demo_trigger(trigger_type)).event.event_id != first.event_id
+    assert (
+        prepare_invocation(other, registered_trigger(trigger_type)).event.event_id != first.event_id
+    )
 
 
 @pytest.mark.parametrize("trigger_type", SUPPORTED)
 def test_unknown_parameters_are_rejected_with_their_path(trigger_type: TriggerType) -> None:
     # (MANUAL: the demo trigger's input_schema forbids additional properties.)
-    request = demo_request(trigger_type, parameters={"no_such_parameter": 1})
+    request = registered_request(trigger_type, parameters={"no_such_parameter": 1})
     with pytest.raises(InvalidInvocation) as exc:
-        prepare_invocation(request, demo_trigger(trigger_type))
+        prepare_invocation(request, registered_trigger(trigger_type))
     assert [e.path for e in exc.value.errors] == ["/parameters/no_such_parameter"]
 
 
@@ -106,9 +112,9 @@ def invocations(draw: st.DrawFn) -> tuple[TriggerType, dict[str, Any]]:
 @given(invocations())
 def test_no_parameters_whatever_crash_a_resolver(case: tuple[TriggerType, dict[str, Any]]) -> None:
     trigger_type, parameters = case
-    request = demo_request(trigger_type, parameters=parameters)
+    request = registered_request(trigger_type, parameters=parameters)
     try:
-        event = prepare_invocation(request, demo_trigger(trigger_type)).event
+        event = prepare_invocation(request, registered_trigger(trigger_type)).event
     except InvalidInvocation as exc:
         assert exc.errors
         assert all(error.path.startswith("/parameters") for error in exc.errors)

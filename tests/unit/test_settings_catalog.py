@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.models import TriggerType
-from worker.catalog import DEMO_FILE, Catalog, load_catalog
+from worker.catalog import Catalog, demo_catalog, load_catalog
 from worker.settings import DEV_SECRET_NAME, Settings, key_fingerprint
 
 
@@ -67,8 +67,8 @@ def test_namespace_may_not_hold_separators(monkeypatch: pytest.MonkeyPatch) -> N
         Settings()
 
 
-def test_demo_file_has_one_trigger_of_every_type() -> None:
-    (workflow,) = load_catalog(DEMO_FILE).workflows
+def test_the_demo_has_one_trigger_of_every_type() -> None:
+    (workflow,) = demo_catalog().workflows
     assert workflow.id == "wf_demo"
     assert {t.type for t in workflow.triggers} == set(TriggerType)
     assert {t.id for t in workflow.triggers} == {f"trig_{t.value.lower()}_1" for t in TriggerType}

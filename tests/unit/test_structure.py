@@ -69,15 +69,6 @@ def test_describing_a_trigger_is_not_resolving_it() -> None:
         assert not {m for m in imported_modules(path) if m.startswith("worker.resolvers")}, path
 
 
-def test_resolvers_are_pure_of_the_database_layer_and_contracts_are_a_leaf() -> None:
-    for path in (ROOT / "worker" / "resolvers").rglob("*.py"):
-        assert not {
-            m for m in imported_modules(path) if m.startswith(("worker.store", "asyncpg"))
-        }, path
-    for path in (ROOT / "contracts").rglob("*.py"):
-        assert not {m for m in imported_modules(path) if m.startswith("worker")}, path
-
-
 def test_no_regular_expression_of_the_service_runs_on_a_backtracking_engine() -> None:
     # Every pattern that sees request data, a trigger's config or a dead letter runs on RE2
     # (contracts/regex.py): linear time whatever the pattern and the text. `re` is not imported.
@@ -92,3 +83,57 @@ def test_no_regular_expression_of_the_service_runs_on_a_backtracking_engine() ->
             if {"re", "regex"} & set(names):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# Declarative text a reader scans rather than follows: the trigger types' parameter specs.
+LONG_BY_NATURE = {"contracts/specs.py"}
+MAX_FILE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def service_sources() -> list[Path]:
+    return sorted([*(ROOT / "worker").rglob("*.py"), *(ROOT / "contracts").rglob("*.py")])
+
+
+def test_every_module_reads_in_one_sitting() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in service_sources()
+        if (lines := len(path.read_text().splitlines())) > MAX_FILE_LINES
+    }
+    assert {name: n for name, n in long.items() if name not in LONG_BY_NATURE} == {}
+
+
+def test_every_function_fits_on_a_screen() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)"
+        for path in service_sources()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    ]
+    assert long == []
+
+
+def test_contracts_and_the_edges_keep_their_layers() -> None:
+    """contracts/ is a leaf; the resolvers know no store, broker or HTTP; nothing but the edges
+    (the shim, the CLI) imports the edges."""
+    for path in service_sources():
+        name = module_name(path)
+        imported = imported_modules(path)
+        if name.startswith("contracts"):
+            assert not {m for m in imported if m.startswith("worker")}, path
+        if name.startswith("worker.resolvers"):
+            assert not {
+                m
+                for m in imported
+                if m.startswith(
+                    ("worker.store", "worker.amqp", "asyncpg", "aio_pika", "fastapi", "redis")
+                )
+            }, path
+        # The edges sit on top: only the role runner starts the shim, nothing imports the CLI.
+        edges = {m for m in imported if m.startswith(("worker.shim", "worker.cli"))}
+        if name == "worker.runtime":
+            assert not {m for m in edges if m.startswith("worker.cli")}, path
+        elif not name.startswith(("worker.shim", "worker.cli")):
+            assert not edges, path

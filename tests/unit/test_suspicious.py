@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contracts.kinds import SPECS
 from contracts.models import TriggerType
-from contracts.specs import SPECS
 from contracts.triggers import config_problems
 from tests import design_examples
 from tests.factories import demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
-from worker.catalog import DEMO_FILE, load_catalog
+from worker.catalog import demo_catalog
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.suspicious import ALLOW_FLAG, PATTERNS, Pattern, first_match, suspicious_content
 
@@ -155,7 +155,7 @@ def _all_examples() -> list[tuple[str, TriggerType, dict[str, Any]]]:
         for e in spec.parameter_examples
     ]
     found += [(f"{t.value} defaults", t, spec.default_parameters) for t, spec in SPECS.items()]
-    for workflow in load_catalog(DEMO_FILE).workflows:
+    for workflow in demo_catalog().workflows:
         for trigger in workflow.triggers:
             for example in trigger.config.get("examples", []):
                 found.append((f"demo {trigger.id}", trigger.type, example["parameters"]))

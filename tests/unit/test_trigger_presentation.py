@@ -64,3 +64,9 @@ def test_an_email_previews_as_its_message_and_anything_else_as_json() -> None:
     assert wire_preview(TriggerType.MANUAL, {"inputs": {"n": 1}}).text == '{\n  "n": 1\n}'
     github = wire_preview(TriggerType.GITHUB, {"event_type": "pull_request", "action": "opened"})
     assert github.title == "GitHub delivery: pull_request (opened)"
+
+
+def test_a_name_made_from_the_config_hides_what_the_config_hides() -> None:
+    hook = trigger(TriggerType.WEBHOOK, {"webhook_url": "https://h.test/w?token=s3cr3t-value"})
+    assert "s3cr3t-value" not in display_name(hook)
+    assert display_name(hook).startswith("Webhook POST https://h.test/w?token=")

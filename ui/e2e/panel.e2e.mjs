@@ -130,7 +130,7 @@ try {
   await (await byLabel(page, "Bearer token")).type(TOKEN);
   report.axe_sign_in = await axeCheck(page, "sign-in");
   await page.keyboard.press("Enter");
-  const workflow = await byLabel(page, "Workflow");
+  await byLabel(page, "Workflow");
   assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in local storage");
   assert.ok(await page.evaluate(() => Object.values({ ...sessionStorage }).length === 1));
 

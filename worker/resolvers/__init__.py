@@ -2,10 +2,15 @@
 
 Everything here is pure: the event depends only on (request, trigger config, the request's own
 timestamp and invocation id), so a redelivered request resolves to the very same event.
+
+Each registered trigger type `X` (`contracts.registry`) has its resolver in the module
+`worker.resolvers.x`, exported as `RESOLVER`: a subclass of the type's kind that adds
+`resolve`. `RESOLVERS` is found from the registry; a type without one fails here, at import.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +22,11 @@ from contracts.models import (
     TriggerEvent,
     TriggerType,
 )
+from contracts.registry import module_name
 from contracts.specs import Trigger
-from contracts.triggers import config_problems
+from contracts.triggers import KINDS, config_problems
 from contracts.validation import pointer, validate
 from worker.emitted import event_errors
-from worker.resolvers import cron, email, github, manual, slack, webhook
 from worker.resolvers.base import InvalidInvocation, Resolution, Resolver, compact_json
 from worker.resolvers.replay import resolve_replay
 from worker.safety import MAX_OUTPUT_BYTES, shape_errors, url_errors
@@ -34,14 +39,28 @@ __all__ = [
     "prepare_invocation",
 ]
 
-RESOLVERS: dict[TriggerType, Resolver] = {
-    TriggerType.CRON: cron.RESOLVER,
-    TriggerType.WEBHOOK: webhook.RESOLVER,
-    TriggerType.EMAIL: email.RESOLVER,
-    TriggerType.GITHUB: github.RESOLVER,
-    TriggerType.SLACK: slack.RESOLVER,
-    TriggerType.MANUAL: manual.RESOLVER,
-}
+
+def resolver_of(trigger_type: TriggerType) -> Resolver:
+    """The resolver the type's module exports, checked to subclass the type's kind."""
+    name = f"{__name__}.{module_name(trigger_type)}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise ImportError(
+            f"trigger type {trigger_type.value} is registered (contracts/registry.py) but has "
+            f"no resolver module {name}: docs/trigger-types.md, 'Adding a trigger type'"
+        ) from exc
+    resolver = getattr(module, "RESOLVER", None)
+    kind = type(KINDS[trigger_type])
+    if not isinstance(resolver, kind) or not callable(getattr(resolver, "resolve", None)):
+        raise ImportError(f"{name}.RESOLVER must be a {kind.__name__} with a `resolve` method")
+    resolver_: Resolver = resolver  # type: ignore[assignment]
+    return resolver_
+
+
+RESOLVERS: dict[TriggerType, Resolver] = {t: resolver_of(t) for t in TriggerType}
 
 
 @dataclass(frozen=True)

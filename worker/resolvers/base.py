@@ -7,8 +7,6 @@ request resolves to the very same bytes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -54,7 +52,7 @@ def invalid(path: str, message: str, code: str) -> InvalidInvocation:
 
 
 class Resolver(Protocol):
-    """A trigger kind (`contracts.triggers`) that also turns parameters into the event."""
+    """A trigger kind (`contracts.kinds`) that also turns parameters into the event."""
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -76,10 +74,6 @@ def derived_int(seed: str, low: int, high: int) -> int:
 def compact_json(value: Any) -> str:
     """The body bytes a JSON-sending service emits: no spaces, UTF-8 kept as is."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def hmac_sha256_hex(secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 MISSING: Any = object()  # where a document has no value (a key absent, or its parent no object)

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from contracts.kinds.cron import CronKind, expression_problem, with_seconds, zone_problem
 from contracts.models import FieldError, InvokeRequest
-from contracts.triggers import CronKind, expression_problem, with_seconds, zone_problem
 from worker.resolvers.base import InvalidInvocation, Resolution, invalid
 
 

@@ -13,17 +13,22 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-from email import message_from_string, policy
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from contracts.kinds.email import EmailKind
 from contracts.models import FieldError, InvokeRequest
 from contracts.regex import linear
-from contracts.triggers import EmailKind
 from contracts.validation import pointer
 from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
+from worker.resolvers.email_reading import (
+    POLICY,
+    address_of,
+    decoded,
+    mailboxes,
+    read_back_errors,
+)
 
 # Headers the resolver writes itself: a custom header may not add a second one (a second From
 # slips past the sender filter, a Content-Type rewrites the MIME structure).
@@ -43,58 +48,6 @@ MAX_ATTACHMENT_BYTES = 1024 * 1024
 # Every character str.splitlines() (and so the email package) ends a line at, and NUL.
 _LINE_BREAK_OR_NUL = linear("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _ADDRESS = linear(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
-
-
-class _HeaderClasses(HeaderRegistry):
-    """The standard header registry, with each header's class made once.
-
-    The stock registry builds a fresh class with `type()` on every header it parses (and the
-    email package parses every header set, Content-Type parameters included): that was a third
-    of the cost of simulating an email. The classes it builds for a name are all alike, so one
-    per name gives byte-identical messages.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-_POLICY = policy.SMTP.clone(header_factory=_HeaderClasses())
-
-
-def _header(name: str, value: str) -> Any:
-    return _POLICY.header_factory(name, value)
-
-
-def mailboxes(field: str) -> list[str]:
-    """Every address in an address field as the `email` package reads it, lower-cased:
-    `From: a@x, b@y` names two senders, not one."""
-    try:
-        return [a.addr_spec.lower() for a in _header("To", field).addresses]
-    except (ValueError, TypeError, IndexError):
-        return []
-
-
-def address_of(mailbox: str) -> str:
-    """The (first) bare address of `Name <addr>` or `addr`, lower-cased for comparison."""
-    return next(iter(mailboxes(mailbox)), "")
-
-
-def decoded(value: str) -> str:
-    """A header value as the `email` package reads it: RFC 2047 encoded words decoded, in any
-    charset, known or not (`=?x-foo?q?=0D=0A?=` is a CR LF to it). A CR or LF there is a header
-    (or body) injection once serialised."""
-    try:
-        return str(_header("Subject", value))
-    except (ValueError, TypeError, IndexError):
-        return value
 
 
 def _header_values(parameters: dict[str, Any]) -> list[tuple[str, str]]:
@@ -261,77 +214,50 @@ def _attachments(parameters: dict[str, Any]) -> list[tuple[str, str, bytes]]:
     return found
 
 
-def _lines(text: str) -> str:
-    return "\n".join(text.splitlines())
-
-
-def _text_body(message: Any) -> str | None:
-    """The plain-text body of a message parsed with a modern policy (an `EmailMessage`)."""
-    part = message.get_body(preferencelist=("plain",))
-    return None if part is None else str(part.get_content())
-
-
-def read_back_errors(
-    built: EmailMessage, raw: str, parameters: dict[str, Any], attachment_names: list[str]
-) -> list[FieldError]:
-    """The contract on the emitted message: parsed back by the `email` package, it has exactly
-    the headers that were set, the intended senders and recipients, the body, and the
-    attachment names. Any other reading (a header smuggled in by an encoded word, a display
-    name that reads back as a second address) refuses the invocation at the parameter."""
-    back: Any = message_from_string(raw, policy=policy.default)
-    errors = []
-    for name, path in (
-        ("From", "/parameters/from"),
-        ("To", "/parameters/to"),
-        ("Cc", "/parameters/cc"),
-    ):
-        meant = mailboxes(str(built[name])) if built[name] is not None else []
-        read = mailboxes(str(back[name])) if back[name] is not None else []
-        if meant != read or (name == "From" and read != mailboxes(parameters["from"])):
-            errors.append(
-                FieldError(
-                    path=path,
-                    code="ambiguous_address",
-                    message=f"a mail reader would read {name}: as {read}, not {meant}",
-                )
-            )
-    meant_names = [n.lower() for n in built.keys()]  # noqa: SIM118 -- headers repeat
-    read_names = [n.lower() for n in back.keys()]  # noqa: SIM118
-    if meant_names != read_names:
-        errors.append(
-            FieldError(
-                path="/parameters",
-                code="header_injection",
-                message=f"the message would read back with the headers {read_names}, "
-                f"not {meant_names}",
-            )
-        )
-    body = _text_body(back)
-    if body is None or _lines(body) != _lines(parameters["body"]):
-        errors.append(
-            FieldError(
-                path="/parameters/body",
-                code="body_mismatch",
-                message="the message would read back with another body",
-            )
-        )
-    read_attachments = [part.get_filename() for part in back.iter_attachments()]
-    if read_attachments != attachment_names:
-        errors.append(
-            FieldError(
-                path="/parameters/attachments",
-                code="attachment_name_mismatch",
-                message=f"attachments would read back as {read_attachments}",
-            )
-        )
-    return errors
-
-
 def _fix_boundaries(message: EmailMessage, request: InvokeRequest) -> None:
     # The email package picks random MIME boundaries; ours derive from the request.
     for index, part in enumerate(message.walk()):
         if part.is_multipart():
             part.set_boundary(f"===============manual{derived_uuid(request, f'b{index}').hex}==")
+
+
+def _message(
+    parameters: dict[str, Any],
+    attachments: list[tuple[str, str, bytes]],
+    message_id: str,
+    request: InvokeRequest,
+) -> EmailMessage:
+    """The message as the mail ingress would have received it."""
+    message = EmailMessage(policy=POLICY)
+    message["From"] = parameters["from"]
+    message["To"] = ", ".join(parameters["to"])
+    if parameters["cc"]:
+        message["Cc"] = ", ".join(parameters["cc"])
+    message["Subject"] = parameters["subject"]
+    message["Date"] = format_datetime(request.requested_at)
+    message["Message-ID"] = message_id
+    message["X-Manual-Trigger"] = "true"
+    for name, value in parameters["headers"].items():
+        message[name] = value
+    message.set_content(parameters["body"])
+    if parameters.get("body_html"):
+        message.add_alternative(parameters["body_html"], subtype="html")
+    for name, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype or "octet-stream", filename=name
+        )
+    _fix_boundaries(message, request)
+    return message
+
+
+def _raw(message: EmailMessage) -> str:
+    try:
+        return message.as_string()
+    except (ValueError, TypeError) as exc:  # e.g. a header the email package cannot fold
+        raise invalid(
+            "/parameters/headers", f"cannot build the message: {exc}", "invalid_message"
+        ) from None
 
 
 class EmailResolver(EmailKind):
@@ -345,38 +271,11 @@ class EmailResolver(EmailKind):
         attachments = _attachments(parameters)
         sender_domain = address_of(parameters["from"]).rpartition("@")[2]
         message_id = f"<{derived_uuid(request, 'message-id').hex}@{sender_domain}>"
-        received_at = request.requested_at
-
-        message = EmailMessage(policy=_POLICY)
-        message["From"] = parameters["from"]
-        message["To"] = ", ".join(parameters["to"])
-        if parameters["cc"]:
-            message["Cc"] = ", ".join(parameters["cc"])
-        message["Subject"] = parameters["subject"]
-        message["Date"] = format_datetime(received_at)
-        message["Message-ID"] = message_id
-        message["X-Manual-Trigger"] = "true"
-        for name, value in parameters["headers"].items():
-            message[name] = value
-        message.set_content(parameters["body"])
-        if parameters.get("body_html"):
-            message.add_alternative(parameters["body_html"], subtype="html")
-        for name, content_type, data in attachments:
-            maintype, _, subtype = content_type.partition("/")
-            message.add_attachment(
-                data, maintype=maintype, subtype=subtype or "octet-stream", filename=name
-            )
-        _fix_boundaries(message, request)
-        try:
-            raw_message = message.as_string()
-        except (ValueError, TypeError) as exc:  # e.g. a header the email package cannot fold
-            raise invalid(
-                "/parameters/headers", f"cannot build the message: {exc}", "invalid_message"
-            ) from None
+        message = _message(parameters, attachments, message_id, request)
+        raw_message = _raw(message)
         names = [name for name, _, _ in attachments]
         if errors := read_back_errors(message, raw_message, parameters, names):
             raise InvalidInvocation(errors)
-
         trigger_data = {
             "from": parameters["from"],
             "to": parameters["to"],
@@ -387,7 +286,7 @@ class EmailResolver(EmailKind):
             "attachments": [
                 {"name": n, "content_type": t, "size": len(d)} for n, t, d in attachments
             ],
-            "received_at": received_at.isoformat(),
+            "received_at": request.requested_at.isoformat(),
             "message_id": message_id,
             "headers": {name: str(value) for name, value in message.items()},
             "raw_message": raw_message,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.kinds.manual import ManualKind
 from contracts.models import InvokeRequest
-from contracts.triggers import ManualKind
 from worker.resolvers.base import Resolution
 
 

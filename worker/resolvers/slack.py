@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.ids import derived_hex
-from contracts.models import FieldError, InvokeRequest
-from contracts.regex import linear
-from contracts.triggers import (
+from contracts.kinds.base import event_types
+from contracts.kinds.slack import (
+    SIGNATURE_HEADER,
     SlackKind,
     channel_filter,
-    event_types,
     slack_id,
     verification_token,
 )
+from contracts.models import FieldError, InvokeRequest
+from contracts.regex import linear
 from worker.resolvers.base import (
     MISSING,
     InvalidInvocation,
     Resolution,
     compact_json,
     derived_uuid,
-    hmac_sha256_hex,
     same_json,
     unsubscribed,
     value_at,
 )
+from worker.resolvers.signing import hmac_hex, signed_headers
 
 _MENTION = linear(r"<@([UW][A-Z0-9]+)>")
 CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
@@ -133,128 +135,178 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _filter_errors(config: dict[str, Any], event_type: str, channel: str) -> list[FieldError]:
+    """The trigger's event and channel filters a real delivery would have passed."""
+    errors = unsubscribed(event_types(config, "message"), event_type)
+    channels = channel_filter(config)
+    if channels and channel not in channels:
+        errors.append(
+            FieldError(
+                path="/parameters/channel",
+                code="filter_channel",
+                message=f"channel {channel} does not pass the trigger's channel_filter; "
+                f"it passes {', '.join(channels)}",
+            )
+        )
+    return errors
+
+
+def _mentioned(
+    config: dict[str, Any], event_type: str, text: str, bot: str
+) -> tuple[str, list[str]]:
+    """The text with the bot mention the trigger requires (and a warning when it was added)."""
+    needs_mention = event_type == "app_mention" or (
+        event_type == "message" and config.get("mention_required", False)
+    )
+    if needs_mention and f"<@{bot}>" not in text:
+        return f"<@{bot}> {text}", [f"added the bot mention <@{bot}> the trigger requires"]
+    return text, []
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """What the parts of one simulated delivery share."""
+
+    request: InvokeRequest
+    event_type: str
+    team: str
+    app_id: str
+    bot: str
+    user: str
+    channel: str
+    seconds: float
+
+    @property
+    def ts(self) -> str:
+        return slack_ts(self.seconds)
+
+
+def _reaction_event(d: _Delivery, p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "reaction_added",
+        "user": d.user,
+        "reaction": p["reaction"],
+        "item": {
+            "type": "message",
+            "channel": d.channel,
+            "ts": p.get("item_ts") or slack_ts(d.seconds - 60),
+        },
+        "item_user": p.get("item_user") or d.user,
+        "event_ts": d.ts,
+    }
+
+
+def _message_event(d: _Delivery, p: dict[str, Any], text: str) -> dict[str, Any]:
+    """A `message` or `app_mention` event, its keys in Slack's order."""
+    event: dict[str, Any] = {
+        "user": d.user,
+        "type": d.event_type,
+        "ts": d.ts,
+        "client_msg_id": str(derived_uuid(d.request, "slack-client-msg")),
+        "text": text,
+        "team": d.team,
+    }
+    # The design document's event keys are always there, null when not set.
+    event["thread_ts"] = p.get("thread_ts")
+    if p.get("thread_ts"):
+        event["parent_user_id"] = p.get("item_user") or d.user
+    event["bot_id"] = p.get("bot_id")
+    event |= {
+        "blocks": rich_text(text, f"{d.request.invocation_id}:block"),
+        "channel": d.channel,
+        "event_ts": d.ts,
+    }
+    if d.event_type == "message":
+        event["channel_type"] = p.get("channel_type") or CHANNEL_TYPES.get(d.channel[0], "channel")
+    return event
+
+
+def _envelope(d: _Delivery, event: dict[str, Any], token: str) -> dict[str, Any]:
+    """The Events API `event_callback` envelope around the event."""
+    context = {"et": d.event_type, "tid": d.team, "aid": d.app_id, "cid": d.channel}
+    envelope: dict[str, Any] = {"token": token, "team_id": d.team}
+    if d.event_type != "app_mention":  # Slack leaves these out of app_mention deliveries
+        envelope |= {"context_team_id": d.team, "context_enterprise_id": None}
+    envelope |= {
+        "api_app_id": d.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": slack_id("Ev", f"{d.request.invocation_id}:event"),
+        "event_time": int(d.seconds),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": d.team,
+                "user_id": d.bot,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-"
+        + base64.urlsafe_b64encode(json.dumps(context, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("="),
+    }
+    return envelope
+
+
+def _headers(config: dict[str, Any], raw_body: str, seconds: float) -> dict[str, str]:
+    """The delivery's headers as Slack sends them, signed with the trigger's signing secret."""
+    timestamp = str(int(seconds))
+    headers = {
+        "Accept": "*/*",
+        "Accept-Encoding": "gzip,deflate",
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Slack-Request-Timestamp": timestamp,
+    }
+    signatures = {}
+    if secret := config.get("signing_secret"):
+        signatures[SIGNATURE_HEADER] = "v0=" + hmac_hex(secret, f"v0:{timestamp}:{raw_body}")
+    return signed_headers(headers, raw_body, signatures)
+
+
 class SlackResolver(SlackKind):
     def resolve(
         self, config: dict[str, Any], p: dict[str, Any], request: InvokeRequest
     ) -> Resolution:
         event_type: str = p["event_type"]
-        errors = unsubscribed(event_types(config, "message"), event_type)
-        channels = channel_filter(config)
-        if channels and p["channel"] not in channels:
-            errors.append(
-                FieldError(
-                    path="/parameters/channel",
-                    code="filter_channel",
-                    message=f"channel {p['channel']} does not pass the trigger's channel_filter; "
-                    f"it passes {', '.join(channels)}",
-                )
-            )
-        if errors:
+        if errors := _filter_errors(config, event_type, p["channel"]):
             raise InvalidInvocation(errors)
-
         team = config["workspace_id"]
-        app_id = config.get("app_id") or slack_id("A", f"app:{team}")
-        bot = _bot_user_id(config)
-        user = p.get("user") or slack_id("U", f"user:{request.user_id}")
-        seconds = request.requested_at.timestamp()
-        ts = slack_ts(seconds)
-        warnings = []
-        text: str = p["text"]
-        needs_mention = event_type == "app_mention" or (
-            event_type == "message" and config.get("mention_required", False)
+        d = _Delivery(
+            request=request,
+            event_type=event_type,
+            team=team,
+            app_id=config.get("app_id") or slack_id("A", f"app:{team}"),
+            bot=_bot_user_id(config),
+            user=p.get("user") or slack_id("U", f"user:{request.user_id}"),
+            channel=p["channel"],
+            seconds=request.requested_at.timestamp(),
         )
-        if needs_mention and f"<@{bot}>" not in text:
-            text = f"<@{bot}> {text}"
-            warnings.append(f"added the bot mention <@{bot}> the trigger requires")
-
+        text, warnings = _mentioned(config, event_type, p["text"], d.bot)
         if event_type == "reaction_added":
-            item_ts = p.get("item_ts") or slack_ts(seconds - 60)
-            event: dict[str, Any] = {
-                "type": "reaction_added",
-                "user": user,
-                "reaction": p["reaction"],
-                "item": {"type": "message", "channel": p["channel"], "ts": item_ts},
-                "item_user": p.get("item_user") or user,
-                "event_ts": ts,
-            }
+            event = _reaction_event(d, p)
         else:
-            event = {
-                "user": user,
-                "type": event_type,
-                "ts": ts,
-                "client_msg_id": str(derived_uuid(request, "slack-client-msg")),
-                "text": text,
-                "team": team,
-            }
-            # The design document's event keys are always there, null when not set.
-            event["thread_ts"] = p.get("thread_ts")
-            if p.get("thread_ts"):
-                event["parent_user_id"] = p.get("item_user") or user
-            event["bot_id"] = p.get("bot_id")
-            event |= {
-                "blocks": rich_text(text, f"{request.invocation_id}:block"),
-                "channel": p["channel"],
-                "event_ts": ts,
-            }
-            if event_type == "message":
-                event["channel_type"] = p.get("channel_type") or CHANNEL_TYPES.get(
-                    p["channel"][0], "channel"
-                )
-        context = {"et": event_type, "tid": team, "aid": app_id, "cid": p["channel"]}
-        envelope: dict[str, Any] = {
-            "token": verification_token(config),
-            "team_id": team,
-        }
-        if event_type != "app_mention":  # Slack leaves these out of app_mention deliveries
-            envelope |= {"context_team_id": team, "context_enterprise_id": None}
-        envelope |= {
-            "api_app_id": app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": slack_id("Ev", f"{request.invocation_id}:event"),
-            "event_time": int(seconds),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": team,
-                    "user_id": bot,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": "4-"
-            + base64.urlsafe_b64encode(json.dumps(context, separators=(",", ":")).encode())
-            .decode()
-            .rstrip("="),
-        }
+            event = _message_event(d, p, text)
+        envelope = _envelope(d, event, verification_token(config))
+        # Checked against the identity derived afresh from the config, not against the values
+        # the envelope was built with.
         if errors := identity_errors(
             envelope,
             event_type=event_type,
-            team=team,
-            app_id=app_id,
-            bot=bot,
+            team=config["workspace_id"],
+            app_id=config.get("app_id") or slack_id("A", f"app:{team}"),
+            bot=_bot_user_id(config),
             token=verification_token(config),
         ):
             raise InvalidInvocation(errors)
         raw_body = compact_json(envelope)
-        timestamp = str(int(seconds))
-        headers = {
-            "Accept": "*/*",
-            "Accept-Encoding": "gzip,deflate",
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Slack-Request-Timestamp": timestamp,
-            "Content-Length": str(len(raw_body.encode())),
-        }
-        if secret := config.get("signing_secret"):
-            headers["X-Slack-Signature"] = "v0=" + hmac_sha256_hex(
-                secret, f"v0:{timestamp}:{raw_body}"
-            )
         summary = (
-            {"reaction": p["reaction"], "channel": p["channel"], "user": user}
+            {"reaction": p["reaction"], "channel": d.channel, "user": d.user}
             if event_type == "reaction_added"
-            else {"message": text, "channel": p["channel"], "user": user}
+            else {"message": text, "channel": d.channel, "user": d.user}
         )
         return Resolution(
             trigger_data={
@@ -263,7 +315,7 @@ class SlackResolver(SlackKind):
                 **envelope,
                 "event_type": event_type,
                 **summary,
-                "headers": headers,
+                "headers": _headers(config, raw_body, d.seconds),
                 "payload": envelope,
                 "raw_body": raw_body,
                 "received_at": request.requested_at.isoformat(),

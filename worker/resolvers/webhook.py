@@ -11,30 +11,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from contracts.kinds.webhook import WebhookKind
 from contracts.models import InvokeRequest
-from contracts.triggers import DEFAULT_SIGNATURE_HEADER, WebhookKind
-from worker.resolvers.base import (
-    InvalidInvocation,
-    Resolution,
-    compact_json,
-    hmac_sha256_hex,
-    invalid,
-)
+from worker.resolvers.base import InvalidInvocation, Resolution, compact_json, invalid
+from worker.resolvers.signing import hmac_hex, merge_headers, signed_headers
 from worker.safety import TooLarge, parse_json, shape_errors
 
 DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Trigger-System/1.0"}
 # Always present, whatever the user sends: downstream code can tell a simulated request.
 MARKER_HEADERS = {"X-Manual-Invocation": "true"}
 FORM = "application/x-www-form-urlencoded"
-
-
-def merge_headers(*layers: dict[str, str]) -> dict[str, str]:
-    """Later layers win; names compare case-insensitively and keep the winner's spelling."""
-    merged: dict[str, tuple[str, str]] = {}
-    for layer in layers:
-        for name, value in layer.items():
-            merged[name.lower()] = (name, value)
-    return dict(merged.values())
 
 
 def header(headers: dict[str, str], name: str) -> str | None:
@@ -93,11 +79,10 @@ class WebhookResolver(WebhookKind):
             DEFAULT_HEADERS, config.get("headers", {}), parameters["headers"], MARKER_HEADERS
         )
         raw_body, body = encode_body(parameters["body"], header(headers, "Content-Type") or "")
-        computed = {"Content-Length": str(len(raw_body.encode()))}
+        signatures = {}
         if secret := config.get("secret"):
-            name = config.get("signature_header", DEFAULT_SIGNATURE_HEADER)
-            computed[name] = "sha256=" + hmac_sha256_hex(secret, raw_body)
-        headers = merge_headers(headers, computed)
+            signatures[self.signature_header(config)] = "sha256=" + hmac_hex(secret, raw_body)
+        headers = signed_headers(headers, raw_body, signatures)
         return Resolution(
             trigger_data={
                 "method": parameters["method"],

@@ -1,7 +1,9 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
 import type {
+  ExecutionRecord,
   ExecutionSummary,
+  InvokeAnswer,
   InvokeBody,
   InvokeResult,
   Problem,
@@ -60,26 +62,26 @@ export function createApi({ baseUrl, getToken }: ApiConfig) {
     baseUrl,
     workflows: async (): Promise<WorkflowSummary[]> =>
       (await check(client.GET("/api/v1/workflows"))).workflows,
-    triggers: async (workflowId: string): Promise<Trigger[]> => {
-      const data = await check(
-        client.GET("/api/v1/workflows/{workflow_id}/triggers", {
-          params: { path: { workflow_id: workflowId } },
-        }),
-      );
-      return (data as { triggers: Trigger[] }).triggers;
-    },
+    triggers: async (workflowId: string): Promise<Trigger[]> =>
+      (
+        await check(
+          client.GET("/api/v1/workflows/{workflow_id}/triggers", {
+            params: { path: { workflow_id: workflowId } },
+          }),
+        )
+      ).triggers,
     schema: async (workflowId: string, triggerId: string): Promise<TriggerSchema> =>
-      (await check(
+      check(
         client.GET("/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke/schema", {
           params: { path: { workflow_id: workflowId, trigger_id: triggerId } },
         }),
-      )) as unknown as TriggerSchema,
+      ),
     invoke: async (
       workflowId: string,
       triggerId: string,
       body: InvokeBody,
       idempotencyKey: string,
-    ): Promise<InvokeResult> =>
+    ): Promise<InvokeAnswer> =>
       check(
         client.POST("/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke", {
           params: {
@@ -95,7 +97,7 @@ export function createApi({ baseUrl, getToken }: ApiConfig) {
           params: { path: { invocation_id: invocationId } },
         }),
       ),
-    execution: async (executionId: string): Promise<Record<string, unknown>> =>
+    execution: async (executionId: string): Promise<ExecutionRecord> =>
       check(
         client.GET("/api/v1/executions/{execution_id}", {
           params: { path: { execution_id: executionId } },

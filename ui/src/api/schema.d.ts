@@ -85,7 +85,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Triggers */
+        /**
+         * List Triggers
+         * @description The workflow's triggers, each with its name and where its schema and invoke live.
+         */
         get: operations["list_triggers_api_v1_workflows__workflow_id__triggers_get"];
         put?: never;
         post?: never;
@@ -119,7 +122,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Trigger Schema */
+        /**
+         * Trigger Schema
+         * @description The trigger's parameters: JSON Schema narrowed to its config, defaults, examples.
+         */
         get: operations["trigger_schema_api_v1_workflows__workflow_id__triggers__trigger_id__manual_invoke_schema_get"];
         put?: never;
         post?: never;
@@ -194,6 +200,40 @@ export interface components {
             workflow_id: string;
         };
         /**
+         * ExecutionRecord
+         * @description An execution as the scheduler recorded it, redacted where its trigger carries
+         *     credentials.
+         */
+        ExecutionRecord: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Event Id */
+            event_id: string;
+            /** Execution Id */
+            execution_id: string;
+            /** Input Data */
+            input_data: unknown;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Trigger Data */
+            trigger_data: {
+                [key: string]: unknown;
+            };
+            /** Trigger Id */
+            trigger_id: string;
+            /** Trigger Type */
+            trigger_type: string;
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /**
          * ExecutionSummary
          * @description An execution as a list shows it: what ran, when, by whom, with which parameters.
          */
@@ -242,6 +282,45 @@ export interface components {
             path: string;
         };
         /**
+         * InvokeAnswer
+         * @description The HTTP answer to an invocation: the worker's `InvokeResult`, and what its event would
+         *     put on the wire.
+         */
+        InvokeAnswer: {
+            /** Completed At */
+            completed_at?: string | null;
+            /**
+             * Errors
+             * @description At most 100 errors, ordered by path; past that, one more entry with code `more_errors` says how many were left out.
+             */
+            errors?: components["schemas"]["FieldError"][];
+            /** Event Id */
+            event_id?: string | null;
+            /** Execution Id */
+            execution_id?: string | null;
+            /** Execution Url */
+            execution_url?: string | null;
+            /** Invocation Id */
+            invocation_id: string;
+            /** Message */
+            message: string;
+            rate_limit?: components["schemas"]["RateLimitInfo"] | null;
+            /** Requested By */
+            requested_by?: string | null;
+            status: components["schemas"]["InvokeStatus"];
+            /** Success */
+            success: boolean;
+            trigger_data?: components["schemas"]["TriggerData"] | null;
+            /** Trigger Id */
+            trigger_id: string;
+            /** Warnings */
+            warnings?: string[];
+            /** @description The resolved event as its receiver would see it; null without trigger_data. Cut (ending in …) when the answer would be too large. */
+            wire_preview?: components["schemas"]["WirePreview"] | null;
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /**
          * InvokeResult
          * @description The worker's answer to an `InvokeRequest`; the body of the HTTP response.
          */
@@ -282,6 +361,17 @@ export interface components {
          * @enum {string}
          */
         InvokeStatus: "queued" | "accepted" | "dry_run" | "invalid" | "forbidden" | "not_found" | "rate_limited" | "conflict" | "unauthenticated";
+        /** ParameterExample */
+        ParameterExample: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * ProblemDocument
          * @description RFC 9457 problem details, with per-field errors.
@@ -340,10 +430,91 @@ export interface components {
             trigger_type: components["schemas"]["TriggerType"];
         };
         /**
+         * TriggerDescription
+         * @description What the schema endpoint and `manual-trigger schema` show of a trigger; secrets redacted.
+         */
+        TriggerDescription: {
+            /** Default Parameters */
+            default_parameters: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description: string;
+            /** Examples */
+            examples: components["schemas"]["ParameterExample"][];
+            /** Manual Invocation */
+            manual_invocation: boolean;
+            /** Name */
+            name: string;
+            /** Parameter Schema */
+            parameter_schema: {
+                [key: string]: unknown;
+            };
+            /** Supported */
+            supported: boolean;
+            /** Trigger Config */
+            trigger_config: {
+                [key: string]: unknown;
+            };
+            /** Trigger Id */
+            trigger_id: string;
+            trigger_type: components["schemas"]["TriggerType"];
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /** TriggerList */
+        TriggerList: {
+            /** Triggers */
+            triggers: components["schemas"]["TriggerSummary"][];
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /**
+         * TriggerSummary
+         * @description A trigger as the list shows it.
+         */
+        TriggerSummary: {
+            /**
+             * Config
+             * @description The trigger's config, secrets redacted
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: string;
+            /** Invoke Url */
+            invoke_url: string;
+            /** Manual Invocation */
+            manual_invocation: boolean;
+            /** Manual Invocation Supported */
+            manual_invocation_supported: boolean;
+            /**
+             * Name
+             * @description A name a person recognises, from the trigger's config
+             */
+            name: string;
+            /** Schema Url */
+            schema_url: string;
+            type: components["schemas"]["TriggerType"];
+        };
+        /**
          * TriggerType
          * @enum {string}
          */
         TriggerType: "CRON" | "WEBHOOK" | "EMAIL" | "GITHUB" | "SLACK" | "MANUAL";
+        /**
+         * WirePreview
+         * @description A resolved event as its receiver would see it: a title and the text of the delivery.
+         */
+        WirePreview: {
+            /** Text */
+            text: string;
+            /** Title */
+            title: string;
+        };
         /** WorkflowList */
         WorkflowList: {
             /** Workflows */
@@ -389,9 +560,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ExecutionRecord"];
                 };
             };
             /** @description Invalid request */
@@ -608,9 +777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TriggerList"];
                 };
             };
             /** @description Invalid request */
@@ -691,7 +858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvokeResult"];
+                    "application/json": components["schemas"]["InvokeAnswer"];
                 };
             };
             /** @description Successful Response */
@@ -700,7 +867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvokeResult"];
+                    "application/json": components["schemas"]["InvokeAnswer"];
                 };
             };
             /** @description Invalid request */
@@ -813,9 +980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TriggerDescription"];
                 };
             };
             /** @description Invalid request */

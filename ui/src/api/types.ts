@@ -1,49 +1,22 @@
-import type { components } from "./schema";
+import type { components, paths } from "./schema";
 
+// Every shape the panel reads or sends is the shim's own, generated from its OpenAPI
+// document (`make ui-types`); these are only shorter names for them.
 type Schemas = components["schemas"];
 export type InvokeResult = Schemas["InvokeResult"];
+/** The HTTP answer to an invocation: an `InvokeResult` with its `wire_preview`. */
+export type InvokeAnswer = Schemas["InvokeAnswer"];
+export type WirePreview = Schemas["WirePreview"];
 export type Problem = Schemas["ProblemDocument"];
 export type FieldError = Schemas["FieldError"];
 export type WorkflowSummary = Schemas["WorkflowSummary"];
 export type ExecutionSummary = Schemas["ExecutionSummary"];
+export type ExecutionRecord = Schemas["ExecutionRecord"];
 export type TriggerType = Schemas["TriggerType"];
+export type Trigger = Schemas["TriggerSummary"];
+export type TriggerSchema = Schemas["TriggerDescription"];
+export type ParameterExample = Schemas["ParameterExample"];
+type InvokeOperation = paths["/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke"]["post"];
+/** What the panel sends: the body of POST .../manual-invoke, every field spelled out. */
+export type InvokeBody = Required<InvokeOperation["requestBody"]["content"]["application/json"]>;
 export type Parameters = Record<string, unknown>;
-
-// The shim declares its trigger list and schema answers as free-form objects, so their
-// shape is spelled out here, as worker/shim/app.py (list_triggers) and
-// worker/resolvers/__init__.py (describe_trigger) build them.
-export interface Trigger {
-  id: string;
-  type: TriggerType;
-  enabled: boolean;
-  manual_invocation: boolean;
-  manual_invocation_supported: boolean;
-  config: Record<string, unknown>;
-  /** A name the platform gives the trigger; the panel derives one from its config if absent. */
-  name?: string;
-}
-
-export interface ParameterExample {
-  name: string;
-  description?: string;
-  parameters: Parameters;
-}
-
-export interface TriggerSchema {
-  workflow_id: string;
-  trigger_id: string;
-  trigger_type: TriggerType;
-  supported: boolean;
-  manual_invocation: boolean;
-  description: string;
-  parameter_schema: Record<string, unknown>;
-  default_parameters: Parameters;
-  examples: ParameterExample[];
-}
-
-/** What the panel sends: the body of POST .../manual-invoke. */
-export interface InvokeBody {
-  parameters: Parameters;
-  description: string;
-  dry_run: boolean;
-}

@@ -1,5 +1,5 @@
 import type { ErrorSchema, FieldProps } from "@rjsf/utils";
-import { useEffect, useState } from "react";
+import { useEffect, useEffectEvent, useState } from "react";
 
 export interface JsonFieldContext {
   /** Tell the panel a raw-JSON field holds text that is not JSON (the button waits). */
@@ -12,7 +12,7 @@ function flatten(errors: ErrorSchema | undefined, at = ""): string[] {
   if (!errors) return [];
   return Object.entries(errors).flatMap(([key, value]) =>
     key === "__errors"
-      ? (value as unknown as string[]).map((message) => (at ? `${at}: ${message}` : message))
+      ? (errors.__errors ?? []).map((message) => (at ? `${at}: ${message}` : message))
       : flatten(value as ErrorSchema, `${at}/${key}`),
   );
 }
@@ -28,7 +28,7 @@ export function JsonField(props: FieldProps) {
   // A value set from outside (an example, "Run again") replaces the text, unless the text
   // already says the same; keyed on the serialised value, as objects are new each render.
   const serialized = JSON.stringify(formData);
-  useEffect(() => {
+  const fromOutside = useEffectEvent(() => {
     setText((current) => {
       try {
         if (JSON.stringify(JSON.parse(current)) === serialized) return current;
@@ -39,7 +39,8 @@ export function JsonField(props: FieldProps) {
     });
     setParseError(null);
     context?.setUnparsed(name, false);
-  }, [serialized]);
+  });
+  useEffect(() => fromOutside(), [serialized]);
 
   const change = (value: string) => {
     setText(value);

@@ -1,6 +1,5 @@
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import type { Trigger } from "../api/types";
 import { BASE, fakeShim, type Route, TRIGGERS } from "../test/fakeShim";
 import { ManualTriggerPanel } from "./ManualTriggerPanel";
 
@@ -19,6 +18,7 @@ function dryRunAnswer(body: { parameters: Record<string, unknown> }) {
       workflow_id: "wf_demo",
       trigger_id: "trig_manual_1",
       trigger_data: { trigger_type: "MANUAL", resolved_parameters: { inputs: body.parameters } },
+      wire_preview: { title: "Workflow inputs", text: JSON.stringify(body.parameters, null, 2) },
       errors: [],
       warnings: ["notify is ignored on staging"],
     },
@@ -32,7 +32,7 @@ function setup(routes: Record<string, Route> = {}, onUnauthorized = vi.fn()) {
   render(
     <ManualTriggerPanel
       workflowId="wf_demo"
-      triggers={TRIGGERS as unknown as Trigger[]}
+      triggers={TRIGGERS}
       apiBaseUrl={BASE}
       getToken={() => TOKEN}
       onUnauthorized={onUnauthorized}

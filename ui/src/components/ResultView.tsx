@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { FieldError, InvokeResult } from "../api/types";
+import type { FieldError, InvokeAnswer } from "../api/types";
 import type { InvokeState } from "../hooks/useInvoke";
 import { preview } from "../lib/preview";
 
@@ -38,7 +38,7 @@ function Warnings({ warnings }: { warnings: string[] }) {
 }
 
 function Countdown({ retryAt }: { retryAt: number }) {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
@@ -47,10 +47,10 @@ function Countdown({ retryAt }: { retryAt: number }) {
   return seconds > 0 ? <>Try again in {seconds} s.</> : <>You may try again now.</>;
 }
 
-function Resolved({ result }: { result: InvokeResult }) {
+function Resolved({ result }: { result: InvokeAnswer }) {
   const data = result.trigger_data;
-  if (!data) return null;
-  const shown = preview(data.trigger_type, data.resolved_parameters as Record<string, unknown>);
+  const shown = preview(result);
+  if (!data || !shown) return null;
   return (
     <section className="preview" aria-label="What will be sent">
       <h4>{shown.title}</h4>

@@ -1,5 +1,4 @@
 import type { Trigger } from "../api/types";
-import { triggerName } from "../lib/triggers";
 
 interface Props {
   triggers: Trigger[];
@@ -22,7 +21,7 @@ export function TriggerSelector({ triggers, selected, onSelect }: Props) {
           const usable = trigger.manual_invocation && trigger.manual_invocation_supported;
           return (
             <option key={trigger.id} value={trigger.id} disabled={!usable}>
-              {`${triggerName(trigger)} — ${trigger.id} (${trigger.type})${
+              {`${trigger.name} — ${trigger.id} (${trigger.type})${
                 usable ? "" : trigger.manual_invocation ? " · not supported" : " · manual runs off"
               }`}
             </option>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useEffectEvent, useState } from "react";
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -14,7 +14,11 @@ export function useAsync<T>(load: (() => Promise<T>) | null, key: string | null)
   });
   const [round, setRound] = useState(0);
   const reload = useCallback(() => setRound((n) => n + 1), []);
+  // `load` is a new closure each render; `key` (and `reload`) say when it asks for something
+  // else, and the effect then runs the latest one.
+  const latest = useEffectEvent(() => load);
   useEffect(() => {
+    const load = latest();
     if (load === null) {
       setState({ loading: false });
       return;
@@ -28,7 +32,6 @@ export function useAsync<T>(load: (() => Promise<T>) | null, key: string | null)
     return () => {
       current = false;
     };
-    // `load` is a new closure each render; `key` says when it asks for something else.
   }, [key, round]);
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }

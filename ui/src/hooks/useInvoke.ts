@@ -1,13 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, type Api } from "../api/client";
-import type { InvokeBody, InvokeResult, Problem } from "../api/types";
+import type { InvokeAnswer, InvokeBody, Problem } from "../api/types";
 
 export type InvokeState =
   | { phase: "idle" }
   | { phase: "sending" }
   /** No worker answered in time (504): the invocation is queued; its status is polled. */
   | { phase: "waiting"; invocationId: string; polls: number }
-  | { phase: "done"; result: InvokeResult }
+  /** The answer; a polled status has no `wire_preview`. */
+  | { phase: "done"; result: InvokeAnswer }
   | { phase: "failed"; status: number; problem: Problem | null; message: string }
   /** 429: the button waits until `retryAt` (ms since the epoch, from Retry-After). */
   | { phase: "rate-limited"; retryAt: number; problem: Problem | null };

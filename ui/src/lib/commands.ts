@@ -35,7 +35,7 @@ export function asCli(t: RequestTarget, body: InvokeBody): string {
     shellQuote(t.triggerId),
     `--user ${t.user ? shellQuote(t.user) : '"$USER"'}`,
     "--params-file -",
-    `--description ${shellQuote(body.description)}`,
+    `--description ${shellQuote(body.description ?? "")}`,
   ];
   if (body.dry_run) args.push("--dry-run");
   return `echo ${shellQuote(JSON.stringify(body.parameters))} | \\\n  ${args.join(" ")}`;

@@ -36,16 +36,20 @@ test("shell words survive quotes", () => {
   expect(curl).toContain(`--data-binary '{"parameters":{"text":"it'\\''s"},"description":"d","dry_run":true}'`);
 });
 
-test("a webhook is previewed as its HTTP request", () => {
-  const shown = preview("WEBHOOK", {
-    method: "POST",
-    webhook_url: "/webhook/abc",
-    query_params: { env: "staging", tag: ["a", "b"] },
-    headers: { "Content-Type": "application/json" },
-    raw_body: '{"a":1}',
-    source_ip: "127.0.0.1",
-  });
-  expect(shown.text).toBe('POST /webhook/abc?env=staging&tag=a&tag=b HTTP/1.1\nContent-Type: application/json\n\n{"a":1}');
+test("the shim's wire preview is shown; without one, the resolved parameters", () => {
+  const answer = {
+    invocation_id: "inv-1",
+    status: "dry_run" as const,
+    success: true,
+    message: "Dry run: valid",
+    workflow_id: "wf",
+    trigger_id: "t",
+    trigger_data: { trigger_type: "WEBHOOK" as const, resolved_parameters: { method: "POST" } },
+  };
+  const wire = { title: "HTTP request from 127.0.0.1", text: "POST /webhook/abc HTTP/1.1\n\n" };
+  expect(preview({ ...answer, wire_preview: wire })).toEqual(wire);
+  expect(preview(answer)).toEqual({ title: "Event", text: '{\n  "method": "POST"\n}' });
+  expect(preview({ ...answer, trigger_data: null })).toBeNull();
 });
 
 test("#token= is taken out of the address", () => {

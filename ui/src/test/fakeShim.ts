@@ -1,5 +1,6 @@
 // A stand-in for the shim's HTTP answers in component tests (the real shim is exercised by
 // the browser tests in e2e/): each route answers with a status, a body and headers.
+import type { Trigger } from "../api/types";
 import webhookSchema from "./webhook-schema.json";
 import manualSchema from "./manual-schema.json";
 
@@ -12,7 +13,9 @@ export interface Answer {
 }
 export type Route = (request: Request, body: unknown) => Answer | Promise<Answer>;
 
-export const TRIGGERS = [
+const TRIGGERS_URL = "/api/v1/workflows/wf_demo/triggers";
+
+export const TRIGGERS: Trigger[] = [
   {
     id: "trig_webhook_1",
     type: "WEBHOOK",
@@ -20,6 +23,9 @@ export const TRIGGERS = [
     manual_invocation: true,
     manual_invocation_supported: true,
     config: { webhook_url: "/webhook/abc123", method: "POST", secret: "***REDACTED***" },
+    name: "Webhook POST /webhook/abc123",
+    schema_url: `${TRIGGERS_URL}/trig_webhook_1/manual-invoke/schema`,
+    invoke_url: `${TRIGGERS_URL}/trig_webhook_1/manual-invoke`,
   },
   {
     id: "trig_manual_1",
@@ -28,8 +34,11 @@ export const TRIGGERS = [
     manual_invocation: true,
     manual_invocation_supported: true,
     config: {},
+    name: "Manual run",
+    schema_url: `${TRIGGERS_URL}/trig_manual_1/manual-invoke/schema`,
+    invoke_url: `${TRIGGERS_URL}/trig_manual_1/manual-invoke`,
   },
-] as const;
+];
 
 export const SCHEMAS: Record<string, unknown> = {
   trig_webhook_1: webhookSchema,

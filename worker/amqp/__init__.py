@@ -1,0 +1,61 @@
+"""RabbitMQ plumbing: connection, topology declaration, confirmed publishing, consuming.
+
+Delivery guarantees live here: events are published persistent, mandatory and
+publisher-confirmed; a consumer acks only after its handler succeeded, and a transient
+failure goes back to its quorum queue after a backoff counted from the broker's own
+delivery count, so the queue's delivery limit ends a poison message in its dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from worker.amqp.connection import (
+    RECONNECT_SECONDS,
+    Broker,
+    broker_user,
+    confirmed_channel,
+    connect,
+    live_connection,
+    node_urls,
+    url_user,
+)
+from worker.amqp.consuming import (
+    MAX_BACKOFF_DOUBLINGS,
+    Handler,
+    consume_until,
+    delivery_count,
+    retry_later,
+)
+from worker.amqp.declare import QUORUM_REPLICAS, declare_topology, delete_topology
+from worker.amqp.publish import JSON, json_message, publish_event
+from worker.amqp.replies import (
+    RECONNECT_POLL_SECONDS,
+    REPLY_ATTEMPTS,
+    REPLY_RECONNECT_WAIT_SECONDS,
+    ReplyPublisher,
+)
+
+__all__ = [
+    "JSON",
+    "MAX_BACKOFF_DOUBLINGS",
+    "QUORUM_REPLICAS",
+    "RECONNECT_POLL_SECONDS",
+    "RECONNECT_SECONDS",
+    "REPLY_ATTEMPTS",
+    "REPLY_RECONNECT_WAIT_SECONDS",
+    "Broker",
+    "Handler",
+    "ReplyPublisher",
+    "broker_user",
+    "confirmed_channel",
+    "connect",
+    "consume_until",
+    "declare_topology",
+    "delete_topology",
+    "delivery_count",
+    "json_message",
+    "live_connection",
+    "node_urls",
+    "publish_event",
+    "retry_later",
+    "url_user",
+]

@@ -1,0 +1,192 @@
+"""The link to RabbitMQ: one connection at a time to one node of a cluster's list, and the
+next node that answers when it is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractRobustConnection
+
+from worker.outage import BROKER_ERRORS
+
+log = structlog.get_logger(__name__)
+
+# Pause between two rounds over every node when none answers.
+RECONNECT_SECONDS = 1.0
+
+
+def url_user(setting: str) -> str:
+    """The broker user an AMQP URL (or the first of a node list) connects as."""
+    return urlsplit(setting.split(",")[0].strip()).username or "guest"
+
+
+def node_urls(setting: str) -> list[str]:
+    """`MTI_AMQP_URL` names one broker node or several, comma-separated (one cluster)."""
+    urls = [url.strip() for url in setting.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("MTI_AMQP_URL names no broker node")
+    return urls
+
+
+def _node(url: str) -> str:
+    """host:port of a node URL, for logs (never the credentials)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5672}"
+
+
+async def connect(url: str, name: str) -> AbstractRobustConnection:
+    """A robust connection to the first node of the list that answers (short-lived commands)."""
+    error: BaseException | None = None
+    for node in node_urls(url):
+        try:
+            return await aio_pika.connect_robust(node, client_properties={"connection_name": name})
+        except BROKER_ERRORS as exc:
+            error = exc
+    assert error is not None
+    raise error
+
+
+class Broker:
+    """A long-running process's link to RabbitMQ: one connection at a time to one node of the
+    list; when it is lost, a connection to the next node that answers.
+
+    The connections are plain, not aio-pika's robust ones: a robust channel restores only the
+    queues it declared itself, so consumers started on `get_queue(..., ensure=False)` and the
+    direct reply-to consumer were never restored, and every publish asking for a reply then
+    closed the channel with PRECONDITION_FAILED, for ever. Instead every role opens its
+    channels and consumers afresh on each new connection (`connected`), which also lets it
+    move to another node of a cluster.
+    """
+
+    def __init__(self, url: str, name: str) -> None:
+        self._urls = node_urls(url)
+        self._name = name
+        self._next = 0  # the node tried first when (re)connecting
+        self._connection: AbstractConnection | None = None
+        self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._closing = False
+        self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def user(self) -> str:
+        """The broker user it connects as (every node URL names the same one)."""
+        return url_user(self._urls[0])
+
+    @property
+    def connection(self) -> AbstractConnection:
+        """The current connection; it may be closed while the next one is being made."""
+        assert self._connection is not None, "Broker.start() first"
+        return self._connection
+
+    @property
+    def is_connected(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def name(self) -> str:
+        """The connection name RabbitMQ shows for this process (`rabbitmqctl list_connections`)."""
+        return self._name
+
+    async def start(self) -> None:
+        """Connect to the first node that answers; raises when none does (fail at start)."""
+        await self._connect_any()
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def connected(self, stop: asyncio.Event | None = None) -> AbstractConnection | None:
+        """The live connection, waiting for the next one if it was lost; None once `stop` is set
+        first."""
+        if stop is None:
+            await self._ready.wait()
+            return self._connection
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopping.cancel()
+        return None if stop.is_set() else self._connection
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _connect_any(self) -> None:
+        error: BaseException | None = None
+        for _ in self._urls:
+            url = self._urls[self._next]
+            try:
+                connection = await aio_pika.connect(
+                    url, client_properties={"connection_name": self._name}
+                )
+            except BROKER_ERRORS as exc:
+                error = exc
+                self._next = (self._next + 1) % len(self._urls)
+                continue
+            self._lost.clear()
+            connection.close_callbacks.add(functools.partial(self._closed, connection))
+            self._connection = connection
+            self._ready.set()
+            log.info("broker connected", node=_node(url))
+            return
+        assert error is not None
+        raise error
+
+    def _closed(self, connection: AbstractConnection, *_: object) -> None:
+        # Only the current connection's loss counts: a late callback of an earlier one must
+        # not make the process leave a live node.
+        if connection is self._connection:
+            self._lost.set()
+
+    async def _supervise(self) -> None:
+        while True:
+            await self._lost.wait()
+            if self._closing:
+                return
+            self._ready.clear()
+            # The next node first: the one just lost is the least likely to answer.
+            self._next = (self._next + 1) % len(self._urls)
+            log.warning("broker connection lost; connecting to the next node that answers")
+            while True:
+                try:
+                    await self._connect_any()
+                    break
+                except BROKER_ERRORS as exc:
+                    log.warning("no broker node answers", error=str(exc), retry_s=RECONNECT_SECONDS)
+                    await asyncio.sleep(RECONNECT_SECONDS)
+
+
+async def confirmed_channel(
+    connection: AbstractConnection, prefetch: int | None = None
+) -> AbstractChannel:
+    """A channel whose publishes wait for the broker's confirm and raise when unroutable."""
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    if prefetch:
+        await channel.set_qos(prefetch_count=prefetch)
+    return channel
+
+
+def broker_user(source: Any) -> str:
+    """The broker user a `Broker` or a connection connects as: the only `user_id` property
+    RabbitMQ lets it publish (worker/identity.py trusts that property)."""
+    if isinstance(source, Broker):
+        return source.user
+    return getattr(getattr(source, "url", None), "user", None) or "guest"
+
+
+async def live_connection(source: Broker | AbstractConnection) -> AbstractConnection:
+    """The connection to use now: a process's `Broker`'s current one (waiting for the next
+    one if it was lost), or the one connection given."""
+    if not isinstance(source, Broker):
+        return source
+    connection = await source.connected()
+    assert connection is not None
+    return connection

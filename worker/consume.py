@@ -1,0 +1,150 @@
+"""One message's lifecycle, the same for every consuming role (the invoke worker, the scheduler).
+
+    parse (size bound, model) --malformed--> role.malformed --> its Outcome (dead letter)
+      | bind the logging context (role.context)
+      v
+    role.admit (before any I/O of the role's own; e.g. the worker's authentication)
+      | None: go on                       an Outcome: settle it now
+      v
+    role.run, run again after each outage of PostgreSQL/Redis (`Dependencies.wait_out`)
+      | returned: ACK                     raised: role.failed decides RETRY or DEAD_LETTER
+      v
+    settle: ack / retry later (backoff from the broker's delivery count) / dead-letter
+      | acked after run
+      v
+    role.done (the role's metrics and log line)
+
+What a role does differently stays in the role: the worker's replies to malformed and
+unauthenticated requests, the scheduler's batching and the order of its dead letters. A
+settling step that itself fails is caught by `amqp.consume_until`, which dead-letters the
+message rather than leave it unacked.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any, Generic, Protocol, TypeVar
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
+
+from worker import amqp
+from worker.outage import Dependencies
+from worker.settings import Settings
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Outcome(enum.Enum):
+    """How a message leaves the consumer."""
+
+    ACK = "ack"  # handled, or answered for good (a refusal is an answer)
+    RETRY = "retry"  # back to its queue after a backoff; the delivery limit bounds the tries
+    DEAD_LETTER = "dead_letter"  # no retry can help: rejected without requeue, to the DLQ
+
+
+class TooLarge(ValueError):
+    """A message body over the role's size bound (refused before it is parsed)."""
+
+
+class Role(Protocol[T, R]):
+    """What one consuming role supplies to the lifecycle; `T` is the parsed message, `R` what
+    handling it produced."""
+
+    name: str  # the `role` label of manual_trigger_transient_failures_total
+    kind: str  # what a message is called in errors ("invoke message")
+    max_bytes: int | None  # the size bound of a message body, if the role sets one
+
+    def parse(self, body: bytes) -> T:
+        """The message's model; raises ValidationError or ValueError when malformed."""
+        ...
+
+    async def malformed(
+        self, message: AbstractIncomingMessage, error: ValidationError | ValueError
+    ) -> Outcome:
+        """Log, count (and answer, if the role does) a message that does not parse."""
+        ...
+
+    def context(self, item: T) -> dict[str, Any]:
+        """The logging context bound while the message is handled."""
+        ...
+
+    async def admit(self, message: AbstractIncomingMessage, item: T) -> Outcome | None:
+        """None to go on; else the outcome of a message refused before any work."""
+        ...
+
+    async def run(self, message: AbstractIncomingMessage, item: T) -> R:
+        """The work; raises for a failure. Run again after an outage, so it is idempotent."""
+        ...
+
+    def failed(self, item: T, error: Exception) -> Outcome:
+        """Log and classify a failure that was no outage: RETRY or DEAD_LETTER."""
+        ...
+
+    def done(self, message: AbstractIncomingMessage, item: T, result: R, seconds: float) -> None:
+        """The role's metrics and log line, once the message is acked."""
+        ...
+
+
+class Consumer(Generic[T, R]):
+    """The lifecycle of `role`'s messages; its `handle` is the queue's handler."""
+
+    def __init__(
+        self, role: Role[T, R], settings: Settings, dependencies: Dependencies | None
+    ) -> None:
+        self._role = role
+        self._dependencies = dependencies
+        self._backoff = settings.retry_backoff_seconds
+        self._backoff_cap = settings.retry_backoff_max_seconds
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
+        role = self._role
+        try:
+            item = self.parse(message.body)
+        except (ValidationError, ValueError) as exc:
+            await self.settle(message, await role.malformed(message, exc))
+            return
+        with structlog.contextvars.bound_contextvars(**role.context(item)):
+            outcome = await role.admit(message, item)
+            if outcome is not None:
+                await self.settle(message, outcome)
+                return
+            try:
+                result = await self._through_outages(message, item)
+            except Exception as exc:
+                await self.settle(message, role.failed(item, exc))
+                return
+            # Nothing may suspend between the end of the work and the ack: the scheduler's
+            # dead letters keep arrival order because handlers woken in order ack in order.
+            await self.settle(message, Outcome.ACK)
+            role.done(message, item, result, time.perf_counter() - started)
+
+    def parse(self, body: bytes) -> T:
+        limit = self._role.max_bytes
+        if limit is not None and len(body) > limit:
+            raise TooLarge(f"{self._role.kind} larger than {limit} bytes")
+        return self._role.parse(body)
+
+    async def _through_outages(self, message: AbstractIncomingMessage, item: T) -> R:
+        """Run the work; while PostgreSQL or Redis is unreachable, hold the message and run it
+        again once they are back, so an outage spends no delivery."""
+        while True:
+            try:
+                return await self._role.run(message, item)
+            except Exception as exc:
+                if self._dependencies is None or not await self._dependencies.wait_out(exc):
+                    raise
+
+    async def settle(self, message: AbstractIncomingMessage, outcome: Outcome) -> None:
+        if outcome is Outcome.ACK:
+            await message.ack()
+        elif outcome is Outcome.RETRY:
+            await amqp.retry_later(
+                message, role=self._role.name, base=self._backoff, cap=self._backoff_cap
+            )
+        else:
+            await message.reject(requeue=False)

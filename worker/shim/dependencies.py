@@ -1,0 +1,107 @@
+"""What routes share, as FastAPI dependencies: the shim's context, the caller (a verified
+bearer token) and the access checks on a workflow or trigger the caller asks for.
+(No `from __future__ import annotations`: FastAPI must see the dependency annotations.)"""
+
+from dataclasses import dataclass
+from typing import Annotated, cast
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from contracts.models import IDENTIFIER_PATTERN
+from contracts.regex import linear
+from contracts.specs import Trigger
+from worker import store
+from worker.auth import InvalidToken, TokenVerifier
+from worker.authz import can_read
+from worker.invocations import InvocationStatusStore
+from worker.resources import Resources
+from worker.rpc import InvokeClient
+from worker.settings import Settings
+from worker.shim.problems import Problem, not_found
+
+IDENTIFIER = linear(IDENTIFIER_PATTERN)
+
+
+@dataclass(frozen=True)
+class ShimContext:
+    """What the routes of one app use: its connections, its settings, its RPC client."""
+
+    resources: Resources
+    client: InvokeClient
+    verifier: TokenVerifier
+    statuses: InvocationStatusStore
+
+    @classmethod
+    def of(cls, resources: Resources, client: InvokeClient) -> "ShimContext":
+        return cls(
+            resources=resources,
+            client=client,
+            verifier=resources.settings.token_verifier(),
+            statuses=resources.statuses,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    def attach(self, app: FastAPI) -> None:
+        app.state.shim = self
+
+
+def shim_context(request: Request) -> ShimContext:
+    return cast(ShimContext, request.app.state.shim)
+
+
+Context = Annotated[ShimContext, Depends(shim_context)]
+
+bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    context: Context,
+) -> str:
+    unauthorized = Problem(
+        401, "Unauthorized", "invalid token", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if credentials is None:
+        raise unauthorized
+    try:
+        return context.verifier.verify(credentials.credentials)
+    except InvalidToken:
+        raise unauthorized from None
+
+
+User = Annotated[str, Depends(current_user)]
+
+
+async def readable(
+    context: ShimContext, workflow_id: str, user: str, trigger_id: str | None = None
+) -> store.Access:
+    """The workflow as `user` may see it; 404 when it does not exist or is not theirs."""
+    if not IDENTIFIER.match(workflow_id):
+        raise not_found("Workflow")
+    access = await store.load_access(context.resources.pool, workflow_id, user, trigger_id)
+    if access is None or not can_read(access.role):
+        raise not_found("Workflow")
+    return access
+
+
+async def readable_workflow(workflow_id: str, user: User, context: Context) -> store.Access:
+    """The path's workflow, when the caller may read it."""
+    return await readable(context, workflow_id, user)
+
+
+async def readable_trigger(
+    workflow_id: str, trigger_id: str, user: User, context: Context
+) -> Trigger:
+    """The path's trigger, when the caller may read its workflow."""
+    access = await readable(context, workflow_id, user, trigger_id)
+    if access.trigger is None:
+        raise not_found("Trigger")
+    return access.trigger
+
+
+ReadableWorkflow = Annotated[store.Access, Depends(readable_workflow)]
+ReadableTrigger = Annotated[Trigger, Depends(readable_trigger)]

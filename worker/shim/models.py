@@ -1,0 +1,103 @@
+"""What the shim's routes take and answer: every body has a model, so OpenAPI (and the
+panel's generated types) say each field."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from contracts.models import InvokeResult, StorableText, TriggerType
+from contracts.triggers import WirePreview
+
+MAX_PAGE = 100
+
+
+class InvokeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Trigger parameters; see the schema endpoint."
+    )
+    description: StorableText | None = Field(default=None, max_length=2000)
+    dry_run: StrictBool = Field(default=False, description="A JSON boolean, not a string.")
+
+
+class InvokeAnswer(InvokeResult):
+    """The HTTP answer to an invocation: the worker's `InvokeResult`, and what its event would
+    put on the wire."""
+
+    wire_preview: WirePreview | None = Field(
+        default=None,
+        description="The resolved event as its receiver would see it; null without "
+        "trigger_data. Cut (ending in …) when the answer would be too large.",
+    )
+
+
+class WorkflowSummary(BaseModel):
+    id: str
+    name: str
+    role: str = Field(description="viewer, operator, editor or owner")
+    triggers_url: str
+
+
+class WorkflowList(BaseModel):
+    workflows: list[WorkflowSummary]
+
+
+class TriggerSummary(BaseModel):
+    """A trigger as the list shows it."""
+
+    id: str
+    type: TriggerType
+    enabled: bool
+    manual_invocation: bool
+    manual_invocation_supported: bool
+    config: dict[str, Any] = Field(description="The trigger's config, secrets redacted")
+    name: str = Field(description="A name a person recognises, from the trigger's config")
+    schema_url: str
+    invoke_url: str
+
+
+class TriggerList(BaseModel):
+    workflow_id: str
+    triggers: list[TriggerSummary]
+
+
+class ExecutionRecord(BaseModel):
+    """An execution as the scheduler recorded it, redacted where its trigger carries
+    credentials."""
+
+    execution_id: str
+    event_id: str
+    workflow_id: str
+    trigger_id: str
+    trigger_type: str
+    status: str
+    trigger_data: dict[str, Any]
+    input_data: Any
+    metadata: dict[str, Any]
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class ExecutionSummary(BaseModel):
+    """An execution as a list shows it: what ran, when, by whom, with which parameters."""
+
+    execution_id: str
+    event_id: str
+    trigger_id: str
+    trigger_type: str
+    status: str
+    created_at: datetime
+    manual: bool
+    initiated_by: str | None = None
+    description: str | None = None
+    parameters: dict[str, Any] | None = Field(
+        None, description="The simulated parameters of a manual invocation"
+    )
+    execution_url: str
+
+
+class ExecutionPage(BaseModel):
+    workflow_id: str
+    executions: list[ExecutionSummary]
+    next_cursor: str | None = None

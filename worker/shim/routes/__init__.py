@@ -1,0 +1,1 @@
+"""The shim's routes, one router per concern; `worker.shim.app` includes them."""

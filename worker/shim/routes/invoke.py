@@ -1,0 +1,197 @@
+"""The one write: an invocation, published to the invoke queue and answered by a worker.
+(No `from __future__ import annotations`: FastAPI must see the dependency annotations.)"""
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from contracts.ids import new_invocation_id
+from contracts.models import (
+    MAX_ANSWER_BYTES,
+    MAX_BODY_BYTES,
+    TRUNCATED,
+    FieldError,
+    InvocationSource,
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+)
+from contracts.triggers import WirePreview, wire_preview
+from contracts.validation import from_pydantic
+from worker.safety import TooLarge, parse_json, shape_errors
+from worker.shim.dependencies import IDENTIFIER, Context, User
+from worker.shim.models import InvokeAnswer, InvokeBody
+from worker.shim.problems import Problem, invalid, not_found, problem_responses
+
+router = APIRouter()
+
+HTTP_STATUS = {
+    InvokeStatus.QUEUED: 202,
+    InvokeStatus.ACCEPTED: 202,
+    InvokeStatus.DRY_RUN: 200,
+    InvokeStatus.INVALID: 400,
+    InvokeStatus.FORBIDDEN: 403,
+    InvokeStatus.NOT_FOUND: 404,
+    InvokeStatus.CONFLICT: 409,
+    InvokeStatus.RATE_LIMITED: 429,
+    InvokeStatus.UNAUTHENTICATED: 401,
+}
+
+
+@router.post(
+    "/api/v1/workflows/{workflow_id}/triggers/{trigger_id}/manual-invoke",
+    status_code=202,
+    response_model=InvokeAnswer,
+    responses={
+        200: {"model": InvokeAnswer, "description": "Dry run: resolved, nothing recorded"},
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 429, 503, 504),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": InvokeBody.model_json_schema()}},
+        }
+    },
+)
+async def manual_invoke(
+    workflow_id: str,
+    trigger_id: str,
+    http_request: Request,
+    user: User,
+    context: Context,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> Response:
+    body = await _invoke_body(http_request)
+    if not (IDENTIFIER.match(workflow_id) and IDENTIFIER.match(trigger_id)):
+        raise not_found("Trigger")
+    request = InvokeRequest(
+        invocation_id=new_invocation_id(user, idempotency_key),
+        workflow_id=workflow_id,
+        trigger_id=trigger_id,
+        user_id=user,
+        parameters=body.parameters,
+        description=body.description,
+        dry_run=body.dry_run,
+        requested_at=datetime.now(UTC),
+        source=InvocationSource.HTTP,
+        idempotency_key=idempotency_key,
+    )
+    result = await context.client.call(request, context.settings.reply_timeout_seconds)
+    if result is None:
+        # Written only now that the caller is told to poll: a request answered in time
+        # costs no status write of its own, a refused one only a short-lived record.
+        await context.statuses.mark_queued(request)
+        raise Problem(
+            504,
+            "No reply in time",
+            "The request is queued; poll its status.",
+            invocation_id=request.invocation_id,
+            status_url=f"/api/v1/invocations/{request.invocation_id}",
+        )
+    http_request.state.answered_by_worker = True  # the worker counted it
+    return invoke_response(result)
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type in ("", "application/json") or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _invoke_body(http_request: Request) -> InvokeBody:
+    """Parse the body ourselves: size, nesting and value limits come before any model."""
+    content_type = http_request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        raise Problem(
+            415,
+            "Unsupported media type",
+            f"the body must be application/json, not {content_type[:100]}",
+            headers={"Accept": "application/json"},
+        )
+    raw = await http_request.body()
+    try:
+        document = parse_json(raw)
+    except TooLarge:
+        raise Problem(413, "Body too large", f"at most {MAX_BODY_BYTES} bytes") from None
+    except ValueError as exc:
+        error = FieldError(path="", message=f"not valid JSON: {exc}", code="json_invalid")
+        raise invalid([error]) from None
+    http_request.state.dry_run = isinstance(document, dict) and document.get("dry_run") is True
+    if errors := shape_errors(document, ""):
+        raise invalid(errors)
+    try:
+        return InvokeBody.model_validate(document)
+    except ValidationError as exc:
+        raise invalid(from_pydantic(exc)) from None
+
+
+def invoke_response(result: InvokeResult) -> Response:
+    """The worker's answer as HTTP: a problem document for a refusal, else the result with
+    its wire preview (`Location`: the execution)."""
+    status = HTTP_STATUS[result.status]
+    if status >= 400:
+        headers = None
+        if result.rate_limit is not None:
+            headers = {"Retry-After": str(result.rate_limit.retry_after_seconds)}
+        return Problem(
+            status,
+            result.message,
+            errors=result.errors,
+            headers=headers,
+            invocation_id=result.invocation_id,
+            rate_limit=result.rate_limit,
+        ).response()
+    headers = {"Location": result.execution_url} if result.execution_url else None
+    return Response(answer_content(result), status, headers=headers, media_type="application/json")
+
+
+def answer_content(result: InvokeResult) -> bytes:
+    """The result and its wire preview as JSON, under MAX_ANSWER_BYTES: the worker already
+    bounds the result, so the preview is what gets cut (to null, at worst)."""
+    data = result.trigger_data
+    preview = wire_preview(data.trigger_type, data.resolved_parameters) if data else None
+    answer = InvokeAnswer.model_construct(**dict(result), wire_preview=preview)
+    body = answer.model_dump(mode="json")
+    content = _render(body)
+    if preview is not None and len(content) >= MAX_ANSWER_BYTES:
+        body["wire_preview"] = _cut(body, preview)
+        content = _render(body)
+    return content
+
+
+def _render(value: Any) -> bytes:
+    """JSON as JSONResponse renders it."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _cut(body: dict[str, Any], preview: WirePreview) -> dict[str, str] | None:
+    """The preview with its text cut so that the answer stays under MAX_ANSWER_BYTES; None
+    when not even its title fits."""
+    untitled = {**body, "wire_preview": {"title": preview.title, "text": ""}}
+    room = MAX_ANSWER_BYTES - 1 - len(_render(untitled))
+    text = preview.text
+
+    def fits(keep: int) -> bool:
+        return len(_render(_shortened(text, keep))) - 2 <= room
+
+    if not fits(0):
+        return None
+    low, high = 0, len(text)  # the longest prefix that fits: low fits, beyond high does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return {"title": preview.title, "text": _shortened(text, low)}
+
+
+def _shortened(text: str, keep: int) -> str:
+    return f"{text[:keep]}{TRUNCATED}[{len(text) - keep} more characters]"

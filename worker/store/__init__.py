@@ -1,0 +1,71 @@
+"""Postgres access (asyncpg): migrations, the workflow catalogue and the executions table.
+
+Every SQL statement of the service lives in this package; `from worker import store` and
+`store.X` reach every name the rest of the service uses.
+"""
+
+from __future__ import annotations
+
+from worker.store.access import (
+    CATALOG_CHANNEL,
+    MAX_WORKFLOWS_LISTED,
+    Access,
+    AccessCache,
+    Membership,
+    list_triggers,
+    list_workflows,
+    load_access,
+    load_triggers,
+    triggers_of_type,
+)
+from worker.store.catalog import upsert_workflow
+from worker.store.database import (
+    create_pool,
+    drop_database,
+    ensure_database,
+    migrate,
+    migrations_dir,
+)
+from worker.store.executions import (
+    ROW_ERRORS,
+    BadCursor,
+    Execution,
+    UnknownTrigger,
+    UnrecordableEvent,
+    decode_cursor,
+    encode_cursor,
+    get_execution,
+    list_executions,
+    record_execution,
+    record_executions,
+)
+
+__all__ = [
+    "CATALOG_CHANNEL",
+    "MAX_WORKFLOWS_LISTED",
+    "ROW_ERRORS",
+    "Access",
+    "AccessCache",
+    "BadCursor",
+    "Execution",
+    "Membership",
+    "UnknownTrigger",
+    "UnrecordableEvent",
+    "create_pool",
+    "decode_cursor",
+    "drop_database",
+    "encode_cursor",
+    "ensure_database",
+    "get_execution",
+    "list_executions",
+    "list_triggers",
+    "list_workflows",
+    "load_access",
+    "load_triggers",
+    "migrate",
+    "migrations_dir",
+    "record_execution",
+    "record_executions",
+    "triggers_of_type",
+    "upsert_workflow",
+]
