@@ -13,7 +13,10 @@ here and the kinds, which need the models, can still be found from it.
 
 from __future__ import annotations
 
+import importlib
 from enum import StrEnum
+from types import ModuleType
+from typing import Any
 
 # (No docstring on the enum: it would become the `description` of the API's TriggerType
 # schema.)
@@ -31,3 +34,19 @@ class TriggerType(StrEnum):
 def module_name(trigger_type: TriggerType) -> str:
     """The name of the type's modules: `contracts.kinds.<name>`, `worker.resolvers.<name>`."""
     return trigger_type.value.lower()
+
+
+def registered(package: str, trigger_type: TriggerType, export: str) -> tuple[str, Any]:
+    """What the type's module in `package` exports as `export` (None if nothing), and the
+    module's name; a registered type without that module fails with the way to add one."""
+    name = f"{package}.{module_name(trigger_type)}"
+    try:
+        module: ModuleType = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise ImportError(
+            f"trigger type {trigger_type.value} is registered (contracts/registry.py) but has "
+            f"no module {name}: docs/trigger-types.md, 'Adding a trigger type'"
+        ) from exc
+    return name, getattr(module, export, None)

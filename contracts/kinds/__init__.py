@@ -8,10 +8,8 @@ and one whose module is missing or malformed fails here, at import.
 
 from __future__ import annotations
 
-import importlib
-
 from contracts.kinds.base import TriggerKind, WirePreview
-from contracts.registry import TriggerType, module_name
+from contracts.registry import TriggerType, registered
 from contracts.specs import ManualInvocationSpec
 
 __all__ = ["KINDS", "SPECS", "TriggerKind", "WirePreview", "kind_of"]
@@ -19,17 +17,7 @@ __all__ = ["KINDS", "SPECS", "TriggerKind", "WirePreview", "kind_of"]
 
 def kind_of(trigger_type: TriggerType) -> TriggerKind:
     """The kind the type's module exports, checked to be that type's."""
-    name = f"{__name__}.{module_name(trigger_type)}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        raise ImportError(
-            f"trigger type {trigger_type.value} is registered (contracts/registry.py) but has "
-            f"no module {name}: docs/trigger-types.md, 'Adding a trigger type'"
-        ) from exc
-    kind = getattr(module, "KIND", None)
+    name, kind = registered(__name__, trigger_type, "KIND")
     if not isinstance(kind, TriggerKind) or kind.spec.trigger_type is not trigger_type:
         raise ImportError(f"{name}.KIND must be the TriggerKind of {trigger_type.value}")
     return kind

@@ -10,7 +10,6 @@ Each registered trigger type `X` (`contracts.registry`) has its resolver in the 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from contracts.models import (
     TriggerEvent,
     TriggerType,
 )
-from contracts.registry import module_name
+from contracts.registry import registered
 from contracts.specs import Trigger
 from contracts.triggers import KINDS, config_problems
 from contracts.validation import pointer, validate
@@ -42,17 +41,7 @@ __all__ = [
 
 def resolver_of(trigger_type: TriggerType) -> Resolver:
     """The resolver the type's module exports, checked to subclass the type's kind."""
-    name = f"{__name__}.{module_name(trigger_type)}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        raise ImportError(
-            f"trigger type {trigger_type.value} is registered (contracts/registry.py) but has "
-            f"no resolver module {name}: docs/trigger-types.md, 'Adding a trigger type'"
-        ) from exc
-    resolver = getattr(module, "RESOLVER", None)
+    name, resolver = registered(__name__, trigger_type, "RESOLVER")
     kind = type(KINDS[trigger_type])
     if not isinstance(resolver, kind) or not callable(getattr(resolver, "resolve", None)):
         raise ImportError(f"{name}.RESOLVER must be a {kind.__name__} with a `resolve` method")
