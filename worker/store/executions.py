@@ -102,13 +102,21 @@ class Execution:
     trigger_data: dict[str, Any]
     input_data: Any
     metadata: dict[str, Any]
-    created_at: datetime
+    created_at: datetime  # when the scheduler recorded it
+    # What the engine reported (contracts/executions.py); none of it before it does.
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    engine: str | None = None
+    updated_at: datetime | None = None  # when the last transition was applied
 
 
 async def get_execution(pool: asyncpg.Pool, execution_id: str) -> Execution | None:
     row = await pool.fetchrow(
         """SELECT execution_id, event_id, workflow_id, trigger_id, trigger_type, status,
-                  trigger_data, input_data, metadata, created_at
+                  trigger_data, input_data, metadata, created_at, started_at, finished_at,
+                  output, error, engine, updated_at
              FROM workflow_executions WHERE execution_id = $1""",
         execution_id,
     )
@@ -152,7 +160,8 @@ async def list_executions(
     before_time, before_id = after if after is not None else (None, None)
     rows = await pool.fetch(
         """SELECT execution_id, event_id, workflow_id, trigger_id, trigger_type, status,
-                  trigger_data, input_data, metadata, created_at
+                  trigger_data, input_data, metadata, created_at, started_at, finished_at,
+                  output, error, engine, updated_at
              FROM workflow_executions
             WHERE workflow_id = $1
               AND ($2::text IS NULL OR trigger_id = $2)
