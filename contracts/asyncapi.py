@@ -12,6 +12,14 @@ import json
 from html import escape
 from typing import Any
 
+from contracts.executions import (
+    MAX_ERROR_MESSAGE,
+    MAX_OUTPUT_BYTES,
+    MAX_UPDATE_BYTES,
+    STATUS_CHANNEL,
+    ExecutionStatus,
+    ExecutionUpdate,
+)
 from contracts.models import (
     MAX_ANSWER_BYTES,
     MAX_ERRORS,
@@ -39,7 +47,7 @@ AMQP_BINDING_VERSION = "0.3.0"
 def _schemas() -> dict[str, Any]:
     """Every model's JSON Schema as a component, its `$defs` lifted beside it."""
     found: dict[str, Any] = {}
-    for model in (InvokeRequest, InvokeResult, TriggerEvent):
+    for model in (InvokeRequest, InvokeResult, TriggerEvent, ExecutionUpdate):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         found.update(schema.pop("$defs", {}))
         found[model.__name__] = schema
@@ -131,6 +139,18 @@ def _messages() -> dict[str, Any]:
             "description": "The scheduler records one execution per event id; a manual one "
             "carries `metadata.manual_invocation: true`.",
         },
+        "ExecutionUpdate": {
+            "name": "ExecutionUpdate",
+            "title": "A workflow engine reports an execution's step",
+            "contentType": "application/json",
+            "payload": _ref("components", "schemas", "ExecutionUpdate"),
+            "description": f"At most {MAX_UPDATE_BYTES} bytes; `output` and `error.details` at "
+            f"most {MAX_OUTPUT_BYTES} bytes as JSON, `error.message` {MAX_ERROR_MESSAGE} "
+            "characters. Applied forward only (pending → running → succeeded, failed or "
+            "cancelled): a duplicate or late step changes nothing; an update for an unknown "
+            "execution is dead-lettered. Each applied step is announced on the PostgreSQL "
+            f"channel `{STATUS_CHANNEL}`.",
+        },
     }
 
 
@@ -170,10 +190,32 @@ def _channels(topology: Topology) -> dict[str, Any]:
                 {"is": "routingKey", "exchange": _exchange(topology.trigger_exchange, "topic")}
             ),
         },
+        "executionUpdates": {
+            "address": "{status}",
+            "title": "Execution updates (from workflow engines)",
+            "parameters": {
+                "status": {
+                    "enum": [s.value for s in ExecutionStatus if s is not ExecutionStatus.PENDING],
+                    "description": "The status the update reports (its `status` field).",
+                },
+            },
+            "messages": {
+                "executionUpdate": _ref("components", "messages", "ExecutionUpdate"),
+            },
+            "bindings": _amqp(
+                {"is": "routingKey", "exchange": _exchange(topology.updates_exchange, "topic")}
+            ),
+        },
     }
+    return {**channels, **_dead_letter_channels(topology)}
+
+
+def _dead_letter_channels(topology: Topology) -> dict[str, Any]:
+    channels: dict[str, Any] = {}
     for queue, message, key in (
         (topology.invoke_queue, "InvokeRequest", "invokeDeadLetters"),
         (topology.scheduler_queue, "TriggerEvent", "triggerEventDeadLetters"),
+        (topology.updates_queue, "ExecutionUpdate", "executionUpdateDeadLetters"),
     ):
         channels[key] = {
             "address": dead_letter_queue(queue),
@@ -212,6 +254,14 @@ def _operations() -> dict[str, Any]:
             "channel": _ref("channels", "triggerEvents"),
             "title": "The scheduler records each trigger event",
             "messages": [_ref("channels", "triggerEvents", "messages", "triggerEvent")],
+        },
+        "sendExecutionUpdate": {
+            "action": "send",
+            "channel": _ref("channels", "executionUpdates"),
+            "title": "Report an execution's step (workflow engines; the scheduler applies it)",
+            "security": [_ref("components", "securitySchemes", "brokerUser")],
+            "messages": [_ref("channels", "executionUpdates", "messages", "executionUpdate")],
+            "bindings": _amqp({"deliveryMode": 2, "mandatory": True}),
         },
     }
 

@@ -28,6 +28,8 @@ STATUS_CHANNEL = "mti_execution_status"
 EXECUTION_ID_PATTERN = r"^exec_[0-9a-f]{32}$"
 MAX_OUTPUT_BYTES = 64 * 1024  # an output summary or an error's details, as compact JSON
 MAX_ERROR_MESSAGE = 4096  # characters
+# A whole update message: room for an output or an error's details at their bound, and more.
+MAX_UPDATE_BYTES = 4 * MAX_OUTPUT_BYTES
 WAITING_FOR_ENGINE = "waiting for the workflow engine"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import asyncapi
+from contracts.executions import ExecutionUpdate
 from contracts.kinds import SPECS
 from contracts.models import InvokeRequest, InvokeResult, ManualInvocationMetadata, TriggerEvent
 from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec
@@ -25,6 +26,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "invoke-request": InvokeRequest,
     "invoke-result": InvokeResult,
     "trigger-event": TriggerEvent,
+    "execution-update": ExecutionUpdate,
     "manual-invocation-metadata": ManualInvocationMetadata,
     "manual-invocation-spec": ManualInvocationSpec,
 }

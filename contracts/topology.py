@@ -10,6 +10,8 @@ from dataclasses import dataclass
 INVOKE_ROUTING_KEY = "invoke"
 # The scheduler consumes every trigger event, whatever its type, workflow or trigger.
 ALL_TRIGGER_EVENTS = "#"
+# The scheduler applies every execution update, whatever its status.
+ALL_EXECUTION_UPDATES = "#"
 # RabbitMQ's pseudo-queue for RPC replies (direct reply-to): no reply queue to declare.
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
@@ -19,6 +21,12 @@ def trigger_event_routing_key(trigger_type: str, workflow_id: str, trigger_id: s
     (`trigger_type` is a `TriggerType`, a string enum: this module imports no model, so the
     models may import it.)"""
     return f"{trigger_type.lower()}.{workflow_id}.{trigger_id}"
+
+
+def execution_update_routing_key(status: str) -> str:
+    """An execution update's routing key: its status (`running`, `succeeded`, ...), so that a
+    consumer may bind to final statuses only. (`status` is an `ExecutionStatus`, a string enum.)"""
+    return str(status)
 
 
 def dead_letter_exchange(queue: str) -> str:
@@ -57,15 +65,26 @@ class Topology:
         return self._name("manual-trigger.invoke")
 
     @property
-    def consumer_queues(self) -> tuple[str, str]:
+    def updates_exchange(self) -> str:
+        """Where workflow engines report executions (contracts/executions.py); topic, routing
+        key = the status."""
+        return self._name("executions.updates")
+
+    @property
+    def updates_queue(self) -> str:
+        """The scheduler's queue of execution updates, bound to every status."""
+        return self._name("scheduler.execution-updates")
+
+    @property
+    def consumer_queues(self) -> tuple[str, ...]:
         """The queues that have a delivery limit and a dead-letter queue of their own."""
-        return (self.invoke_queue, self.scheduler_queue)
+        return (self.invoke_queue, self.scheduler_queue, self.updates_queue)
 
     @property
     def exchanges(self) -> tuple[str, ...]:
         """Every exchange `manual-trigger topology` declares."""
         dead = tuple(dead_letter_exchange(queue) for queue in self.consumer_queues)
-        return (self.trigger_exchange, self.invoke_exchange, *dead)
+        return (self.trigger_exchange, self.invoke_exchange, self.updates_exchange, *dead)
 
     @property
     def queues(self) -> tuple[str, ...]:

@@ -13,3 +13,8 @@ ALTER TABLE workflow_executions
 -- What an engine looks for: the executions nobody has started yet.
 CREATE INDEX workflow_executions_pending
     ON workflow_executions (created_at) WHERE status = 'pending';
+
+-- And the runs an engine took and may have to finish after a restart (the stand-in engine,
+-- worker/engine.py, resumes its own).
+CREATE INDEX workflow_executions_running
+    ON workflow_executions (created_at) WHERE status = 'running';

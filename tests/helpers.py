@@ -4,6 +4,7 @@ waiting, and broker and CLI helpers shared by integration, end-to-end and fault 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ from aio_pika.abc import (
 )
 from redis.asyncio import Redis
 
+from contracts.executions import STATUS_CHANNEL
 from contracts.models import InvokeResult
 from contracts.topology import DIRECT_REPLY_TO, INVOKE_ROUTING_KEY, Topology
 from worker import amqp
@@ -330,3 +332,55 @@ async def running(
         await amqp.delete_topology(channel, own.topology)
         await channel.close()
         await delete_redis_keys(redis, own)
+
+
+@dataclass
+class StreamEvent:
+    """One Server-Sent Event as a client parses it (a comment line alone is a heartbeat)."""
+
+    event: str | None = None
+    id: str | None = None
+    data: Any = None
+    comment: str | None = None
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[StreamEvent]:
+    """The events of a `text/event-stream` response, `data` parsed as JSON."""
+    current, data = StreamEvent(), []
+    async for line in response.aiter_lines():
+        if line == "":
+            if data or current.event or current.id or current.comment:
+                current.data = json.loads("\n".join(data)) if data else None
+                yield current
+            current, data = StreamEvent(), []
+        elif line.startswith(":"):
+            current.comment = line[1:].strip()
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                data.append(value)
+            elif name in ("event", "id"):
+                setattr(current, name, value)
+
+
+async def set_execution_status(
+    pool: Any, execution_id: str, status: str, output: Any = None, error: Any = None
+) -> None:
+    """What a workflow engine's reported transition does to the row: UPDATE it and NOTIFY
+    the status channel, in one transaction (for tests that need no engine)."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            """UPDATE workflow_executions
+                  SET status = $2,
+                      started_at = CASE WHEN $2 <> 'pending' THEN coalesce(started_at, now()) END,
+                      finished_at = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')
+                                         THEN clock_timestamp() END,
+                      output = $3, error = $4, updated_at = clock_timestamp()
+                WHERE execution_id = $1""",
+            execution_id,
+            status,
+            output,
+            error,
+        )
+        await connection.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, execution_id)

@@ -25,7 +25,7 @@ export default tseslint.config(
     languageOptions: {
       globals: {
         ...Object.fromEntries(["process", "console", "URL", "setTimeout", "fetch", "Buffer"].map((name) => [name, "readonly"])),
-        ...Object.fromEntries(["document", "window", "localStorage", "sessionStorage"].map((name) => [name, "readonly"])),
+        ...Object.fromEntries(["document", "window", "localStorage", "sessionStorage", "navigator"].map((name) => [name, "readonly"])),
       },
     },
   },

@@ -44,6 +44,12 @@ SCHEDULER_EVENTS = Counter(
     "Trigger events seen by the scheduler, by outcome (recorded, duplicate, rejected).",
     ["trigger_type", "outcome"],
 )
+EXECUTION_UPDATES = Counter(
+    "manual_trigger_execution_updates_total",
+    "Execution updates seen by the scheduler, by status reported and outcome (applied, stale, "
+    "unknown_execution, malformed).",
+    ["status", "outcome"],
+)
 # What the shim answers itself, before any worker sees the request.
 SHIM_STATUS = {
     400: "invalid",

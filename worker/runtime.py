@@ -21,15 +21,17 @@ from prometheus_client import start_http_server
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from worker import amqp, store
+from worker.engine import StandInEngine
 from worker.invoke import InvokeWorker
 from worker.outage import BROKER_ERRORS, Dependencies
 from worker.resources import Resources
 from worker.scheduler import Scheduler
 from worker.settings import Settings
+from worker.updates import ExecutionUpdates
 
 log = structlog.get_logger(__name__)
 
-Role = Literal["shim", "worker", "scheduler"]
+Role = Literal["shim", "worker", "scheduler", "engine"]
 REDIS_WAIT_SECONDS = 5.0  # for a free Redis connection; then a transient failure, retried
 # A consumer that lived this long was not lost to a failover in progress.
 CONSUMER_STABLE_SECONDS = 10.0
@@ -176,16 +178,33 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
 
 
 async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
+    """Two consumers: trigger events recorded as executions, and the workflow engine's updates
+    of those executions (worker/updates.py), each on a channel of its own."""
     settings = resources.settings
     scheduler = Scheduler(settings, resources.pool)
+    updates = ExecutionUpdates(settings, resources.pool)
 
     async def scheduler_on(_channel: AbstractChannel) -> amqp.Handler:
         return scheduler.handle
 
-    consume = queue_consumer(
+    async def updates_on(_channel: AbstractChannel) -> amqp.Handler:
+        return updates.handle
+
+    events = queue_consumer(
         settings, settings.topology.scheduler_queue, scheduler_on, stop, confirms=False
     )
-    await keep_consuming(resources.broker, consume, stop)
+    reports = queue_consumer(
+        settings, settings.topology.updates_queue, updates_on, stop, confirms=False
+    )
+    await asyncio.gather(
+        keep_consuming(resources.broker, events, stop),
+        keep_consuming(resources.broker, reports, stop),
+    )
+
+
+async def run_engine(resources: Resources, stop: asyncio.Event) -> None:
+    """The stand-in workflow engine (worker/engine.py): a demonstration, not the platform's."""
+    await StandInEngine(resources.settings, resources.pool, resources.broker).run(stop)
 
 
 async def run_shim(resources: Resources, stop: asyncio.Event) -> None:
@@ -198,6 +217,7 @@ ROLE_RUNNERS: dict[Role, Callable[[Resources, asyncio.Event], Coroutine[Any, Any
     "shim": run_shim,
     "worker": run_worker,
     "scheduler": run_scheduler,
+    "engine": run_engine,
 }
 
 

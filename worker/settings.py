@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         30, ge=1, description="Refused requests (403/404) per user per minute; then 429."
     )
     shutdown_grace_seconds: float = Field(20.0, ge=0)
+    # The stand-in workflow engine (worker/engine.py, role `engine`): how long its pretend run
+    # takes, from its taking an execution to `running`, and from `running` to the end.
+    engine_start_seconds: float = Field(
+        0.3, ge=0, description="Stand-in engine: pending to running after this long."
+    )
+    engine_run_seconds: float = Field(
+        1.0, ge=0, description="Stand-in engine: running to succeeded (or failed) after this."
+    )
     metrics_port: int = Field(0, ge=0, description="A port of its own for /metrics; 0 = off.")
     metrics_on_api_port: bool = Field(
         True, description="Also serve /metrics on the API port (false: only on metrics_port)."
@@ -95,6 +103,13 @@ class Settings(BaseSettings):
     )
     http_body_timeout_seconds: float = Field(
         30.0, gt=0, description="A request's body must arrive within this; else 408."
+    )
+    # The live execution status stream (worker/shim/routes/stream.py, worker/watch.py).
+    sse_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="A comment line on an idle status stream, this often."
+    )
+    sse_max_watchers: int = Field(
+        10_000, ge=1, description="Open status streams per shim process; past it, 503."
     )
     redis_max_connections: int = Field(
         64, ge=1, description="Redis connections per process; more callers wait for one."

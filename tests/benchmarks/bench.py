@@ -31,7 +31,7 @@ import asyncpg
 from contracts.kinds import SPECS
 from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.benchmarks import cpu
+from tests.benchmarks import cpu, sse
 from tests.benchmarks.httpload import percentile
 from worker import amqp, store
 from worker.auth import mint_token
@@ -57,11 +57,12 @@ class Sizes:
     payload: dict[int, int]  # KB -> messages
     workflows: list[int]
     growth: int
+    sse_watchers: int = 2_000  # idle live status streams held by one shim
 
     @classmethod
     def of(cls, smoke: bool) -> Sizes:
         if smoke:
-            return cls(200, 60, 60, 1.0, 30, {1: 20, 10: 20, 100: 10}, [10, 100], 30)
+            return cls(200, 60, 60, 1.0, 30, {1: 20, 10: 20, 100: 10}, [10, 100], 30, 50)
         return cls(
             20_000,
             4_000,
@@ -625,7 +626,7 @@ async def isolated() -> AsyncIterator[tuple[Settings, Any, asyncpg.Pool]]:
         await redis.aclose()
 
 
-PHASES = ("pipeline", "http", "replay", "growth")
+PHASES = ("pipeline", "http", "replay", "growth", "sse")
 
 
 async def main(smoke: bool, output: Path, phases: tuple[str, ...] = PHASES) -> int:
@@ -690,6 +691,15 @@ async def main(smoke: bool, output: Path, phases: tuple[str, ...] = PHASES) -> i
                     )
                     out.figures[f"workflows_{total}_per_s"] = round(rate)
                     out.say(f"{total:7} workflows {rate:8.0f} inv/s  {rate / base:5.2f} x B")
+            if "sse" in phases:
+                figures = await sse.sse_figures(roles, pool, settings, sizes.sse_watchers)
+                out.figures |= figures
+                out.say(
+                    f"sse watchers     {figures['sse_watchers_held']:8} held   "
+                    f"{figures['sse_kib_per_watcher']:6.1f} KiB each   one transition to all "
+                    f"{figures['sse_reached']} in {figures['sse_fanout_ms']} ms "
+                    f"(p50 {figures['sse_fanout_p50_ms']} ms)"
+                )
         finally:
             await roles.stop_all()
     out.figures |= {

@@ -27,6 +27,9 @@ REQUIRED = (
     "cpu_ms_per_item",
     "lost",
     "duplicated",
+    "sse_watchers_held",
+    "sse_kib_per_watcher",
+    "sse_fanout_ms",
 )
 
 
@@ -50,3 +53,4 @@ async def test_the_benchmark_smoke_run_measures_every_figure(tmp_path: Path) -> 
     assert figures["lost"] == figures["duplicated"] == 0
     assert figures["baseline_per_s"] > 0 and figures["pipeline_per_s"] > 0
     assert figures["http_errors"] == 0
+    assert figures["sse_watchers_held"] == figures["sse_reached"] == 50

@@ -42,7 +42,8 @@ async def test_the_panel_works_in_a_real_browser(
     # Given the browser, and demo-user's token
     executable = ensure_browser(browser)
     token = service.token("demo-user", ttl=1800)["Authorization"].removeprefix("Bearer ")
-    # When the browser script signs in, dry-runs every demo trigger, invokes one, copies curl
+    # When the browser script signs in, dry-runs every demo trigger, invokes one and follows
+    # it live to succeeded, copies curl, then invokes the demo's failing run and sees why
     process = await asyncio.create_subprocess_exec(
         "node",
         "e2e/panel.e2e.mjs",
@@ -63,7 +64,7 @@ async def test_the_panel_works_in_a_real_browser(
     assert process.returncode == 0, out.decode()[-4000:] + err.decode()[-6000:]
     report = json.loads(out.decode().strip().splitlines()[-1])
     # What the page showed joins the service's answers in its check for leaked secrets.
-    assert len(report["pages"]) == 7
+    assert len(report["pages"]) == 8
     service.responses.extend(report["pages"])
     # Then the execution it started is in the database, as the person asked for it
     execution = await eventually(lambda: store.get_execution(pool, report["execution_id"]))
@@ -72,6 +73,12 @@ async def test_the_panel_works_in_a_real_browser(
     assert execution.metadata["initiated_by"] == "demo-user"
     assert execution.metadata["invocation_description"] == "Manual test of MANUAL trigger"
     assert execution.metadata["simulated_parameters"]["version"] == "2.0.1"
+    # And the stand-in engine ran both: the page saw what the database holds
+    assert execution.status == "succeeded"
+    failed = await eventually(lambda: store.get_execution(pool, report["failed_execution_id"]))
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error["message"] == "Deployment refused: demonstration failure"
     # And the curl it copied works as printed, with the token in $TOKEN
     curl = await asyncio.create_subprocess_exec(
         "bash",

@@ -43,7 +43,11 @@ def test_its_names_are_the_topology_s_for_any_namespace() -> None:
     for topology in (Topology(), Topology(namespace="tenant-a")):
         document = asyncapi_document(topology)
         exchanges, queues = amqp_names(document)
-        assert exchanges == {topology.invoke_exchange, topology.trigger_exchange}
+        assert exchanges == {
+            topology.invoke_exchange,
+            topology.trigger_exchange,
+            topology.updates_exchange,
+        }
         dead = set(topology.queues) - set(topology.consumer_queues)
         assert queues == {DIRECT_REPLY_TO, *dead}
         assert document["channels"]["invoke"]["address"] == INVOKE_ROUTING_KEY

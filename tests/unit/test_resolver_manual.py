@@ -71,5 +71,5 @@ def test_broken_input_schema_in_trigger_config_is_a_clear_error(bad_schema: Any)
 
 def test_schema_of_a_manual_trigger_is_its_declared_inputs() -> None:
     spec = trigger_spec(demo_trigger(MANUAL))
-    assert set(spec.parameter_schema["properties"]) == {"environment", "version", "notify"}
+    assert set(spec.parameter_schema["properties"]) == {"environment", "version", "notify", "fail"}
     assert spec.default_parameters == {"environment": "staging", "notify": True}

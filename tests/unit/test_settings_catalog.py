@@ -88,3 +88,13 @@ def test_catalog_reads_json_too(tmp_path: Path) -> None:
     path = tmp_path / "flows.json"
     path.write_text('{"workflows": [{"id": "wf", "name": "n", "owner": "o"}]}')
     assert load_catalog(path).workflows[0].owner == "o"
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [
+        f"MTI_{name.upper()}"
+        for name in Settings.model_fields
+        if f"MTI_{name.upper()}" not in readme
+    ]
+    assert missing == []

@@ -76,13 +76,15 @@ async function byLabel(page, text) {
   return handle.asElement();
 }
 
-/** The button whose accessible text is exactly this. */
+/** The button whose accessible text is exactly this (signs hidden with aria-hidden left out). */
 async function button(page, text, { enabled = true } = {}) {
   const handle = await page.waitForFunction(
     (wanted, enabled) =>
-      [...document.querySelectorAll("button")].find(
-        (b) => b.textContent.trim() === wanted && (!enabled || !b.disabled),
-      ) ?? null,
+      [...document.querySelectorAll("button")].find((b) => {
+        const copy = b.cloneNode(true);
+        for (const hidden of copy.querySelectorAll("[aria-hidden=true]")) hidden.remove();
+        return copy.textContent.replace(/\s+/g, " ").trim() === wanted && (!enabled || !b.disabled);
+      }) ?? null,
     { timeout: TIMEOUT },
     text,
     enabled,
@@ -93,6 +95,40 @@ async function button(page, text, { enabled = true } = {}) {
 const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent);
 const waitForText = (page, text) =>
   page.waitForFunction((t) => document.body.innerText.includes(t), { timeout: TIMEOUT }, text);
+
+/** The execution view's live status region says this status. */
+const waitForStatus = (page, status) =>
+  page.waitForFunction(
+    (wanted) =>
+      [...document.querySelectorAll("[role=status]")].some((region) =>
+        new RegExp(`^Status: \\S+ ${wanted}\\.`).test(region.textContent.trim()),
+      ),
+    { timeout: TIMEOUT },
+    status,
+  );
+
+/** The text of the region (a <section>) with this accessible name, once it is there. */
+async function section(page, name) {
+  const handle = await page.waitForFunction(
+    (wanted) =>
+      [...document.querySelectorAll("section")].find((s) => {
+        const by = s.getAttribute("aria-labelledby");
+        const label = s.getAttribute("aria-label") ?? (by ? document.getElementById(by)?.textContent : null);
+        return label?.trim() === wanted;
+      }) ?? null,
+    { timeout: TIMEOUT },
+    name,
+  );
+  return handle.asElement().evaluate((e) => e.textContent);
+}
+
+/** The value of the option with this text in the select the label names. */
+async function optionValue(page, label, text) {
+  const select = await byLabel(page, label);
+  const value = await select.$$eval("option", (all, wanted) => all.find((o) => o.textContent === wanted)?.value, text);
+  assert.ok(value !== undefined, `no option ${text} in ${label}`);
+  return value;
+}
 
 async function axeCheck(page, where) {
   await page.evaluate(AXE);
@@ -115,6 +151,10 @@ const foreign = [];
 const report = { browser: BROWSER, version: await browser.version(), pages: [] };
 try {
   const page = await browser.newPage();
+  if (BROWSER === "chrome") {
+    // Headless Chromium asks before a page reads or writes the clipboard; a person would allow it.
+    await browser.defaultBrowserContext().overridePermissions(new URL(URL_).origin, ["clipboard-read", "clipboard-write", "clipboard-sanitized-write"]);
+  }
   page.setDefaultTimeout(TIMEOUT);
   await page.setViewport({ width: 1100, height: 900 });
   const origin = new URL(URL_).origin;
@@ -215,26 +255,64 @@ try {
   );
   report.execution_id = await started.jsonValue();
   await shot(page, "invoked");
+  // Its execution opens under the answer and follows the engine live: pending (or running)
+  // → succeeded, without a reload.
+  await page.evaluate(() => (window.__sameDocument = true));
+  await waitForStatus(page, "Succeeded");
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was reloaded");
+  const timeline = await page.$eval("ol.timeline", (list) => [...list.children].map((li) => li.textContent));
+  assert.deepEqual(
+    timeline.map((step) => step.split(" ")[0]),
+    ["Requested", "Accepted", "Recorded", "Running", "Succeeded"],
+    timeline.join(" | "),
+  );
+  await section(page, "Output");
+  await shot(page, "execution-succeeded");
+  await (await page.$("section.execution")).screenshot({ path: join(SHOTS, "execution-view.png") });
   report.pages.push(await page.evaluate(() => document.body.textContent));
-  // Its link opens the execution the scheduler recorded.
+  // Its link moves the focus to the view; the JSON folds and copies from the keyboard.
   const link = await page.waitForFunction(
     (id) => [...document.querySelectorAll("a")].find((a) => a.textContent === id) ?? null,
     {},
     report.execution_id,
   );
   await link.asElement().click();
-  await page.waitForFunction(
-    (id) => document.querySelector("pre[aria-label='Recorded execution']")?.textContent.includes(`"execution_id": "${id}"`),
-    { timeout: TIMEOUT },
-    report.execution_id,
-  ).catch(async () => {
-    // The scheduler may not have recorded it yet: the view offers a refresh.
-    await (await button(page, "Refresh")).click();
-    await page.waitForSelector("pre[aria-label='Recorded execution']");
-  });
+  await page.waitForFunction(() => document.activeElement?.textContent?.startsWith("Execution exec_"));
+  await (await button(page, "Trigger data")).focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("button[aria-expanded=true]")].some((b) => b.textContent.includes("Trigger data")),
+  );
+  await (await button(page, "Copy workflow input")).focus();
+  await page.keyboard.press("Enter");
+  await waitForText(page, "Copied");
+  if (BROWSER === "chrome") {
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(copied.includes('"version": "2.0.1"'), copied);
+  }
+  report.axe_execution = await axeCheck(page, "a succeeded execution");
   // Its recent run is listed with "Run again with these parameters".
   await button(page, "Run again with these parameters");
   await waitForText(page, "Manual test of MANUAL trigger");
+
+  // A run the stand-in engine fails (its "Failing run" example): the error is shown.
+  await (await byLabel(page, "Example")).select(await optionValue(page, "Example", "Failing run"));
+  await (await button(page, "Invoke Trigger")).click();
+  const failed = await page.waitForFunction(
+    (first) => {
+      const id = /Execution (exec_[0-9a-f]+) started/.exec(document.body.innerText)?.[1];
+      return id && id !== first ? id : null;
+    },
+    { timeout: TIMEOUT },
+    report.execution_id,
+  );
+  report.failed_execution_id = await failed.jsonValue();
+  await waitForStatus(page, "Failed");
+  const why = await section(page, "Why it failed");
+  assert.ok(why.includes("Deployment refused: demonstration failure"), why);
+  await shot(page, "execution-failed");
+  report.pages.push(await page.evaluate(() => document.body.textContent));
+  report.axe_failed = await axeCheck(page, "a failed execution");
 
   // 375 px wide: nothing wider than the screen.
   await page.setViewport({ width: 375, height: 800 });
@@ -242,6 +320,7 @@ try {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `page is ${width}px wide at 375`);
   await shot(page, "narrow-375");
+  await (await page.$("section.execution")).screenshot({ path: join(SHOTS, "execution-view-375.png") });
 
   assert.deepEqual(foreign, [], "requests to other hosts");
   assert.deepEqual(errors, [], "page errors");

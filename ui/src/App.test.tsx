@@ -1,6 +1,7 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { App } from "./App";
+import { eventsRoute, executionSteps, fakeShim, sseStream, TRIGGERS } from "./test/fakeShim";
 
 const TOKEN = `x.${btoa(JSON.stringify({ sub: "demo-user" }))}.y`;
 const WORKFLOWS = { workflows: [{ id: "wf_demo", name: "Demo workflow", role: "operator", triggers_url: "/t" }] };
@@ -53,4 +54,35 @@ test("a refused token stays on sign-in and says so; signing out forgets the toke
   await user.click(screen.getByRole("button", { name: "Sign out" }));
   expect(screen.getByLabelText("Bearer token")).toHaveValue("");
   expect(sessionStorage.length).toBe(0);
+});
+
+test("#execution= opens that execution, live; Run again chooses its workflow and trigger and fills the form", async () => {
+  const stream = sseStream();
+  const shim = fakeShim({
+    "GET /api/v1/workflows": () => ({
+      status: 200,
+      body: {
+        workflows: [
+          ...WORKFLOWS.workflows,
+          { id: "wf_other", name: "Other", role: "operator", triggers_url: "/o" },
+        ],
+      },
+    }),
+    "GET /api/v1/workflows/wf_demo/triggers": () => ({ status: 200, body: { workflow_id: "wf_demo", triggers: TRIGGERS } }),
+    ...eventsRoute([stream]),
+  });
+  vi.stubGlobal("fetch", shim.fetch);
+  sessionStorage.setItem("mti.bearer-token", TOKEN);
+  window.history.replaceState(null, "", "/#execution=exec_42");
+  const user = userEvent.setup();
+  render(<App />);
+  const heading = await screen.findByRole("heading", { name: "Execution exec_42" });
+  expect(document.activeElement).toBe(heading);
+  stream.send(executionSteps()[2], 2);
+  await waitFor(() => expect(document.querySelector(".status-badge")).toHaveTextContent("Succeeded"));
+  await user.click(screen.getByRole("button", { name: "Run again with these parameters" }));
+  await waitFor(() => expect(screen.getByLabelText("version")).toHaveValue("1.4.2"));
+  expect(screen.getByLabelText("Workflow")).toHaveValue("wf_demo");
+  expect(screen.getByLabelText("Trigger")).toHaveValue("trig_manual_1");
+  expect(screen.getByLabelText("Description")).toHaveValue("release 1.4.2");
 });

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { createApi } from "./api/client";
-import { ExecutionView } from "./components/ExecutionView";
+import { ExecutionView, type RunAgain } from "./components/ExecutionView";
 import { ManualTriggerPanel } from "./components/ManualTriggerPanel";
 import { SignIn } from "./components/SignIn";
 import { WorkflowChooser } from "./components/WorkflowChooser";
@@ -12,7 +12,6 @@ const REFUSED = "The shim refused the token: it is invalid or has expired. Sign 
 
 /** `#execution=<id>`: the execution the address points at (the panel's links set it). */
 const executionInAddress = () => new URLSearchParams(window.location.hash.replace(/^#/, "")).get("execution");
-const executionHref = (id: string) => `#execution=${encodeURIComponent(id)}`;
 
 interface WorkspaceProps {
   token: string;
@@ -26,6 +25,8 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
   const api = useMemo(() => createApi({ baseUrl: "", getToken }), [getToken]);
   const workflows = useWorkflows(api, true);
   const [chosen, setChosen] = useState<string | null>(null);
+  // "Run again with these parameters" of the execution the address points at.
+  const [prefill, setPrefill] = useState<RunAgain | null>(null);
   // Someone who may read one workflow only has nothing to choose.
   const only = workflows.data?.length === 1 ? workflows.data[0].id : null;
   const workflowId = chosen ?? only;
@@ -50,7 +51,19 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
       ) : (
         <p role="status">Loading your workflows…</p>
       )}
-      {executionId ? <ExecutionView api={api} executionId={executionId} onClose={onCloseExecution} /> : null}
+      {executionId ? (
+        <ExecutionView
+          key={executionId}
+          api={api}
+          executionId={executionId}
+          onClose={onCloseExecution}
+          onUnauthorized={refused}
+          onRunAgain={(run) => {
+            setChosen(run.workflowId);
+            setPrefill(run);
+          }}
+        />
+      ) : null}
       {workflowId && triggers.data ? (
         <section aria-labelledby="mtp-panel-heading">
           <h2 id="mtp-panel-heading" className="section-heading">
@@ -62,7 +75,7 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
             triggers={triggers.data}
             getToken={getToken}
             onUnauthorized={refused}
-            executionHref={executionHref}
+            prefill={prefill?.workflowId === workflowId ? prefill : null}
           />
         </section>
       ) : null}

@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractChannel, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
 from contracts.topology import (
+    ALL_EXECUTION_UPDATES,
     ALL_TRIGGER_EVENTS,
     INVOKE_ROUTING_KEY,
     Topology,
@@ -43,6 +44,9 @@ async def declare_topology(
     invoke_exchange = await channel.declare_exchange(
         topology.invoke_exchange, aio_pika.ExchangeType.DIRECT, durable=True
     )
+    updates_exchange = await channel.declare_exchange(
+        topology.updates_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
     queues: dict[str, AbstractQueue] = {}
     for name in topology.consumer_queues:
         dlx = await channel.declare_exchange(
@@ -57,6 +61,7 @@ async def declare_topology(
         )
     await queues[topology.invoke_queue].bind(invoke_exchange, INVOKE_ROUTING_KEY)
     await queues[topology.scheduler_queue].bind(trigger_exchange, ALL_TRIGGER_EVENTS)
+    await queues[topology.updates_queue].bind(updates_exchange, ALL_EXECUTION_UPDATES)
 
 
 async def _declare_quorum_queue(
@@ -83,5 +88,6 @@ async def delete_topology(channel: AbstractChannel, topology: Topology) -> None:
             await channel.queue_delete(queue)
         await channel.exchange_delete(dead_letter_exchange(name))
     await channel.exchange_delete(topology.invoke_exchange)
+    await channel.exchange_delete(topology.updates_exchange)
     if topology.platform_trigger_exchange is None:
         await channel.exchange_delete(topology.trigger_exchange)

@@ -34,7 +34,7 @@ from worker.replay import DeadLetter, DeadLetterQueue, Filters, dead_letters
 from worker.settings import Settings
 
 app = typer.Typer(
-    help="Look at the dead-letter queues of trigger events and of invoke requests.",
+    help="Look at the dead-letter queues of trigger events, invoke requests and execution updates.",
     no_args_is_help=True,
 )
 
@@ -66,7 +66,9 @@ LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most
 QueueOption = Annotated[
     DeadLetterQueue,
     typer.Option(
-        "--queue", help="events: trigger events the scheduler gave up on; invoke: invoke requests."
+        "--queue",
+        help="events: trigger events the scheduler gave up on; invoke: invoke requests; "
+        "updates: execution updates the scheduler refused.",
     ),
 ]
 
@@ -165,7 +167,11 @@ def dlq_list(
 def dlq_show(
     letter_id: Annotated[
         str,
-        typer.Argument(metavar="ID", help="The event id (the invocation id with --queue invoke)."),
+        typer.Argument(
+            metavar="ID",
+            help="The event id (the invocation id with --queue invoke, the execution id with "
+            "--queue updates).",
+        ),
     ],
     queue: QueueOption = DeadLetterQueue.events,
     json_output: JsonOption = False,
@@ -193,8 +199,9 @@ async def _find(
         if letter is None:
             return None
         found = {**letter.summary(), queue.noun: letter.document}
+    if letter.workflow_id is None or letter.trigger_id is None:
+        return found  # an execution update: it names no trigger, and carries no trigger's secrets
     # A dead letter holds the secrets and signatures it was delivered with.
-    assert letter.workflow_id is not None and letter.trigger_id is not None  # it parsed
     trigger = await find_trigger(settings, letter.workflow_id, letter.trigger_id)
     redaction = trigger_redaction(trigger) if trigger else Redaction()
     return _redacted_letter(found, queue.noun, redaction)

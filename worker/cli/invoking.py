@@ -34,6 +34,7 @@ from worker.cli.common import (
     run_async,
     terminal_text,
 )
+from worker.cli.following import DEFAULT_WAIT_TIMEOUT, wait_for_execution
 from worker.outage import BROKER_FAILURES
 from worker.paths import parse_assignment, parse_value, set_path
 from worker.rpc import InvokeClient
@@ -63,6 +64,17 @@ IdempotencyKeyOption = Annotated[
     str | None, typer.Option(help="Retries with the same key return the first answer.")
 ]
 NoWaitOption = Annotated[bool, typer.Option("--no-wait", help="Publish and exit.")]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="After an accepted invocation, follow its execution until it finishes, printing "
+        "each transition: exit 0 succeeded, 1 failed or cancelled, 3 not finished in time.",
+    ),
+]
+WaitTimeoutOption = Annotated[
+    float, typer.Option("--wait-timeout", min=0.1, help="Seconds --wait waits at most.")
+]
 TimeoutOption = Annotated[
     float | None,
     typer.Option(help="Seconds to wait for the reply (default MTI_REPLY_TIMEOUT_SECONDS)."),
@@ -83,12 +95,16 @@ def invoke(
     no_wait: NoWaitOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = None,
+    wait: WaitOption = False,
+    wait_timeout: WaitTimeoutOption = DEFAULT_WAIT_TIMEOUT,
 ) -> None:
     """Publish an invoke request straight to RabbitMQ and print the worker's answer.
 
     Exit codes: 0 ok, 2 invalid, 3 denied or rate limited, 4 not found,
-    5 timeout or broker unavailable.
+    5 timeout or broker unavailable. With --wait, once accepted: 0 succeeded,
+    1 failed or cancelled, 3 not finished within --wait-timeout.
     """
+    _check_wait(wait, dry_run=dry_run, no_wait=no_wait)
     settings = load_settings()
     who = acting_user(user)
     parameters = _parameters(settings, workflow, trigger, example, params_file, param or [])
@@ -111,11 +127,21 @@ def invoke(
             f"no reply within the timeout; invocation {request.invocation_id} stays queued",
             EXIT_UNAVAILABLE,
         )
-    if json_output:
-        typer.echo(result.model_dump_json(indent=2))
+    if json_output:  # with --wait, JSON lines: this answer, then each state
+        typer.echo(result.model_dump_json(indent=None if wait else 2))
     else:
         _print_result(result)
+    if wait and result.execution_id:
+        following = (settings, workflow, trigger, result.execution_id)
+        raise typer.Exit(wait_for_execution(*following, wait_timeout, json_output))
     raise typer.Exit(EXIT_CODES[result.status])
+
+
+def _check_wait(wait: bool, *, dry_run: bool, no_wait: bool) -> None:
+    if wait and dry_run:
+        fail("--wait follows an execution, and a --dry-run records none: drop one of them", 2)
+    if wait and no_wait:
+        fail("--wait and --no-wait contradict each other: choose one", 2)
 
 
 def _request(

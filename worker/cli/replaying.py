@@ -108,8 +108,7 @@ def replay(
     filters = filters_of(
         settings, workflow, trigger, trigger_type, reason, since, until, match, queue
     )
-    if queue is DeadLetterQueue.invoke and (set_ or description):
-        fail("--set and --description edit trigger events; invoke requests replay as sent", 2)
+    _refuse_what_the_queue_cannot(queue, as_is=as_is, edits=bool(set_ or description))
     edits = _edits(set_ or [])
     if as_is and edits:
         fail("--as-is replays the original bytes; it cannot be combined with --set", 2)
@@ -132,6 +131,18 @@ def replay(
         raise typer.Exit(0 if plan_only or planned[0] == 0 else 2)
     typer.echo(json.dumps(summary.as_dict()))
     raise typer.Exit(_exit_code(summary))
+
+
+def _refuse_what_the_queue_cannot(queue: DeadLetterQueue, *, as_is: bool, edits: bool) -> None:
+    if queue is DeadLetterQueue.updates and not as_is:
+        fail(
+            "execution updates are only replayed --as-is (their bytes to the updates exchange, "
+            "once the execution they name exists); there is no other path for them",
+            2,
+        )
+    if queue is not DeadLetterQueue.events and edits:
+        what = "invoke requests" if queue is DeadLetterQueue.invoke else "execution updates"
+        fail(f"--set and --description edit trigger events; {what} replay as sent", 2)
 
 
 def _edits(assignments: list[str]) -> dict[str, Any]:

@@ -17,8 +17,9 @@ def _serve(roles: list[Role]) -> None:
 
 @app.command()
 def run() -> None:
-    """Run shim, worker and scheduler in one process (a laptop's whole system)."""
-    _serve(["scheduler", "worker", "shim"])
+    """Run shim, worker, scheduler and the stand-in engine in one process (a laptop's whole
+    system)."""
+    _serve(["scheduler", "worker", "shim", "engine"])
 
 
 @app.command()
@@ -37,3 +38,11 @@ def worker() -> None:
 def scheduler() -> None:
     """Run the scheduler: trigger events in, workflow executions recorded."""
     _serve(["scheduler"])
+
+
+@app.command()
+def engine() -> None:
+    """Run the STAND-IN workflow engine: pending executions reported running, then succeeded
+    (or failed when their input asks, with `fail`). For demonstrations and tests only; the
+    platform's engine reports the same messages (docs/amqp.md, "Reporting executions")."""
+    _serve(["engine"])

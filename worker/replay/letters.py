@@ -14,6 +14,7 @@ from typing import Any
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 
+from contracts.executions import ExecutionUpdate
 from contracts.models import InvokeRequest, TriggerEvent
 from contracts.regex import linear
 from contracts.topology import Topology, dead_letter_queue
@@ -30,29 +31,35 @@ _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class DeadLetterQueue(StrEnum):
-    """Which dead-letter queue: the scheduler's (trigger events) or the invoke queue's."""
+    """Which dead-letter queue: the scheduler's (trigger events), the invoke queue's, or the
+    execution updates queue's."""
 
     events = "events"  # trigger events the scheduler gave up on
     invoke = "invoke"  # invoke requests the workers gave up on
+    updates = "updates"  # execution updates the scheduler refused (unknown execution, malformed)
 
     def name_in(self, topology: Topology) -> str:
         """The queue's name in this namespace."""
-        source = (
-            topology.invoke_queue if self is DeadLetterQueue.invoke else topology.scheduler_queue
-        )
+        source = {
+            DeadLetterQueue.events: topology.scheduler_queue,
+            DeadLetterQueue.invoke: topology.invoke_queue,
+            DeadLetterQueue.updates: topology.updates_queue,
+        }[self]
         return dead_letter_queue(source)
 
     @property
     def noun(self) -> str:
-        """What one of its letters is: `request` or `event`."""
-        return "request" if self is DeadLetterQueue.invoke else "event"
+        """What one of its letters is: `request`, `event` or `update`."""
+        return {"invoke": "request", "updates": "update"}.get(self.value, "event")
 
     @property
     def identity(self) -> tuple[str, str]:
-        """The summary fields that tell its letters apart: the id, then who sent a request or
-        the type of an event. Every listing leads with these two."""
+        """The summary fields that tell its letters apart: the id, then who sent a request,
+        the type of an event or the status an update reports. Every listing leads with these."""
         if self is DeadLetterQueue.invoke:
             return "invocation_id", "user_id"
+        if self is DeadLetterQueue.updates:
+            return "execution_id", "status"
         return "event_id", "trigger_type"
 
 
@@ -62,6 +69,7 @@ class DeadLetter:
     kind: DeadLetterQueue
     event: TriggerEvent | None  # None when the body is not a trigger event
     request: InvokeRequest | None  # an invoke request's dead letter, when it parses
+    update: ExecutionUpdate | None  # an execution update's dead letter, when it parses
     document: Any  # the body as JSON, when it is JSON; else its text
     reason: str
     queue: str
@@ -83,10 +91,13 @@ class DeadLetter:
         document, unreadable = _read_body(message.body)
         event: TriggerEvent | None = None
         request: InvokeRequest | None = None
+        update: ExecutionUpdate | None = None
         if unreadable is None:  # parsed only once known to be shallow: parsers recurse
             with contextlib.suppress(ValidationError, ValueError):
                 if kind is DeadLetterQueue.invoke:
                     request = InvokeRequest.parse(message.body)
+                elif kind is DeadLetterQueue.updates:
+                    update = ExecutionUpdate.parse(message.body)
                 else:
                     event = TriggerEvent.parse(message.body)
         death, malformed = _death(headers, message.routing_key or "")
@@ -94,17 +105,20 @@ class DeadLetter:
         if malformed:
             problems.append(MALFORMED_X_DEATH)
             death["reason"] = death["reason"] or MALFORMED_X_DEATH
-        return cls(message, kind, event, request, document, **death, problems=problems)
+        return cls(message, kind, event, request, update, document, **death, problems=problems)
 
     @property
     def parses(self) -> bool:
-        return self.event is not None or self.request is not None
+        return self.event is not None or self.request is not None or self.update is not None
 
     @property
     def letter_id(self) -> str | None:
-        """The event id of a trigger event, the invocation id of an invoke request."""
+        """The event id of a trigger event, the invocation id of an invoke request, the
+        execution id of an execution update."""
         if self.event is not None:
             return self.event.event_id
+        if self.update is not None:
+            return self.update.execution_id
         return self.request.invocation_id if self.request is not None else None
 
     @property
@@ -125,6 +139,8 @@ class DeadLetter:
         """The letter as a listing shows it, led by its queue's `identity` fields."""
         if self.kind is DeadLetterQueue.invoke:
             second = self.request.user_id if self.request else None
+        elif self.kind is DeadLetterQueue.updates:
+            second = self.update.status.value if self.update else None
         else:
             second = self.trigger_type
         first_key, second_key = self.kind.identity

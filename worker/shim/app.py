@@ -6,6 +6,7 @@ and Redis. Errors are RFC 9457 problem documents with per-field JSON pointer pat
 """
 
 import asyncio
+import contextlib
 
 import structlog
 from fastapi import Depends, FastAPI
@@ -21,13 +22,25 @@ from worker.shim.limits import BodySizeLimit
 from worker.shim.panel import serve_panel
 from worker.shim.problems import install_problem_handlers, problem_openapi, storable_request
 from worker.shim.refusals import CountShimRefusals
-from worker.shim.routes import executions, health, invoke, reads
+from worker.shim.routes import executions, health, invoke, reads, stream
 from worker.shim.server import run_server
+from worker.watch import ExecutionWatch
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
+def execution_watch(settings: Settings) -> ExecutionWatch:
+    """The process's one LISTEN on execution transitions, feeding every status stream."""
+    return ExecutionWatch(
+        settings.database_url.get_secret_value(), max_watchers=settings.sse_max_watchers
+    )
+
+
+def create_app(
+    resources: Resources, client: InvokeClient, watch: ExecutionWatch | None = None
+) -> FastAPI:
+    """The app; `watch` (started by `serve`) feeds the status streams: without one, an
+    unstarted watch stands in (the OpenAPI document, tests of other routes)."""
     settings = resources.settings
     # /docs and /redoc load their scripts and styles from the installed package, not a CDN:
     # they work offline and behind a strict egress policy.
@@ -38,12 +51,13 @@ def create_app(resources: Resources, client: InvokeClient) -> FastAPI:
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
     )
-    ShimContext.of(resources, client).attach(app)
+    ShimContext.of(resources, client, watch or execution_watch(settings)).attach(app)
     _add_middleware(app, settings)
     install_problem_handlers(app)
     app.include_router(reads.router)
     app.include_router(invoke.router)
     app.include_router(executions.router)
+    app.include_router(stream.router)
     app.include_router(health.router)
     if settings.metrics_on_api_port:
         app.include_router(health.metrics_router)
@@ -63,7 +77,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
             expose_headers=["Location", "Retry-After"],
             max_age=600,
         )
@@ -71,8 +85,23 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 async def serve(resources: Resources, stop: asyncio.Event) -> None:
-    """The HTTP role: the app on `MTI_HTTP_HOST:MTI_HTTP_PORT` until `stop` is set."""
+    """The HTTP role: the app on `MTI_HTTP_HOST:MTI_HTTP_PORT` until `stop` is set. Open
+    status streams end as soon as it is (they would hold uvicorn's graceful shutdown)."""
     client = await InvokeClient.open(resources.broker, resources.settings.topology)
-    await run_server(create_app(resources, client), resources.settings, stop)
-    await client.close()
+    watch = execution_watch(resources.settings)
+    await watch.start()
+    ending = asyncio.create_task(_close_when(stop, watch))
+    try:
+        await run_server(create_app(resources, client, watch), resources.settings, stop)
+    finally:
+        ending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ending
+        await watch.close()
+        await client.close()
     log.info("http server stopped")
+
+
+async def _close_when(stop: asyncio.Event, watch: ExecutionWatch) -> None:
+    await stop.wait()
+    await watch.close()  # wakes every stream for the last time: each ends cleanly

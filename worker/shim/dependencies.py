@@ -19,26 +19,30 @@ from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.settings import Settings
 from worker.shim.problems import Problem, not_found
+from worker.watch import ExecutionWatch
 
 IDENTIFIER = linear(IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True)
 class ShimContext:
-    """What the routes of one app use: its connections, its settings, its RPC client."""
+    """What the routes of one app use: its connections, its settings, its RPC client and the
+    process's one subscription to execution transitions."""
 
     resources: Resources
     client: InvokeClient
     verifier: TokenVerifier
     statuses: InvocationStatusStore
+    watch: ExecutionWatch
 
     @classmethod
-    def of(cls, resources: Resources, client: InvokeClient) -> "ShimContext":
+    def of(cls, resources: Resources, client: InvokeClient, watch: ExecutionWatch) -> "ShimContext":
         return cls(
             resources=resources,
             client=client,
             verifier=resources.settings.token_verifier(),
             statuses=resources.statuses,
+            watch=watch,
         )
 
     @property

@@ -96,6 +96,10 @@ class BodySizeLimit:
 
         async def counting_receive() -> Message:
             nonlocal received, more_body
+            if not more_body:
+                # The body is in: what a receive waits for now is the client's disconnect,
+                # which a streamed response (the status stream) awaits for as long as it lasts.
+                return await receive()
             try:
                 async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                     message = await receive()

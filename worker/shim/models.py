@@ -5,7 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.config import JsonDict
 
+from contracts.executions import ExecutionStatus
 from contracts.models import InvokeResult, StorableText, TriggerType
 from contracts.triggers import WirePreview
 
@@ -63,20 +65,48 @@ class TriggerList(BaseModel):
     triggers: list[TriggerSummary]
 
 
+class ExecutionFailure(BaseModel):
+    """Why an execution failed (or was cancelled), as its engine reported it."""
+
+    message: str
+    code: str | None = None
+    details: dict[str, Any] | None = None
+
+
+DATE_TIME: JsonDict = {"format": "date-time"}
+
+
 class ExecutionRecord(BaseModel):
-    """An execution as the scheduler recorded it, redacted where its trigger carries
-    credentials."""
+    """An execution as the scheduler recorded it and its engine reported it, redacted where its
+    trigger carries credentials."""
 
     execution_id: str
     event_id: str
     workflow_id: str
     trigger_id: str
     trigger_type: str
-    status: str
+    status: ExecutionStatus = Field(
+        description="pending → running → succeeded, failed or cancelled; never goes back."
+    )
+    status_message: str | None = Field(
+        description="While pending: what it waits for (the workflow engine); else null."
+    )
     trigger_data: dict[str, Any]
     input_data: Any
     metadata: dict[str, Any]
-    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    created_at: str = Field(json_schema_extra=DATE_TIME, description="When it was recorded.")
+    started_at: str | None = Field(
+        json_schema_extra=DATE_TIME, description="When the engine started it; null before."
+    )
+    finished_at: str | None = Field(
+        json_schema_extra=DATE_TIME, description="When it reached a final status; null before."
+    )
+    duration_ms: int | None = Field(
+        description="finished_at minus started_at in milliseconds; null until both are known."
+    )
+    output: Any = Field(description="A succeeded run's output summary (any JSON), or null.")
+    error: ExecutionFailure | None = Field(description="Why it failed (or was cancelled), or null.")
+    events_url: str = Field(description="Its live status stream (Server-Sent Events).")
 
 
 class ExecutionSummary(BaseModel):
@@ -86,8 +116,11 @@ class ExecutionSummary(BaseModel):
     event_id: str
     trigger_id: str
     trigger_type: str
-    status: str
+    status: ExecutionStatus
     created_at: datetime
+    finished_at: datetime | None = Field(
+        None, description="When it reached a final status; null before."
+    )
     manual: bool
     initiated_by: str | None = None
     description: str | None = None

@@ -175,5 +175,9 @@ def _problem_json(responses: dict[str, Any]) -> None:
         }
     for code, response in responses.items():
         content = response.get("content", {})
-        if code.isdigit() and int(code) >= 400 and "application/json" in content:
-            content[PROBLEM_JSON] = content.pop("application/json")
+        if code.isdigit() and int(code) >= 400:
+            # FastAPI files them under the route's own media type (text/event-stream for the
+            # status stream); an error is a problem document whatever the route streams.
+            for media in ("application/json", "text/event-stream"):
+                if media in content:
+                    content[PROBLEM_JSON] = content.pop(media)

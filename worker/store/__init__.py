@@ -39,6 +39,13 @@ from worker.store.executions import (
     record_execution,
     record_executions,
 )
+from worker.store.updates import (
+    Applied,
+    Unfinished,
+    UnstorableUpdate,
+    apply_update,
+    unfinished_executions,
+)
 
 __all__ = [
     "CATALOG_CHANNEL",
@@ -46,11 +53,15 @@ __all__ = [
     "ROW_ERRORS",
     "Access",
     "AccessCache",
+    "Applied",
     "BadCursor",
     "Execution",
     "Membership",
+    "Unfinished",
     "UnknownTrigger",
     "UnrecordableEvent",
+    "UnstorableUpdate",
+    "apply_update",
     "create_pool",
     "decode_cursor",
     "drop_database",
@@ -67,5 +78,6 @@ __all__ = [
     "record_execution",
     "record_executions",
     "triggers_of_type",
+    "unfinished_executions",
     "upsert_workflow",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.executions import STATUS_CHANNEL
 from contracts.ids import execution_id_for_event
 from contracts.models import TriggerEvent
 
@@ -35,16 +36,19 @@ ROW_ERRORS = (
 
 async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | None:
     """Insert the execution for this event; its id, or None if the event was seen before.
+    The new execution is announced on `STATUS_CHANNEL` by the same statement (at its commit).
     Raises `UnrecordableEvent` when the row itself is refused."""
     execution_id = execution_id_for_event(event.event_id)
     try:
         inserted = await pool.fetchval(
-            """INSERT INTO workflow_executions
-                   (execution_id, event_id, workflow_id, trigger_id, trigger_type,
-                    trigger_data, input_data, metadata)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-               ON CONFLICT (event_id) DO NOTHING
-               RETURNING execution_id""",
+            """WITH ins AS (
+                   INSERT INTO workflow_executions
+                       (execution_id, event_id, workflow_id, trigger_id, trigger_type,
+                        trigger_data, input_data, metadata)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT (event_id) DO NOTHING
+                   RETURNING execution_id)
+               SELECT execution_id, pg_notify($9, execution_id) FROM ins""",
             execution_id,
             event.event_id,
             event.workflow_id,
@@ -53,6 +57,7 @@ async def record_execution(pool: asyncpg.Pool, event: TriggerEvent) -> str | Non
             event.trigger_data,
             event.input_data,
             event.metadata,
+            STATUS_CHANNEL,
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise UnknownTrigger(f"{event.workflow_id}/{event.trigger_id}") from exc
@@ -65,17 +70,20 @@ async def record_executions(
     pool: asyncpg.Pool, events: list[TriggerEvent]
 ) -> dict[str, str | None]:
     """Insert the executions of many events in one statement: event id -> its execution id,
-    or None for an event seen before. Raises UnrecordableEvent if any row is refused (the
+    or None for an event seen before. Each new execution is announced on `STATUS_CHANNEL` by
+    the same statement, still one round trip. Raises UnrecordableEvent if any row is refused (the
     caller then records them one by one to find which)."""
     try:
         rows = await pool.fetch(
-            """INSERT INTO workflow_executions
-                   (execution_id, event_id, workflow_id, trigger_id, trigger_type,
-                    trigger_data, input_data, metadata)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
-                                    $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[])
-               ON CONFLICT (event_id) DO NOTHING
-               RETURNING event_id, execution_id""",
+            """WITH ins AS (
+                   INSERT INTO workflow_executions
+                       (execution_id, event_id, workflow_id, trigger_id, trigger_type,
+                        trigger_data, input_data, metadata)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                        $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[])
+                   ON CONFLICT (event_id) DO NOTHING
+                   RETURNING event_id, execution_id)
+               SELECT event_id, execution_id, pg_notify($9, execution_id) FROM ins""",
             [execution_id_for_event(e.event_id) for e in events],
             [e.event_id for e in events],
             [e.workflow_id for e in events],
@@ -84,6 +92,7 @@ async def record_executions(
             [e.trigger_data for e in events],
             [e.input_data for e in events],
             [e.metadata for e in events],
+            STATUS_CHANNEL,
         )
     except ROW_ERRORS as exc:
         raise UnrecordableEvent("a row of the batch was refused") from exc

@@ -1,4 +1,6 @@
 import createClient from "openapi-fetch";
+import { ApiError } from "./errors";
+import { followExecution, type FollowOptions } from "./executionStream";
 import type { paths } from "./schema";
 import type {
   ExecutionRecord,
@@ -12,21 +14,15 @@ import type {
   WorkflowSummary,
 } from "./types";
 
+export { ApiError };
+
+/** The live status stream: read with fetch and a streaming parser, not openapi-fetch. */
+const EVENTS: keyof paths = "/api/v1/executions/{execution_id}/events";
+
 /** How the panel reaches the shim: a base URL ("" = this origin) and the caller's token. */
 export interface ApiConfig {
   baseUrl: string;
   getToken: () => string | null | Promise<string | null>;
-}
-
-/** An answer other than 2xx, with the shim's problem document when it sent one. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: Problem | null,
-    readonly retryAfterSeconds: number | null,
-  ) {
-    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
-  }
 }
 
 export interface ExecutionQuery {
@@ -50,7 +46,8 @@ async function check<T>(call: Promise<{ data?: T; error?: unknown; response: Res
 export function createApi({ baseUrl, getToken }: ApiConfig) {
   // "" is this page's origin, spelled out: fetch's Request needs an absolute URL outside
   // browsers (tests, server rendering).
-  const client = createClient<paths>({ baseUrl: baseUrl || window.location.origin });
+  const origin = baseUrl || window.location.origin;
+  const client = createClient<paths>({ baseUrl: origin });
   client.use({
     async onRequest({ request }) {
       const token = await getToken();
@@ -103,6 +100,13 @@ export function createApi({ baseUrl, getToken }: ApiConfig) {
           params: { path: { execution_id: executionId } },
         }),
       ),
+    /** Follow the execution's live status (Server-Sent Events) until it is final. */
+    followExecution: (executionId: string, options: Omit<FollowOptions, "url" | "getToken">) =>
+      followExecution({
+        ...options,
+        url: origin + EVENTS.replace("{execution_id}", encodeURIComponent(executionId)),
+        getToken,
+      }),
     executions: async (
       workflowId: string,
       query: ExecutionQuery,

@@ -21,6 +21,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution Events
+         * @description The execution's current state, then each transition as it is committed; ends after a
+         *     final status. `Last-Event-ID` (a step) resumes: only later states are sent.
+         */
+        get: operations["execution_events_api_v1_executions__execution_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invocations/{invocation_id}": {
         parameters: {
             query?: never;
@@ -190,6 +211,20 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ExecutionFailure
+         * @description Why an execution failed (or was cancelled), as its engine reported it.
+         */
+        ExecutionFailure: {
+            /** Code */
+            code?: string | null;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            } | null;
+            /** Message */
+            message: string;
+        };
         /** ExecutionPage */
         ExecutionPage: {
             /** Executions */
@@ -201,27 +236,62 @@ export interface components {
         };
         /**
          * ExecutionRecord
-         * @description An execution as the scheduler recorded it, redacted where its trigger carries
-         *     credentials.
+         * @description An execution as the scheduler recorded it and its engine reported it, redacted where its
+         *     trigger carries credentials.
          */
         ExecutionRecord: {
             /**
              * Created At
              * Format: date-time
+             * @description When it was recorded.
              */
             created_at: string;
+            /**
+             * Duration Ms
+             * @description finished_at minus started_at in milliseconds; null until both are known.
+             */
+            duration_ms: number | null;
+            /** @description Why it failed (or was cancelled), or null. */
+            error: components["schemas"]["ExecutionFailure"] | null;
             /** Event Id */
             event_id: string;
+            /**
+             * Events Url
+             * @description Its live status stream (Server-Sent Events).
+             */
+            events_url: string;
             /** Execution Id */
             execution_id: string;
+            /**
+             * Finished At
+             * Format: date-time
+             * @description When it reached a final status; null before.
+             */
+            finished_at: string | null;
             /** Input Data */
             input_data: unknown;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
             };
-            /** Status */
-            status: string;
+            /**
+             * Output
+             * @description A succeeded run's output summary (any JSON), or null.
+             */
+            output: unknown;
+            /**
+             * Started At
+             * Format: date-time
+             * @description When the engine started it; null before.
+             */
+            started_at: string | null;
+            /** @description pending → running → succeeded, failed or cancelled; never goes back. */
+            status: components["schemas"]["ExecutionStatus"];
+            /**
+             * Status Message
+             * @description While pending: what it waits for (the workflow engine); else null.
+             */
+            status_message: string | null;
             /** Trigger Data */
             trigger_data: {
                 [key: string]: unknown;
@@ -233,6 +303,11 @@ export interface components {
             /** Workflow Id */
             workflow_id: string;
         };
+        /**
+         * ExecutionStatus
+         * @enum {string}
+         */
+        ExecutionStatus: "pending" | "running" | "succeeded" | "failed" | "cancelled";
         /**
          * ExecutionSummary
          * @description An execution as a list shows it: what ran, when, by whom, with which parameters.
@@ -251,6 +326,11 @@ export interface components {
             execution_id: string;
             /** Execution Url */
             execution_url: string;
+            /**
+             * Finished At
+             * @description When it reached a final status; null before.
+             */
+            finished_at?: string | null;
             /** Initiated By */
             initiated_by?: string | null;
             /** Manual */
@@ -262,8 +342,7 @@ export interface components {
             parameters?: {
                 [key: string]: unknown;
             } | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["ExecutionStatus"];
             /** Trigger Id */
             trigger_id: string;
             /** Trigger Type */
@@ -561,6 +640,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionRecord"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description No or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+        };
+    };
+    execution_events_api_v1_executions__execution_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "last-event-id"?: string | null;
+            };
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `event: execution`, `id:` the status step (0 pending, 1 running, 2 final), `data:` the ExecutionRecord; a comment line as heartbeat. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
                 };
             };
             /** @description Invalid request */

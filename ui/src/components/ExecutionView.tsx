@@ -1,36 +1,141 @@
-import { useEffect, useRef } from "react";
-import type { Api } from "../api/client";
-import { useAsync } from "../hooks/useAsync";
+import { useEffect, useEffectEvent, useId, useRef } from "react";
+import { ApiError, type Api } from "../api/client";
+import type { ExecutionRecord, Parameters } from "../api/types";
+import { useExecution } from "../hooks/useExecution";
+import { useUnauthorized } from "../hooks/useUnauthorized";
+import { ExecutionErrorView, ExecutionFacts } from "./ExecutionDetails";
+import { ExecutionTimeline } from "./ExecutionTimeline";
+import { JsonView } from "./JsonView";
+import { StatusBadge, statusText } from "./StatusBadge";
+
+/** What "Run again with these parameters" takes from a manual run. */
+export interface RunAgain {
+  workflowId: string;
+  triggerId: string;
+  parameters: Parameters;
+  description: string;
+}
 
 interface Props {
   api: Api;
   executionId: string;
+  /** The invoke answer's completed_at, when the view opens on an invocation just made. */
+  acceptedAt?: string | null;
   onClose: () => void;
+  /** Fill the trigger's form with this manual run's parameters; no button without it. */
+  onRunAgain?: (run: RunAgain) => void;
+  onUnauthorized?: () => void;
+  /** Moves the focus to the view's heading whenever it changes; 0 leaves the focus alone
+   * (a view that opens by itself, after an invocation). */
+  focusRequest?: number;
+  /** The status changed (a list of runs may want to show it). */
+  onStatusChange?: (status: string) => void;
 }
 
-/** A recorded execution, as the scheduler stored it (the link of "Execution … started"). */
-export function ExecutionView({ api, executionId, onClose }: Props) {
-  const execution = useAsync(() => api.execution(executionId), executionId);
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), [executionId]);
+/** A manual run's parameters, if it is one (metadata.simulated_parameters). */
+export function runAgainOf(record: ExecutionRecord): RunAgain | null {
+  const meta = record.metadata ?? {};
+  const parameters = meta.simulated_parameters;
+  if (!meta.manual_invocation || !parameters || typeof parameters !== "object" || Array.isArray(parameters)) return null;
+  return {
+    workflowId: record.workflow_id,
+    triggerId: record.trigger_id,
+    parameters: parameters as Parameters,
+    description: typeof meta.invocation_description === "string" ? meta.invocation_description : "",
+  };
+}
+
+function Problem({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  const notFound = error instanceof ApiError && error.status === 404;
   return (
-    <section className="execution" aria-labelledby="mtp-execution">
-      <h3 id="mtp-execution" tabIndex={-1} ref={heading}>
-        Execution {executionId}
+    <div role="alert" className="result error">
+      <p>
+        {notFound
+          ? "Not found: the scheduler has not recorded it (yet), or you may not read it."
+          : `Lost its live status: ${error instanceof Error ? error.message : String(error)}`}
+      </p>
+      <button type="button" className="secondary" onClick={onRetry}>
+        Try again
+      </button>
+    </div>
+  );
+}
+
+/** A recorded execution, its status followed live until it is final. */
+export function ExecutionView({
+  api,
+  executionId,
+  acceptedAt,
+  onClose,
+  onRunAgain,
+  onUnauthorized = () => undefined,
+  focusRequest = 1,
+  onStatusChange,
+}: Props) {
+  const { record, phase, error, retry } = useExecution(api, executionId);
+  useUnauthorized([error], onUnauthorized);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const headingId = useId();
+  useEffect(() => {
+    if (focusRequest) heading.current?.focus();
+  }, [executionId, focusRequest]);
+  const status = record?.status;
+  const statusChanged = useEffectEvent((status: string) => onStatusChange?.(status));
+  useEffect(() => {
+    if (status) statusChanged(status);
+  }, [status]);
+  const again = record ? runAgainOf(record) : null;
+
+  return (
+    <section className="execution" aria-labelledby={headingId}>
+      <h3 id={headingId} tabIndex={-1} ref={heading}>
+        Execution <code>{executionId}</code>
       </h3>
-      {execution.loading ? <p role="status">Loading…</p> : null}
-      {execution.error ? (
-        <p role="alert">Not found yet: the scheduler records it within moments. Try again.</p>
+      {/* One polite live region: the status as it changes, and what a pending run waits for. */}
+      <div role="status" aria-live="polite" aria-atomic="true" className="execution-status">
+        {record ? (
+          <>
+            <p>
+              Status: <StatusBadge status={record.status} />
+              <span className="visually-hidden">.</span>
+            </p>
+            {record.status === "pending" ? (
+              <p className="waiting">
+                <strong>Waiting for the workflow engine…</strong>
+                {record.status_message ? <span className="hint"> The shim says: {record.status_message}.</span> : null}
+              </p>
+            ) : null}
+          </>
+        ) : phase !== "stopped" ? (
+          <p>Looking for it… the scheduler records an accepted run within moments.</p>
+        ) : null}
+      </div>
+      {phase === "reconnecting" ? <p className="hint">Connection lost; reconnecting to its live status…</p> : null}
+      {phase === "stopped" && !(error instanceof ApiError && error.status === 401) ? (
+        <Problem error={error} onRetry={retry} />
       ) : null}
-      {execution.data ? (
-        <pre tabIndex={0} aria-label="Recorded execution">
-          {JSON.stringify(execution.data, null, 2)}
-        </pre>
+      {record ? (
+        <>
+          <ExecutionFacts record={record} />
+          <ExecutionTimeline record={record} acceptedAt={acceptedAt} />
+          {record.error ? <ExecutionErrorView error={record.error} status={record.status} /> : null}
+          {record.status === "succeeded" ? (
+            record.output === null || record.output === undefined ? (
+              <p className="hint">{statusText(record.status)}, without an output.</p>
+            ) : (
+              <JsonView label="Output" value={record.output} />
+            )
+          ) : null}
+          <JsonView label="Workflow input" value={record.input_data} />
+          <JsonView label="Trigger data" value={record.trigger_data} defaultOpen={false} />
+        </>
       ) : null}
       <div className="button-row">
-        <button type="button" className="secondary" onClick={execution.reload}>
-          Refresh
-        </button>
+        {again && onRunAgain ? (
+          <button type="button" className="secondary" onClick={() => onRunAgain(again)}>
+            Run again with these parameters
+          </button>
+        ) : null}
         <button type="button" className="secondary" onClick={onClose}>
           Close
         </button>

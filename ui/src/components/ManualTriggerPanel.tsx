@@ -9,7 +9,7 @@ import { tokenSubject } from "../lib/token";
 import { defaultDescription } from "../lib/triggers";
 import { CopyRequest } from "./CopyRequest";
 import { ExampleSelector } from "./ExampleSelector";
-import { ExecutionView } from "./ExecutionView";
+import { ExecutionView, type RunAgain } from "./ExecutionView";
 import { jsonFields, ParameterForm, parametersValid, withDefaults } from "./ParameterForm";
 import { RecentRuns } from "./RecentRuns";
 import { ResultView } from "./ResultView";
@@ -26,6 +26,16 @@ export interface ManualTriggerPanelProps {
   onUnauthorized?: () => void;
   /** Link of an execution in the platform's own UI; by default the panel shows it itself. */
   executionHref?: (executionId: string) => string;
+  /** Fill the form with a run's parameters (choosing its trigger): "Run again" from outside. */
+  prefill?: RunAgain | null;
+}
+
+/** The execution shown under the result: just invoked (with its acceptance), or opened. */
+interface Shown {
+  executionId: string;
+  acceptedAt: string | null;
+  /** Bumped to move the focus to it; 0 leaves the focus where it is. */
+  focus: number;
 }
 
 const NO_ERRORS: MappedErrors = { fields: {}, request: {}, general: [] };
@@ -38,6 +48,7 @@ export function ManualTriggerPanel({
   getToken,
   onUnauthorized = () => undefined,
   executionHref,
+  prefill: offered = null,
 }: ManualTriggerPanelProps) {
   const api = useMemo(() => createApi({ baseUrl: apiBaseUrl, getToken }), [apiBaseUrl, getToken]);
   const [triggerId, setTriggerId] = useState<string | null>(null);
@@ -49,7 +60,9 @@ export function ManualTriggerPanel({
   const [unparsed, setUnparsed] = useState<ReadonlySet<string>>(new Set());
   const [runsVersion, setRunsVersion] = useState(0);
   const [awaited, setAwaited] = useState<{ executionId: string; polls: number } | null>(null);
-  const [openExecution, setOpenExecution] = useState<string | null>(null);
+  const [shown, setShown] = useState<Shown | null>(null);
+  // A run to fill the form with, once its trigger's schema is loaded.
+  const [prefill, setPrefill] = useState<RunAgain | null>(offered);
   const [user, setUser] = useState<string | null>(null);
   // One key per distinct request: a repeated click after a lost answer starts nothing new,
   // while a new request (anything changed, or after an answer) gets a new key.
@@ -96,8 +109,10 @@ export function ManualTriggerPanel({
     if ((state.phase === "done" || state.phase === "failed" || state.phase === "rate-limited") && !unsettled) {
       idempotencyKey.current = crypto.randomUUID();
     }
-    if (state.phase === "done" && state.result.status === "accepted") {
-      setAwaited({ executionId: state.result.execution_id ?? "", polls: 0 });
+    if (state.phase === "done" && state.result.status === "accepted" && state.result.execution_id) {
+      setAwaited({ executionId: state.result.execution_id, polls: 0 });
+      // Its live status, right under the answer (the focus stays on the button).
+      setShown({ executionId: state.result.execution_id, acceptedAt: state.result.completed_at ?? null, focus: 0 });
     }
   }, [state, schema.data]);
 
@@ -116,6 +131,8 @@ export function ManualTriggerPanel({
     return () => clearTimeout(timer);
   }, [awaited, runs.data, runs.loading]);
 
+  const refreshRuns = useCallback(() => setRunsVersion((n) => n + 1), []);
+
   const setUnparsedField = useCallback((name: string, isUnparsed: boolean) => {
     setUnparsed((current) => {
       if (current.has(name) === isUnparsed) return current;
@@ -129,9 +146,36 @@ export function ManualTriggerPanel({
   const selectTrigger = (id: string | null) => {
     setTriggerId(id);
     setDescription("");
-    setOpenExecution(null);
+    setShown(null);
     reset();
   };
+
+  // "Run again" from outside the panel (the page's own execution view).
+  useEffect(() => {
+    if (offered) setPrefill(offered);
+  }, [offered]);
+  // Choose the run's trigger; once its schema is loaded, fill the form (after the defaults).
+  useEffect(() => {
+    if (!prefill) return;
+    if (prefill.workflowId !== workflowId || !triggers.some((t) => t.id === prefill.triggerId)) {
+      setPrefill(null);
+      return;
+    }
+    if (triggerId !== prefill.triggerId) {
+      setTriggerId(prefill.triggerId);
+      setShown(null);
+      reset();
+      return;
+    }
+    if (!loaded) return;
+    setParameters(withDefaults(loaded.parameter_schema, prefill.parameters));
+    setExample(null);
+    setDescription(prefill.description);
+    newRequest();
+    reset();
+    setPrefill(null);
+    formTop.current?.focus();
+  }, [prefill, loaded, triggerId, triggers, workflowId, reset]);
 
   const changeParameters = (values: Parameters, fromExample: number | null = null) => {
     setParameters(values);
@@ -142,12 +186,13 @@ export function ManualTriggerPanel({
   const fromOutside = (values: Parameters) =>
     loaded ? withDefaults(loaded.parameter_schema, values) : values;
 
-  const runAgain = (run: ExecutionSummary) => {
-    changeParameters(fromOutside(run.parameters ?? {}));
-    setDescription(run.description ?? "");
-    reset();
-    formTop.current?.focus();
-  };
+  const runAgain = (run: ExecutionSummary) =>
+    setPrefill({
+      workflowId,
+      triggerId: run.trigger_id,
+      parameters: run.parameters ?? {},
+      description: run.description ?? "",
+    });
 
   const rateLimited = state.phase === "rate-limited" && state.retryAt > Date.now();
   const [, tick] = useState(0);
@@ -166,7 +211,14 @@ export function ManualTriggerPanel({
   };
   const origin = new URL(apiBaseUrl || "/", window.location.href).origin;
   const hrefOf = executionHref ?? ((id: string) => `#execution=${encodeURIComponent(id)}`);
-  const openInPanel = executionHref ? undefined : setOpenExecution;
+  const openInPanel = executionHref
+    ? undefined
+    : (executionId: string) =>
+        setShown((current) => ({
+          executionId,
+          acceptedAt: current?.executionId === executionId ? current.acceptedAt : null,
+          focus: (current?.focus ?? 0) + 1,
+        }));
 
   return (
     <div className="manual-trigger-panel">
@@ -250,8 +302,18 @@ export function ManualTriggerPanel({
         </button>
       </div>
       <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} />
-      {openExecution ? (
-        <ExecutionView api={api} executionId={openExecution} onClose={() => setOpenExecution(null)} />
+      {shown ? (
+        <ExecutionView
+          key={shown.executionId}
+          api={api}
+          executionId={shown.executionId}
+          acceptedAt={shown.acceptedAt}
+          focusRequest={shown.focus}
+          onClose={() => setShown(null)}
+          onRunAgain={setPrefill}
+          onUnauthorized={onUnauthorized}
+          onStatusChange={refreshRuns}
+        />
       ) : null}
       {trigger && loaded ? (
         <>

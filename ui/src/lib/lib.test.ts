@@ -2,6 +2,8 @@ import { asCurl, shellQuote } from "./commands";
 import { mapApiErrors, pointerSegments } from "./errors";
 import { preview } from "./preview";
 import { takeTokenFromFragment, tokenSubject } from "./token";
+import { formatDuration, formatTime, timelineSteps } from "./timeline";
+import type { ExecutionRecord } from "../api/types";
 
 test("JSON pointers are split and unescaped", () => {
   expect(pointerSegments("/parameters/headers/a~1b~0c")).toEqual(["parameters", "headers", "a/b~c"]);
@@ -62,4 +64,35 @@ test("#token= is taken out of the address", () => {
 test("the token's subject is read without trusting it", () => {
   expect(tokenSubject(`h.${btoa('{"sub":"ann"}')}.s`)).toBe("ann");
   expect(tokenSubject("garbage")).toBeNull();
+});
+
+describe("the execution timeline", () => {
+  const record = {
+    created_at: "2026-11-26T02:00:00.250Z",
+    started_at: null,
+    finished_at: "2026-11-26T02:00:01.000Z",
+    status: "cancelled",
+    metadata: {},
+  } as unknown as ExecutionRecord;
+
+  test("a run cancelled before it started has no running step, and no requested one without a timestamp", () => {
+    expect(timelineSteps(record).map((s) => [s.key, s.label, s.sinceMs])).toEqual([
+      ["recorded", "Recorded", null],
+      ["finished", "Cancelled", 750],
+    ]);
+  });
+
+  test("durations read as people write them", () => {
+    expect(formatDuration(120, "en")).toBe("120 ms");
+    expect(formatDuration(1349, "en")).toBe("1.3 s");
+    expect(formatDuration(1349, "de")).toBe("1,3 s");
+    expect(formatDuration(125_000, "en")).toBe("2 min 5 s");
+    expect(formatDuration(3_720_000, "en")).toBe("1 h 2 min");
+    expect(formatDuration(-40, "en")).toBe("−40 ms");
+  });
+
+  test("times are the reader's, to the millisecond", () => {
+    expect(formatTime("2026-11-26T02:00:00.250Z", "en-GB")).toMatch(/26 Nov 2026.*\d\d:\d\d:\d\d\.250/);
+    expect(formatTime("not a date")).toBe("not a date");
+  });
 });

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from contracts.executions import ExecutionStatus
 from contracts.ids import execution_url
 from contracts.models import IDENTIFIER_PATTERN, FieldError
 from contracts.redaction import Redaction
@@ -14,6 +15,7 @@ from worker import store
 from worker.shim.dependencies import Context, User, readable
 from worker.shim.models import MAX_PAGE, ExecutionPage, ExecutionRecord, ExecutionSummary
 from worker.shim.problems import READ_ERRORS, Problem, invalid, not_found
+from worker.shim.records import execution_record
 
 router = APIRouter()
 
@@ -27,11 +29,8 @@ async def get_execution(execution_id: str, user: User, context: Context) -> Exec
         access = await readable(context, execution.workflow_id, user, execution.trigger_id)
     except Problem:
         raise not_found("Execution") from None
-    # The scheduler redacts each record as it writes it; rows written before it did are
-    # redacted here at the same locations.
-    record = {**execution.__dict__, "created_at": execution.created_at.isoformat()}
     redaction = trigger_redaction(access.trigger) if access.trigger else Redaction()
-    return ExecutionRecord.model_validate(redaction.record(record))
+    return execution_record(execution, redaction)
 
 
 @router.get("/api/v1/workflows/{workflow_id}/executions", responses=READ_ERRORS)
@@ -77,8 +76,9 @@ def execution_summary(execution: store.Execution) -> ExecutionSummary:
         event_id=execution.event_id,
         trigger_id=execution.trigger_id,
         trigger_type=execution.trigger_type,
-        status=execution.status,
+        status=ExecutionStatus(execution.status),
         created_at=execution.created_at,
+        finished_at=execution.finished_at,
         manual=manual,
         initiated_by=metadata.get("initiated_by") if manual else None,
         description=metadata.get("invocation_description") if manual else None,
