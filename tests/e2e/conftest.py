@@ -14,7 +14,9 @@ from tests.helpers import PLANTED_SECRETS, Service, running
 from worker.settings import Settings
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: its stand-in engine runs every pending execution of the test database, so it
+# stops once the end-to-end tests are done, before tests that need executions left pending.
+@pytest.fixture(scope="package")
 async def service(
     settings: Settings,
     pool: asyncpg.Pool,

@@ -282,20 +282,22 @@ async def test_poison_messages(rig: Rig) -> None:
         await publish(
             rig.broker, topology.trigger_exchange, f"webhook.{WORKFLOW}.trig_webhook_1", body
         )
+        await publish(rig.broker, topology.updates_exchange, "succeeded", body)
     since = time.monotonic()
     recovery = await load.recovered(since)
     await streaming
     result, codes = await rig.finish(load, FAULTS[9], recovery)
     # Each refused once and dead-lettered; the stream around them untouched.
-    assert_exactly_once(result, dead_lettered=2 * len(poison))
+    assert_exactly_once(result, dead_lettered=len(topology.consumer_queues) * len(poison))
     clean_exits(codes)
     for queue in topology.consumer_queues:
         assert (await queue_state(rig.broker, dead_letter_queue(queue)))[0] == len(poison)
-    refusals = {
-        "worker": "malformed invoke request dead-lettered",
-        "scheduler": "malformed trigger event dead-lettered",
-    }
-    for role, event in refusals.items():
+    refusals = [
+        ("worker", "malformed invoke request dead-lettered"),
+        ("scheduler", "malformed trigger event dead-lettered"),
+        ("scheduler", "malformed execution update dead-lettered"),
+    ]
+    for role, event in refusals:
         seen = [line for line in rig.system.log_lines(role) if line.get("event") == event]
         assert len(seen) == len(poison), f"{role} refused {len(seen)} times: a requeue loop?"
 
