@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker import metrics
+from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +73,19 @@ class Dependencies:
         self._base = base
         self._cap = cap
         self._recovery: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(
+        cls, role: str, settings: Settings, pool: asyncpg.Pool, redis: Redis | None = None
+    ) -> Dependencies:
+        """The stores of `role`, probed with the service's retry backoff."""
+        return cls(
+            pool,
+            redis,
+            role=role,
+            base=settings.retry_backoff_seconds,
+            cap=settings.retry_backoff_max_seconds,
+        )
 
     async def reachable(self) -> bool:
         try:

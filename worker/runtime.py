@@ -157,12 +157,11 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
             resources.statuses,
             resources.idempotency,
             resources.limiter,
-            Dependencies(
+            Dependencies.of(
+                "worker",
+                settings,
                 resources.pool,
                 None if settings.cache_fail_open else resources.redis,
-                role="worker",
-                base=settings.retry_backoff_seconds,
-                cap=settings.retry_backoff_max_seconds,
             ),
         ).handle
 

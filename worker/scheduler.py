@@ -68,13 +68,7 @@ class Scheduler:
         self._consumer = Consumer(
             self,
             settings,
-            Dependencies(
-                pool,
-                None,
-                role="scheduler",
-                base=settings.retry_backoff_seconds,
-                cap=settings.retry_backoff_max_seconds,
-            ),
+            Dependencies.of("scheduler", settings, pool),
         )
         self._pending: list[tuple[TriggerEvent, asyncio.Future[str | None]]] = []
         self._timer: asyncio.TimerHandle | None = None

@@ -59,13 +59,7 @@ class ExecutionUpdates:
         self._consumer = Consumer(
             self,
             settings,
-            Dependencies(
-                pool,
-                None,
-                role="updates",
-                base=settings.retry_backoff_seconds,
-                cap=settings.retry_backoff_max_seconds,
-            ),
+            Dependencies.of("updates", settings, pool),
         )
 
     async def handle(self, message: AbstractIncomingMessage) -> None:

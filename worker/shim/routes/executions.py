@@ -25,12 +25,17 @@ async def get_execution(execution_id: str, user: User, context: Context) -> Exec
     execution = await store.get_execution(context.resources.pool, execution_id)
     if execution is None:
         raise not_found("Execution")
+    return execution_record(execution, await readable_execution(context, execution, user))
+
+
+async def readable_execution(context: Context, execution: store.Execution, user: str) -> Redaction:
+    """How `user` may see the execution (its trigger's redaction); 404, as for one that does
+    not exist, when they may not read its workflow."""
     try:
         access = await readable(context, execution.workflow_id, user, execution.trigger_id)
     except Problem:
         raise not_found("Execution") from None
-    redaction = trigger_redaction(access.trigger) if access.trigger else Redaction()
-    return execution_record(execution, redaction)
+    return trigger_redaction(access.trigger) if access.trigger else Redaction()
 
 
 @router.get("/api/v1/workflows/{workflow_id}/executions", responses=READ_ERRORS)

@@ -13,11 +13,11 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from contracts.executions import EXECUTION_ID_PATTERN, ExecutionStatus
 from contracts.redaction import Redaction
 from contracts.regex import linear
-from contracts.triggers import trigger_redaction
 from worker import store
-from worker.shim.dependencies import Context, User, readable
+from worker.shim.dependencies import Context, User
 from worker.shim.problems import READ_ERRORS, Problem, not_found
 from worker.shim.records import execution_record
+from worker.shim.routes.executions import readable_execution
 from worker.watch import TooManyWatchers, Watcher, first_sight, follow
 
 router = APIRouter()
@@ -62,14 +62,10 @@ async def watched_execution(
             execution = await first_sight(context.resources.pool, watcher, APPEAR_WITHIN_SECONDS)
             if execution is None:
                 raise not_found("Execution")
-            try:
-                access = await readable(context, execution.workflow_id, user, execution.trigger_id)
-            except Problem:
-                raise not_found("Execution") from None
             yield Watched(
                 watcher=watcher,
                 execution=execution,
-                redaction=trigger_redaction(access.trigger) if access.trigger else Redaction(),
+                redaction=await readable_execution(context, execution, user),
                 after_step=_last_step(last_event_id),
                 heartbeat=context.settings.sse_heartbeat_seconds,
             )
