@@ -11,7 +11,7 @@ CLI := $(BIN)/manual-trigger
 # ui/dist/index.html is the stamp of the last build.
 UI_DEPS := ui/node_modules/.package-lock.json
 UI_BUILT := ui/dist/index.html
-UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
+UI_SOURCES := $(shell find ui/src ui/scripts/compress.mjs ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
 
 .PHONY: help install services browsers migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types bench bench-smoke clean
 

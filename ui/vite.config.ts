@@ -7,8 +7,10 @@ const api = process.env.MTI_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [react()],
-  // rjsf and Ajv make one ~650 kB chunk (~210 kB gzipped): fine for a tool page.
-  build: { outDir: "dist", emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 900 },
+  // rjsf and Ajv make one ~650 kB chunk (~210 kB gzipped): fine for a tool page. No source
+  // maps in the build (the dev server has its own): nothing the shim serves maps the source.
+  // `npm run build` then writes each asset's .br and .gz (scripts/compress.mjs).
+  build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 900 },
   server: { proxy: { "/api": api } },
   test: {
     environment: "jsdom",

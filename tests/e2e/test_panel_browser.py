@@ -4,6 +4,7 @@ and what the shim promises about the page: same origin, a CSP, CORS only where c
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 from pathlib import Path
@@ -42,8 +43,10 @@ async def test_the_panel_works_in_a_real_browser(
     # Given the browser, and demo-user's token
     executable = ensure_browser(browser)
     token = service.token("demo-user", ttl=1800)["Authorization"].removeprefix("Bearer ")
+    viewer_token = service.token("demo-viewer", ttl=1800)["Authorization"].removeprefix("Bearer ")
     # When the browser script signs in, dry-runs every demo trigger, invokes one and follows
-    # it live to succeeded, copies curl, then invokes the demo's failing run and sees why
+    # it live to succeeded, copies curl, then invokes the demo's failing run and sees why;
+    # then demo-viewer, a viewer of wf_demo, sees the form read-only with nothing to send
     process = await asyncio.create_subprocess_exec(
         "node",
         "e2e/panel.e2e.mjs",
@@ -52,6 +55,7 @@ async def test_the_panel_works_in_a_real_browser(
             **os.environ,
             "MTI_URL": service.url,
             "MTI_TOKEN": token,
+            "MTI_VIEWER_TOKEN": viewer_token,
             "BROWSER": browser,
             "CHROMIUM" if browser == "chrome" else "FIREFOX": str(executable),
             "SCREENSHOTS": str(UI / "e2e" / "screenshots"),
@@ -64,7 +68,7 @@ async def test_the_panel_works_in_a_real_browser(
     assert process.returncode == 0, out.decode()[-4000:] + err.decode()[-6000:]
     report = json.loads(out.decode().strip().splitlines()[-1])
     # What the page showed joins the service's answers in its check for leaked secrets.
-    assert len(report["pages"]) == 8
+    assert len(report["pages"]) == 9
     service.responses.extend(report["pages"])
     # Then the execution it started is in the database, as the person asked for it
     execution = await eventually(lambda: store.get_execution(pool, report["execution_id"]))
@@ -121,6 +125,60 @@ async def test_the_page_is_served_from_the_shim_with_a_content_security_policy(
         headers={"Origin": "https://platform.example", "Access-Control-Request-Method": "GET"},
     )
     assert "access-control-allow-origin" not in preflight.headers
+
+
+async def raw_get(
+    client: httpx.AsyncClient, path: str, coding: str
+) -> tuple[httpx.Response, bytes]:
+    """GET `path` with `Accept-Encoding: coding`: the answer and its bytes as sent."""
+    async with client.stream("GET", path, headers={"Accept-Encoding": coding}) as response:
+        return response, b"".join([chunk async for chunk in response.aiter_raw()])
+
+
+async def unbrotli(data: bytes) -> bytes:
+    """Brotli-decoded by Node's zlib (the Python side has no brotli decoder)."""
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        "-e",
+        "process.stdout.write(require('node:zlib').brotliDecompressSync(require('node:fs')"
+        ".readFileSync(0)))",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(node.communicate(data), timeout=60)
+    assert node.returncode == 0
+    return out
+
+
+async def test_the_built_script_is_sent_precompressed_and_cached_without_its_map(
+    service: Service,
+) -> None:
+    # Given the panel `npm run build` made: no source map in it
+    assert list((UI / "dist").rglob("*.map")) == []
+    async with httpx.AsyncClient(base_url=service.url, timeout=20) as client:
+        page, html = await raw_get(client, "/", "br, gzip")
+        names = [part.split('"')[0] for part in html.decode().split('src="')[1:]]
+        script = next(name for name in names if name.endswith(".js"))
+        plain, plain_bytes = await raw_get(client, script, "identity")
+        brotli, brotli_bytes = await raw_get(client, script, "gzip, deflate, br, zstd")
+        gzipped, gzip_bytes = await raw_get(client, script, "br;q=0.5, gzip")
+        source_map = await client.get(script + ".map")
+    # Then the page is revalidated on each load, its script cached for good: a new build is a
+    # new file name
+    assert page.headers["cache-control"] == "no-cache"
+    assert "content-encoding" not in plain.headers
+    for response in (plain, brotli, gzipped):
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["content-type"] == plain.headers["content-type"]
+    # And the browser's encoding is chosen, each decoding to the script itself
+    assert brotli.headers["content-encoding"] == "br"
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert len(brotli_bytes) < len(gzip_bytes) < len(plain_bytes) / 2
+    assert await unbrotli(brotli_bytes) == plain_bytes
+    assert gzip.decompress(gzip_bytes) == plain_bytes
+    # And no source map is at any URL
+    assert source_map.status_code == 404
 
 
 async def test_cors_origins_let_only_the_listed_origins_embed_the_panel(

@@ -1,8 +1,8 @@
 // The panel in a real browser against the real stack (shim, worker, scheduler), as a person
 // uses it: controls are found by their label or role name, never by CSS class.
 //
-//   MTI_URL=http://127.0.0.1:8000 MTI_TOKEN=<jwt of demo-user> BROWSER=chrome|firefox \
-//   SCREENSHOTS=e2e/screenshots node e2e/panel.e2e.mjs
+//   MTI_URL=http://127.0.0.1:8000 MTI_TOKEN=<jwt of demo-user> MTI_VIEWER_TOKEN=<jwt of demo-viewer> \
+//   BROWSER=chrome|firefox SCREENSHOTS=e2e/screenshots node e2e/panel.e2e.mjs
 //
 // Prints one JSON line at the end: the real execution it started and the curl it copied,
 // which the calling test (tests/e2e/test_panel_browser.py) checks outside the browser.
@@ -18,10 +18,12 @@ const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const URL_ = process.env.MTI_URL;
 const TOKEN = process.env.MTI_TOKEN;
+const VIEWER_TOKEN = process.env.MTI_VIEWER_TOKEN;
 const BROWSER = process.env.BROWSER ?? "chrome";
 const SHOTS = join(process.env.SCREENSHOTS ?? "e2e/screenshots", BROWSER);
 const TIMEOUT = 30_000;
-assert.ok(URL_ && TOKEN, "MTI_URL and MTI_TOKEN are required");
+assert.ok(URL_ && TOKEN && VIEWER_TOKEN, "MTI_URL, MTI_TOKEN and MTI_VIEWER_TOKEN are required");
+const READ_ONLY = "You can view this workflow's triggers but not invoke them: operators and above can.";
 mkdirSync(SHOTS, { recursive: true });
 
 // The first example of each demo trigger, and what its dry run must show of the wire format.
@@ -76,14 +78,16 @@ async function byLabel(page, text) {
   return handle.asElement();
 }
 
-/** The button whose accessible text is exactly this (signs hidden with aria-hidden left out). */
+/** The button whose accessible text is exactly this (signs hidden with aria-hidden left out),
+ * usable (neither disabled nor aria-disabled) or, with `enabled: false`, not. */
 async function button(page, text, { enabled = true } = {}) {
   const handle = await page.waitForFunction(
     (wanted, enabled) =>
       [...document.querySelectorAll("button")].find((b) => {
         const copy = b.cloneNode(true);
         for (const hidden of copy.querySelectorAll("[aria-hidden=true]")) hidden.remove();
-        return copy.textContent.replace(/\s+/g, " ").trim() === wanted && (!enabled || !b.disabled);
+        const usable = !b.disabled && b.getAttribute("aria-disabled") !== "true";
+        return copy.textContent.replace(/\s+/g, " ").trim() === wanted && usable === enabled;
       }) ?? null,
     { timeout: TIMEOUT },
     text,
@@ -139,6 +143,27 @@ async function axeCheck(page, where) {
   const bad = found.filter((v) => v.impact === "serious" || v.impact === "critical");
   assert.deepEqual(bad, [], `axe (${where}): ${JSON.stringify(bad)}`);
   return found.map((v) => `${v.id} (${v.impact})`);
+}
+
+/** After a request is answered the focus is on the "Result" heading (never on <body>). */
+async function focusOnResult(page, where) {
+  await page
+    .waitForFunction(() => {
+      const at = document.activeElement;
+      return at?.tagName === "H3" && at.textContent.trim() === "Result";
+    }, { timeout: 5000 })
+    .catch(async () => {
+      const at = await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent?.slice(0, 60)}`);
+      assert.fail(`${where}: the focus is on ${at}, not on the result heading`);
+    });
+}
+
+/** The page is no wider than the screen at 375 px. */
+async function fitsNarrowScreen(page, where) {
+  await page.setViewport({ width: 375, height: 800 });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `${where}: page is ${width}px wide at 375`);
 }
 
 async function shot(page, name) {
@@ -199,6 +224,7 @@ try {
     await shot(page, `${type.toLowerCase()}-form`);
     await (await button(page, "Validate Trigger")).click();
     await waitForText(page, "Nothing was sent or recorded");
+    await focusOnResult(page, `${type} dry run`);
     const wire = await textOf(page, "section[aria-label='What will be sent'] pre");
     assert.ok(wire.includes(shows), `${type}: ${shows} not in ${wire.slice(0, 400)}`);
     await shot(page, `${type.toLowerCase()}-result`);
@@ -206,13 +232,22 @@ try {
     report[`axe_${type.toLowerCase()}`] = await axeCheck(page, `${type} form and dry run`);
   }
 
-  // The example selector replaces the parameters.
+  // The example selector replaces the parameters, merged over the trigger's defaults as the
+  // shim merges them: "Deployment notification" gives no method, yet keeps the default one.
   await (await byLabel(page, "Trigger")).select("trig_webhook_1");
-  await (await byLabel(page, "Example")).select("1");
+  await (await byLabel(page, "Example")).select(await optionValue(page, "Example", "Deployment notification"));
   const body = await byLabel(page, "body (JSON)");
   await page.waitForFunction((e) => e.value.includes('"deployment"'), {}, body);
+  assert.equal(await (await byLabel(page, "method")).evaluate((e) => e.selectedOptions[0]?.textContent), "POST");
+  assert.equal(await (await byLabel(page, "source_ip")).evaluate((e) => e.value), "127.0.0.1");
   await (await byLabel(page, "Example")).select("0");
   await page.waitForFunction((e) => e.value.includes('"user.created"'), {}, body);
+  // And each of cron's examples keeps execution_type.
+  await (await byLabel(page, "Trigger")).select("trig_cron_1");
+  for (const name of ["Backfill a missed run", "Off-schedule run"]) {
+    await (await byLabel(page, "Example")).select(await optionValue(page, "Example", name));
+    assert.equal(await (await byLabel(page, "execution_type")).evaluate((e) => e.value), "manual_cron", name);
+  }
 
   // A bad value is flagged next to its field as it is typed, and holds the button back.
   await (await byLabel(page, "Trigger")).select("trig_manual_1");
@@ -254,6 +289,7 @@ try {
     { timeout: TIMEOUT },
   );
   report.execution_id = await started.jsonValue();
+  await focusOnResult(page, "the invocation");
   await shot(page, "invoked");
   // Its execution opens under the answer and follows the engine live: pending (or running)
   // → succeeded, without a reload.
@@ -307,6 +343,7 @@ try {
     report.execution_id,
   );
   report.failed_execution_id = await failed.jsonValue();
+  await focusOnResult(page, "the failing run's invocation");
   await waitForStatus(page, "Failed");
   const why = await section(page, "Why it failed");
   assert.ok(why.includes("Deployment refused: demonstration failure"), why);
@@ -315,12 +352,37 @@ try {
   report.axe_failed = await axeCheck(page, "a failed execution");
 
   // 375 px wide: nothing wider than the screen.
-  await page.setViewport({ width: 375, height: 800 });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= 375, `page is ${width}px wide at 375`);
+  await fitsNarrowScreen(page, "operator");
   await shot(page, "narrow-375");
   await (await page.$("section.execution")).screenshot({ path: join(SHOTS, "execution-view-375.png") });
+
+  // demo-viewer, a viewer of wf_demo, in a tab of its own: the form read-only, saying why,
+  // and nothing offered that the shim would refuse.
+  const viewer = await browser.newPage();
+  viewer.setDefaultTimeout(TIMEOUT);
+  viewer.on("pageerror", (error) => errors.push(`viewer: ${error}`));
+  await viewer.setViewport({ width: 1100, height: 900 });
+  await viewer.goto(`${URL_}/#token=${VIEWER_TOKEN}`);
+  await (await byLabel(viewer, "Workflow")).select("wf_demo");
+  await waitForText(viewer, READ_ONLY);
+  await (await byLabel(viewer, "Trigger")).select("trig_manual_1");
+  await waitForText(viewer, "Trigger Parameters");
+  await (await byLabel(viewer, "Example")).select(await optionValue(viewer, "Example", "Failing run"));
+  const fail = await byLabel(viewer, "fail");
+  await viewer.waitForFunction((e) => e.value.startsWith("Deployment refused"), {}, fail);
+  assert.equal(await fail.evaluate((e) => e.readOnly), true, "the viewer's fields are read-only");
+  assert.equal(await (await byLabel(viewer, "environment*")).evaluate((e) => e.disabled), true);
+  await waitForText(viewer, "Recent manual runs");
+  const offered = await viewer.evaluate(() => [...document.querySelectorAll("button")].map((b) => b.textContent.trim()));
+  for (const refused of ["Validate Trigger", "Invoke Trigger", "Run again with these parameters", "Copy as curl"]) {
+    assert.ok(!offered.includes(refused), `a viewer is offered ${refused}: ${offered.join(" | ")}`);
+  }
+  assert.equal(await viewer.$("#mtp-description"), null, "a viewer is offered a description to send");
+  await shot(viewer, "viewer");
+  report.pages.push(await viewer.evaluate(() => document.body.textContent));
+  report.axe_viewer = await axeCheck(viewer, "a viewer's read-only form");
+  await fitsNarrowScreen(viewer, "viewer");
+  await shot(viewer, "viewer-375");
 
   assert.deepEqual(foreign, [], "requests to other hosts");
   assert.deepEqual(errors, [], "page errors");

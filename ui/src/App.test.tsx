@@ -86,3 +86,27 @@ test("#execution= opens that execution, live; Run again chooses its workflow and
   expect(screen.getByLabelText("Trigger")).toHaveValue("trig_manual_1");
   expect(screen.getByLabelText("Description")).toHaveValue("release 1.4.2");
 });
+
+test("a viewer of the workflow gets it read-only: no button, and no Run again on an execution", async () => {
+  const stream = sseStream();
+  const shim = fakeShim({
+    "GET /api/v1/workflows": () => ({
+      status: 200,
+      body: { workflows: [{ ...WORKFLOWS.workflows[0], role: "viewer" }] },
+    }),
+    "GET /api/v1/workflows/wf_demo/triggers": () => ({ status: 200, body: { workflow_id: "wf_demo", triggers: TRIGGERS } }),
+    ...eventsRoute([stream]),
+  });
+  vi.stubGlobal("fetch", shim.fetch);
+  sessionStorage.setItem("mti.bearer-token", TOKEN);
+  window.history.replaceState(null, "", "/#execution=exec_42");
+  const user = userEvent.setup();
+  render(<App />);
+  stream.send(executionSteps()[2], 2);
+  await waitFor(() => expect(document.querySelector(".status-badge")).toHaveTextContent("Succeeded"));
+  expect(await screen.findByText(/You can view this workflow's triggers but not invoke them/)).toBeInTheDocument();
+  expect(screen.queryByRole("button", { name: "Run again with these parameters" })).toBeNull();
+  await user.selectOptions(screen.getByLabelText("Trigger"), "trig_manual_1");
+  expect(await screen.findByLabelText("version")).toHaveAttribute("readonly");
+  expect(screen.queryByRole("button", { name: /^(Validate|Invoke) Trigger$/ })).toBeNull();
+});

@@ -6,6 +6,7 @@ import { SignIn } from "./components/SignIn";
 import { WorkflowChooser } from "./components/WorkflowChooser";
 import { useTriggers, useWorkflows } from "./hooks/data";
 import { useUnauthorized } from "./hooks/useUnauthorized";
+import { mayInvoke } from "./lib/triggers";
 import { storedToken, storeToken, takeTokenFromFragment, tokenSubject } from "./lib/token";
 
 const REFUSED = "The shim refused the token: it is invalid or has expired. Sign in again.";
@@ -32,6 +33,7 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
   const workflowId = chosen ?? only;
   const triggers = useTriggers(api, workflowId);
   const refused = useCallback(() => onSignOut(REFUSED), [onSignOut]);
+  const roleOn = (id: string) => workflows.data?.find((w) => w.id === id)?.role;
   useUnauthorized([workflows.error, triggers.error], refused);
 
   return (
@@ -58,6 +60,7 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
           executionId={executionId}
           onClose={onCloseExecution}
           onUnauthorized={refused}
+          mayRunAgain={(id) => mayInvoke(roleOn(id) ?? "")}
           onRunAgain={(run) => {
             setChosen(run.workflowId);
             setPrefill(run);
@@ -76,6 +79,7 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
             getToken={getToken}
             onUnauthorized={refused}
             prefill={prefill?.workflowId === workflowId ? prefill : null}
+            role={roleOn(workflowId)}
           />
         </section>
       ) : null}

@@ -41,8 +41,8 @@ afterEach(() => vi.unstubAllGlobals());
 
 test("an invocation opens its execution, live: the badge goes to succeeded by itself", async () => {
   const { stream } = await invoked();
-  // It opened by itself: the focus stays on the button.
-  expect(document.activeElement).toHaveTextContent("Invoke Trigger");
+  // It opened by itself: the focus stays on the answer's "Result" heading, where it went.
+  expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Result" }));
   const [pending, running, succeeded] = executionSteps();
   act(() => stream.send(pending, 0));
   await waitFor(() => expect(badge()).toHaveTextContent("Pending"));

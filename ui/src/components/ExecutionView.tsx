@@ -24,6 +24,8 @@ interface Props {
   onClose: () => void;
   /** Fill the trigger's form with this manual run's parameters; no button without it. */
   onRunAgain?: (run: RunAgain) => void;
+  /** Whether the person may run the record's workflow (a viewer may not): no button if not. */
+  mayRunAgain?: (workflowId: string) => boolean;
   onUnauthorized?: () => void;
   /** Moves the focus to the view's heading whenever it changes; 0 leaves the focus alone
    * (a view that opens by itself, after an invocation). */
@@ -68,6 +70,7 @@ export function ExecutionView({
   acceptedAt,
   onClose,
   onRunAgain,
+  mayRunAgain = () => true,
   onUnauthorized = () => undefined,
   focusRequest = 1,
   onStatusChange,
@@ -131,7 +134,7 @@ export function ExecutionView({
         </>
       ) : null}
       <div className="button-row">
-        {again && onRunAgain ? (
+        {again && onRunAgain && mayRunAgain(again.workflowId) ? (
           <button type="button" className="secondary" onClick={() => onRunAgain(again)}>
             Run again with these parameters
           </button>

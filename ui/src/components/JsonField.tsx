@@ -19,7 +19,7 @@ function flatten(errors: ErrorSchema | undefined, at = ""): string[] {
 
 /** A free-form value (a webhook body, extra headers) edited as JSON text. */
 export function JsonField(props: FieldProps) {
-  const { fieldPathId, formData, schema, name, required, errorSchema, onChange, registry } = props;
+  const { fieldPathId, formData, schema, name, required, readonly, errorSchema, onChange, registry } = props;
   const id = fieldPathId.$id;
   const [text, setText] = useState(() => show(formData));
   const [parseError, setParseError] = useState<string | null>(null);
@@ -81,6 +81,7 @@ export function JsonField(props: FieldProps) {
         rows={Math.min(12, Math.max(3, text.split("\n").length))}
         spellCheck={false}
         value={text}
+        readOnly={readonly}
         aria-invalid={errors.length > 0}
         aria-describedby={`${id}__description ${id}__error`}
         onChange={(event) => change(event.target.value)}

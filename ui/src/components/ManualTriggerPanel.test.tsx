@@ -175,10 +175,15 @@ test("429 counts down from Retry-After and holds the button until then", async (
     await choose(user, "trig_manual_1");
     await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
     expect(await screen.findByText(/Try again in 3 s/)).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeDisabled();
+    // Held, yet focusable: aria-disabled, and a press is ignored.
+    const button = screen.getByRole("button", { name: "Validate Trigger" });
+    expect(button).toHaveAttribute("aria-disabled", "true");
+    await user.click(button);
+    expect(screen.getByText(/Try again in/)).toBeInTheDocument();
     await act(() => vi.advanceTimersByTimeAsync(3500));
     expect(screen.getByText(/You may try again now/)).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeEnabled();
+    expect(screen.getByRole("button", { name: "Validate Trigger" })).not.toHaveAttribute("aria-disabled");
   } finally {
     vi.useRealTimers();
   }

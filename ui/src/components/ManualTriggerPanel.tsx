@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createApi, type ApiConfig, ApiError } from "../api/client";
-import type { ExecutionSummary, Parameters, Trigger } from "../api/types";
+import type { ExecutionSummary, Parameters, Trigger, WorkflowSummary } from "../api/types";
 import { useRecentRuns, useTriggerSchema } from "../hooks/data";
 import { useInvoke } from "../hooks/useInvoke";
 import { useUnauthorized } from "../hooks/useUnauthorized";
 import { mapApiErrors, type MappedErrors } from "../lib/errors";
 import { tokenSubject } from "../lib/token";
-import { defaultDescription } from "../lib/triggers";
+import { defaultDescription, isEnterInSingleLineField, mayInvoke, overDefaults } from "../lib/triggers";
 import { CopyRequest } from "./CopyRequest";
 import { ExampleSelector } from "./ExampleSelector";
 import { ExecutionView, type RunAgain } from "./ExecutionView";
+import { InvocationOptions } from "./InvocationOptions";
 import { jsonFields, ParameterForm, parametersValid, withDefaults } from "./ParameterForm";
 import { RecentRuns } from "./RecentRuns";
 import { ResultView } from "./ResultView";
@@ -28,7 +29,13 @@ export interface ManualTriggerPanelProps {
   executionHref?: (executionId: string) => string;
   /** Fill the form with a run's parameters (choosing its trigger): "Run again" from outside. */
   prefill?: RunAgain | null;
+  /** The person's role on the workflow (`GET /api/v1/workflows` says it). A viewer gets a
+   * read-only form and nothing to send; left out, the panel offers invoking and the shim
+   * decides. */
+  role?: WorkflowSummary["role"];
 }
+
+export const READ_ONLY_NOTICE = "You can view this workflow's triggers but not invoke them: operators and above can.";
 
 /** The execution shown under the result: just invoked (with its acceptance), or opened. */
 interface Shown {
@@ -49,7 +56,9 @@ export function ManualTriggerPanel({
   onUnauthorized = () => undefined,
   executionHref,
   prefill: offered = null,
+  role,
 }: ManualTriggerPanelProps) {
+  const invoker = role === undefined || mayInvoke(role);
   const api = useMemo(() => createApi({ baseUrl: apiBaseUrl, getToken }), [apiBaseUrl, getToken]);
   const [triggerId, setTriggerId] = useState<string | null>(null);
   const [parameters, setParameters] = useState<Parameters>({});
@@ -68,6 +77,9 @@ export function ManualTriggerPanel({
   // while a new request (anything changed, or after an answer) gets a new key.
   const idempotencyKey = useRef(crypto.randomUUID());
   const formTop = useRef<HTMLHeadingElement>(null);
+  const resultHeading = useRef<HTMLHeadingElement>(null);
+  // The control a request was sent from (the button, or a field Enter was pressed in).
+  const sentFrom = useRef<Element | null>(null);
 
   const trigger = triggers.find((t) => t.id === triggerId) ?? null;
   const schema = useTriggerSchema(api, workflowId, triggerId);
@@ -115,6 +127,17 @@ export function ManualTriggerPanel({
       setShown({ executionId: state.result.execution_id, acceptedAt: state.result.completed_at ?? null, focus: 0 });
     }
   }, [state, schema.data]);
+
+  // Once the answer is there, the focus goes to its "Result" heading, unless the person has
+  // moved on meanwhile: never left on <body>.
+  useEffect(() => {
+    if (state.phase !== "done" && state.phase !== "failed" && state.phase !== "rate-limited") return;
+    const from = sentFrom.current;
+    sentFrom.current = null;
+    if (!from) return;
+    const now = document.activeElement;
+    if (now === from || now === null || now === document.body) resultHeading.current?.focus();
+  }, [state]);
 
   // The scheduler records an accepted execution moments later: refresh the recent runs
   // until it shows up (or give up after ~15 s; the link still works).
@@ -177,14 +200,27 @@ export function ManualTriggerPanel({
     formTop.current?.focus();
   }, [prefill, loaded, triggerId, triggers, workflowId, reset]);
 
+  // A refusal of what was sent (its errors next to the fields, the red box) is about a request
+  // that no longer is once the person changes it: it goes. A failure to be answered stays.
+  const refused =
+    (state.phase === "done" && !state.result.success) ||
+    (state.phase === "failed" && [400, 422].includes(state.status));
+  const changed = () => {
+    newRequest();
+    if (refused) reset();
+  };
+
   const changeParameters = (values: Parameters, fromExample: number | null = null) => {
     setParameters(values);
     setExample(fromExample);
-    newRequest();
+    changed();
   };
 
   const fromOutside = (values: Parameters) =>
     loaded ? withDefaults(loaded.parameter_schema, values) : values;
+  // An example is merged over the trigger's defaults as the shim merges it (top-level keys).
+  const fromExample = (index: number) =>
+    loaded ? fromOutside(overDefaults(loaded.default_parameters, loaded.examples[index].parameters)) : {};
 
   const runAgain = (run: ExecutionSummary) =>
     setPrefill({
@@ -204,10 +240,18 @@ export function ManualTriggerPanel({
 
   const valid = loaded !== null && unparsed.size === 0 && parametersValid(loaded.parameter_schema, parameters);
   const busy = state.phase === "sending" || state.phase === "waiting";
+  // While sending (or held by a 429) the button stays focusable (aria-disabled) and ignores
+  // presses: a disabled button would drop the focus to <body>.
+  const held = busy || rateLimited;
   const body = {
     parameters,
     description: description.trim() || (trigger ? defaultDescription(trigger) : ""),
     dry_run: dryRun,
+  };
+  const send = () => {
+    if (!invoker || !trigger || !valid || held) return;
+    sentFrom.current = document.activeElement;
+    void invoke(workflowId, trigger.id, body, idempotencyKey.current);
   };
   const origin = new URL(apiBaseUrl || "/", window.location.href).origin;
   const hrefOf = executionHref ?? ((id: string) => `#execution=${encodeURIComponent(id)}`);
@@ -221,7 +265,20 @@ export function ManualTriggerPanel({
         }));
 
   return (
-    <div className="manual-trigger-panel">
+    <div
+      className="manual-trigger-panel"
+      onKeyDown={(event) => {
+        // Enter in a single-line field presses the button, as it reads (Validate or Invoke).
+        if (!invoker || !isEnterInSingleLineField(event)) return;
+        event.preventDefault();
+        send();
+      }}
+    >
+      {invoker ? null : (
+        <p className="notice" id="mtp-read-only">
+          {READ_ONLY_NOTICE}
+        </p>
+      )}
       <TriggerSelector triggers={triggers} selected={triggerId} onSelect={selectTrigger} />
       {schema.error && !(schema.error instanceof ApiError && schema.error.status === 401) ? (
         <p role="alert">Could not load the trigger's parameters: {String((schema.error as Error).message)}</p>
@@ -236,7 +293,7 @@ export function ManualTriggerPanel({
           <ExampleSelector
             examples={loaded.examples}
             chosen={example}
-            onSelect={(index) => changeParameters(fromOutside(loaded.examples[index].parameters), index)}
+            onSelect={(index) => changeParameters(fromExample(index), index)}
           />
           <ParameterForm
             schema={loaded.parameter_schema}
@@ -244,64 +301,50 @@ export function ManualTriggerPanel({
             onChange={(values) => changeParameters(values)}
             apiErrors={apiErrors.fields}
             onUnparsedChange={setUnparsedField}
+            readOnly={!invoker}
           />
         </div>
       ) : null}
       {/* As in the design: the options and the button are there from the start, the button
-          disabled until a trigger is chosen and its parameters pass the schema. */}
-      <div className="invocation-options">
-        <div className="field-row">
-          <label htmlFor="mtp-description">Description</label>
-          <input
-            id="mtp-description"
-            type="text"
-            maxLength={2000}
-            value={description}
-            placeholder={defaultDescription({ type: trigger?.type ?? "<TYPE>" })}
-            aria-describedby="mtp-description-errors"
-            onChange={(event) => {
-              setDescription(event.target.value);
+          disabled until a trigger is chosen and its parameters pass the schema. A viewer is
+          offered nothing the shim would refuse. */}
+      {invoker ? (
+        <>
+          <InvocationOptions
+            description={description}
+            defaultDescription={trigger ? defaultDescription(trigger) : null}
+            onDescriptionChange={(value) => {
+              setDescription(value);
+              changed();
+            }}
+            descriptionErrors={apiErrors.request.description ?? []}
+            dryRun={dryRun}
+            onDryRunChange={(value) => {
+              setDryRun(value);
               newRequest();
             }}
           />
-          <div id="mtp-description-errors">
-            {(apiErrors.request.description ?? []).map((message) => (
-              <p key={message} className="text-danger">
-                {message}
-              </p>
-            ))}
+          {apiErrors.general.length ? (
+            <ul className="problems" aria-label="Errors of the request">
+              {apiErrors.general.map((message) => (
+                <li key={message}>{message}</li>
+              ))}
+            </ul>
+          ) : null}
+          <div className="button-row">
+            <button
+              type="button"
+              className="invoke-button"
+              disabled={!trigger || !valid}
+              aria-disabled={held || undefined}
+              onClick={send}
+            >
+              {dryRun ? "Validate" : "Invoke"} Trigger
+            </button>
           </div>
-        </div>
-        <label className="checkbox">
-          <input
-            type="checkbox"
-            checked={dryRun}
-            onChange={(event) => {
-              setDryRun(event.target.checked);
-              newRequest();
-            }}
-          />
-          Dry run (validate without executing)
-        </label>
-      </div>
-      {apiErrors.general.length ? (
-        <ul className="problems" aria-label="Errors of the request">
-          {apiErrors.general.map((message) => (
-            <li key={message}>{message}</li>
-          ))}
-        </ul>
+        </>
       ) : null}
-      <div className="button-row">
-        <button
-          type="button"
-          className="invoke-button"
-          disabled={!trigger || !valid || busy || rateLimited}
-          onClick={() => trigger && void invoke(workflowId, trigger.id, body, idempotencyKey.current)}
-        >
-          {dryRun ? "Validate" : "Invoke"} Trigger
-        </button>
-      </div>
-      <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} />
+      <ResultView state={state} executionHref={hrefOf} onOpenExecution={openInPanel} headingRef={resultHeading} />
       {shown ? (
         <ExecutionView
           key={shown.executionId}
@@ -310,18 +353,18 @@ export function ManualTriggerPanel({
           acceptedAt={shown.acceptedAt}
           focusRequest={shown.focus}
           onClose={() => setShown(null)}
-          onRunAgain={setPrefill}
+          onRunAgain={invoker ? setPrefill : undefined}
           onUnauthorized={onUnauthorized}
           onStatusChange={refreshRuns}
         />
       ) : null}
       {trigger && loaded ? (
         <>
-          <CopyRequest target={{ origin, workflowId, triggerId: trigger.id, user }} body={body} />
+          {invoker ? <CopyRequest target={{ origin, workflowId, triggerId: trigger.id, user }} body={body} /> : null}
           <RecentRuns
             runs={runs.data}
             loading={runs.loading}
-            onRunAgain={runAgain}
+            onRunAgain={invoker ? runAgain : undefined}
             executionHref={hrefOf}
             onOpenExecution={openInPanel}
           />

@@ -91,12 +91,15 @@ interface Props {
   /** Errors from the shim's last answer, by field. */
   apiErrors: ErrorSchema;
   onUnparsedChange: JsonFieldContext["setUnparsed"];
+  /** Shown, not edited (a viewer's): no field takes input, no item is added or removed. */
+  readOnly?: boolean;
 }
 
 /** The trigger's parameters as a form generated from its JSON Schema (react-jsonschema-form). */
-export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedChange }: Props) {
+export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedChange, readOnly = false }: Props) {
   const uiSchema = useMemo<UiSchema>(() => {
     const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    if (readOnly) ui["ui:globalOptions"] = { addable: false, removable: false, orderable: false, copyable: false };
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
     for (const [name, field] of Object.entries(properties)) ui[name] = describeNode(name, field);
     for (const name of jsonFields(schema)) ui[name] = { "ui:field": "json" };
@@ -104,7 +107,7 @@ export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedC
       ui[name] = { "ui:field": "formatString", "ui:fieldReplacesAnyOrOneOf": true };
     }
     return ui;
-  }, [schema]);
+  }, [schema, readOnly]);
   const context = useMemo<JsonFieldContext>(() => ({ setUnparsed: onUnparsedChange }), [onUnparsedChange]);
   return (
     <Form
@@ -115,6 +118,7 @@ export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedC
       fields={{ json: JsonField, formatString: FormatStringField }}
       widgets={{ SelectWidget: ChoiceSelectWidget }}
       formContext={context}
+      readonly={readOnly}
       experimental_defaultFormStateBehavior={DEFAULTS}
       liveValidate="onChange"
       showErrorList={false}

@@ -3,7 +3,8 @@ import type { ExecutionSummary } from "../api/types";
 interface Props {
   runs: ExecutionSummary[] | undefined;
   loading: boolean;
-  onRunAgain: (run: ExecutionSummary) => void;
+  /** "Run again with these parameters"; not offered without it (a viewer may not run). */
+  onRunAgain?: (run: ExecutionSummary) => void;
   executionHref: (executionId: string) => string;
   onOpenExecution?: (executionId: string) => void;
 }
@@ -36,7 +37,7 @@ export function RecentRuns({ runs, loading, onRunAgain, executionHref, onOpenExe
                 by {run.initiated_by ?? "?"}
                 {run.description ? <> · {run.description}</> : null}
               </div>
-              {run.parameters ? (
+              {run.parameters && onRunAgain ? (
                 <button
                   type="button"
                   className="secondary"

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode, type Ref } from "react";
 import type { FieldError, InvokeAnswer } from "../api/types";
 import type { InvokeState } from "../hooks/useInvoke";
 import { preview } from "../lib/preview";
@@ -8,6 +8,20 @@ interface Props {
   /** Where "Execution … started" links to. */
   executionHref: (executionId: string) => string;
   onOpenExecution?: (executionId: string) => void;
+  /** The "Result" heading of an answer, where the panel moves the focus once it arrives. */
+  headingRef?: Ref<HTMLHeadingElement>;
+}
+
+/** An answer under its "Result" heading (focusable, so the focus can be moved to it). */
+function Answered({ headingRef, children }: { headingRef?: Ref<HTMLHeadingElement>; children: ReactNode }) {
+  return (
+    <section className="answer" aria-labelledby="mtp-result-heading">
+      <h3 id="mtp-result-heading" tabIndex={-1} ref={headingRef}>
+        Result
+      </h3>
+      {children}
+    </section>
+  );
 }
 
 function ErrorList({ errors }: { errors: FieldError[] }) {
@@ -66,7 +80,16 @@ function Resolved({ result }: { result: InvokeAnswer }) {
 }
 
 /** The shim's answer: what will be sent, the execution started, or what went wrong. */
-export function ResultView({ state, executionHref, onOpenExecution }: Props) {
+export function ResultView({ headingRef, ...props }: Props) {
+  const answer = <Answer {...props} />;
+  return ["done", "failed", "rate-limited"].includes(props.state.phase) ? (
+    <Answered headingRef={headingRef}>{answer}</Answered>
+  ) : (
+    answer
+  );
+}
+
+function Answer({ state, executionHref, onOpenExecution }: Omit<Props, "headingRef">) {
   switch (state.phase) {
     case "idle":
       return null;

@@ -3,6 +3,7 @@ import { mapApiErrors, pointerSegments } from "./errors";
 import { preview } from "./preview";
 import { takeTokenFromFragment, tokenSubject } from "./token";
 import { formatDuration, formatTime, timelineSteps } from "./timeline";
+import { mayInvoke, overDefaults } from "./triggers";
 import type { ExecutionRecord } from "../api/types";
 
 test("JSON pointers are split and unescaped", () => {
@@ -95,4 +96,21 @@ describe("the execution timeline", () => {
     expect(formatTime("2026-11-26T02:00:00.250Z", "en-GB")).toMatch(/26 Nov 2026.*\d\d:\d\d:\d\d\.250/);
     expect(formatTime("not a date")).toBe("not a date");
   });
+});
+
+test("an example goes over the defaults key by key at the top level, as the shim merges it", () => {
+  const defaults = { method: "POST", headers: { "Content-Type": "application/json" }, body: {} };
+  expect(overDefaults(defaults, { headers: { "X-Source": "manual-test" }, body: { a: 1 } })).toEqual({
+    method: "POST",
+    headers: { "X-Source": "manual-test" },
+    body: { a: 1 },
+  });
+  expect(overDefaults(null, { a: 1 })).toEqual({ a: 1 });
+  expect(defaults.headers).toEqual({ "Content-Type": "application/json" });
+});
+
+test("operators and above may invoke; viewers, and roles the panel does not know, may not", () => {
+  expect(["viewer", "operator", "editor", "owner", "admin", ""].map(mayInvoke)).toEqual([
+    false, true, true, true, false, false,
+  ]);
 });

@@ -3,6 +3,7 @@
 import type { ExecutionRecord, Trigger } from "../api/types";
 import webhookSchema from "./webhook-schema.json";
 import manualSchema from "./manual-schema.json";
+import cronSchema from "./cron-schema.json";
 
 export const BASE = "http://shim.test";
 
@@ -42,9 +43,24 @@ export const TRIGGERS: Trigger[] = [
   },
 ];
 
+/** The demo's cron trigger: not in TRIGGERS; a test that wants it adds it. */
+export const CRON_TRIGGER: Trigger = {
+  id: "trig_cron_1",
+  type: "CRON",
+  enabled: true,
+  manual_invocation: true,
+  manual_invocation_supported: true,
+  config: { schedule: "0 9 * * 1-5", timezone: "Europe/Berlin" },
+  name: "Schedule 0 9 * * 1-5 (Europe/Berlin)",
+  schema_url: `${TRIGGERS_URL}/trig_cron_1/manual-invoke/schema`,
+  invoke_url: `${TRIGGERS_URL}/trig_cron_1/manual-invoke`,
+};
+
+// The schema endpoint's answers for the demo's triggers (`manual-trigger schema … --json`).
 export const SCHEMAS: Record<string, unknown> = {
   trig_webhook_1: webhookSchema,
   trig_manual_1: manualSchema,
+  trig_cron_1: cronSchema,
 };
 
 export function fakeShim(extra: Record<string, Route> = {}) {
