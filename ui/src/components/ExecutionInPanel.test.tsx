@@ -1,25 +1,11 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { BASE, eventsRoute, executionSteps, fakeShim, sseStream, TRIGGERS } from "../test/fakeShim";
+import { acceptedAnswer, BASE, eventsRoute, executionSteps, fakeShim, sseStream, TRIGGERS } from "../test/fakeShim";
 import { ManualTriggerPanel } from "./ManualTriggerPanel";
 
 const TOKEN = `x.${btoa(JSON.stringify({ sub: "demo-user" }))}.y`;
 const INVOKE = "POST /api/v1/workflows/wf_demo/triggers/trig_manual_1/manual-invoke";
-const ACCEPTED = {
-  status: 202,
-  body: {
-    invocation_id: "inv-2",
-    status: "accepted",
-    success: true,
-    message: "Workflow execution started successfully",
-    workflow_id: "wf_demo",
-    trigger_id: "trig_manual_1",
-    execution_id: "exec_42",
-    execution_url: "/api/v1/executions/exec_42",
-    completed_at: "2026-11-26T02:00:00.100Z",
-    trigger_data: { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } },
-  },
-};
+const ACCEPTED = acceptedAnswer({}, { completed_at: "2026-11-26T02:00:00.100Z" });
 
 async function invoked() {
   const stream = sseStream();

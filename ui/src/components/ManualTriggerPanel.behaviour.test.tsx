@@ -3,7 +3,7 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { Trigger } from "../api/types";
-import { BASE, CRON_TRIGGER, fakeShim, type Answer, type Route, TRIGGERS } from "../test/fakeShim";
+import { acceptedAnswer, BASE, CRON_TRIGGER, fakeShim, type Answer, type Route, TRIGGERS } from "../test/fakeShim";
 import { ManualTriggerPanel, READ_ONLY_NOTICE } from "./ManualTriggerPanel";
 
 const TOKEN = `x.${btoa(JSON.stringify({ sub: "demo-user" }))}.y`;
@@ -25,20 +25,7 @@ function answer(body: { parameters: Record<string, unknown>; dry_run: boolean })
           wire_preview: { title: "Workflow inputs", text: JSON.stringify(body.parameters) },
         },
       }
-    : {
-        status: 202,
-        body: {
-          invocation_id: "inv-2",
-          status: "accepted",
-          success: true,
-          message: "Workflow execution started successfully",
-          workflow_id: "wf_demo",
-          trigger_id: "trig_manual_1",
-          execution_id: "exec_42",
-          execution_url: "/api/v1/executions/exec_42",
-          trigger_data: { trigger_type: "MANUAL", resolved_parameters: { inputs: body.parameters } },
-        },
-      };
+    : acceptedAnswer(body.parameters);
 }
 
 /** An answer the test releases when it likes (the request is "in flight" until then). */

@@ -1,6 +1,6 @@
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { BASE, fakeShim, type Route, TRIGGERS } from "../test/fakeShim";
+import { acceptedAnswer, BASE, fakeShim, type Route, TRIGGERS } from "../test/fakeShim";
 import { ManualTriggerPanel } from "./ManualTriggerPanel";
 
 // A JWT whose payload says sub=demo-user (the panel reads it for the CLI command only).
@@ -117,20 +117,7 @@ test("the request carries the default description and shows what will be sent", 
 
 test("an accepted invocation says which execution started, with a link", async () => {
   const { user } = setup({
-    [INVOKE]: () => ({
-      status: 202,
-      body: {
-        invocation_id: "inv-2",
-        status: "accepted",
-        success: true,
-        message: "Workflow execution started successfully",
-        workflow_id: "wf_demo",
-        trigger_id: "trig_manual_1",
-        execution_id: "exec_42",
-        execution_url: "/api/v1/executions/exec_42",
-        trigger_data: { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } },
-      },
-    }),
+    [INVOKE]: () => acceptedAnswer(),
   });
   await choose(user, "trig_manual_1");
   await user.click(screen.getByLabelText("Dry run (validate without executing)"));

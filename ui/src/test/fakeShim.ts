@@ -99,6 +99,28 @@ export function fakeShim(extra: Record<string, Route> = {}) {
 }
 
 /** A recorded execution of trig_manual_1, as GET /api/v1/executions/{id} answers. */
+/** The worker's answer to an accepted invocation of the demo MANUAL trigger (execution exec_42). */
+export function acceptedAnswer(
+  inputs: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Answer {
+  return {
+    status: 202,
+    body: {
+      invocation_id: "inv-2",
+      status: "accepted",
+      success: true,
+      message: "Workflow execution started successfully",
+      workflow_id: "wf_demo",
+      trigger_id: "trig_manual_1",
+      execution_id: "exec_42",
+      execution_url: "/api/v1/executions/exec_42",
+      trigger_data: { trigger_type: "MANUAL", resolved_parameters: { inputs } },
+      ...extra,
+    },
+  };
+}
+
 export function executionRecord(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   const id = overrides.execution_id ?? "exec_42";
   return {
