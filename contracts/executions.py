@@ -14,13 +14,13 @@ shim's live status stream, `manual-trigger invoke --wait`) hears of it once it i
 from __future__ import annotations
 
 import json
-import math
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from contracts.models import StorableText, unstorable
+from contracts.documents import storable_problems, walk
+from contracts.models import StorableText
 
 # NOTIFY channel of committed execution transitions (and of newly recorded executions); the
 # payload is the execution id.
@@ -28,6 +28,7 @@ STATUS_CHANNEL = "mti_execution_status"
 EXECUTION_ID_PATTERN = r"^exec_[0-9a-f]{32}$"
 MAX_OUTPUT_BYTES = 64 * 1024  # an output summary or an error's details, as compact JSON
 MAX_ERROR_MESSAGE = 4096  # characters
+MAX_DEPTH = 64  # levels of nesting in an output or an error's details
 # A whole update message: room for an output or an error's details at their bound, and more.
 MAX_UPDATE_BYTES = 4 * MAX_OUTPUT_BYTES
 WAITING_FOR_ENGINE = "waiting for the workflow engine"
@@ -57,22 +58,14 @@ class ExecutionStatus(StrEnum):
         return 2 if self.final else 1
 
 
-def _json_problem(value: Any, depth: int = 0) -> str | None:
+def _json_problem(value: Any) -> str | None:
     """Why PostgreSQL's jsonb cannot hold `value` as the engine sent it, or None."""
-    if depth > 64:
-        return "is nested deeper than 64 levels"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "holds a number JSON cannot (NaN or an infinity)"
-    if isinstance(value, str):
-        return unstorable(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if problem := unstorable(key) or _json_problem(item, depth + 1):
-                return problem
-    if isinstance(value, list):
-        for item in value:
-            if problem := _json_problem(item, depth + 1):
-                return problem
+    if any(depth > MAX_DEPTH for _, depth, _ in walk(value)):
+        return f"is nested deeper than {MAX_DEPTH} levels"
+    for _, code, problem in storable_problems(value):
+        if code == "number_out_of_range":
+            return "holds a number JSON cannot (NaN or an infinity)"
+        return problem
     return None
 
 

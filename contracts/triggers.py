@@ -102,11 +102,11 @@ class TriggerDescription(BaseModel):
     examples: list[ParameterExample]
 
 
-def display_name(trigger: Trigger) -> str:
+def display_name(trigger: Trigger, shown: dict[str, Any] | None = None) -> str:
     """A name a person recognises: the config's own `name`, else one from what it listens to.
-    Made from the config as it may be shown: a name built from a webhook URL must not carry
-    the token the shown config hides."""
-    shown = shown_config(trigger)
+    Made from the config as it may be shown (`shown`, when the caller has it already): a name
+    built from a webhook URL must not carry the token the shown config hides."""
+    shown = shown_config(trigger) if shown is None else shown
     own = shown.get("name")
     if isinstance(own, str) and own:
         return own
@@ -121,12 +121,13 @@ def wire_preview(trigger_type: TriggerType, resolved: dict[str, Any]) -> WirePre
 def describe_trigger(trigger: Trigger) -> TriggerDescription:
     """A trigger as the schema endpoint and `manual-trigger schema` show it; secrets redacted."""
     spec = trigger_spec(trigger)
+    shown = shown_config(trigger)
     return TriggerDescription(
         workflow_id=trigger.workflow_id,
         trigger_id=trigger.id,
         trigger_type=trigger.type,
-        name=display_name(trigger),
-        trigger_config=shown_config(trigger),
+        name=display_name(trigger, shown),
+        trigger_config=shown,
         supported=spec.supported,
         manual_invocation=trigger.manual_invocation,
         description=spec.description,

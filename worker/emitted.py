@@ -25,10 +25,11 @@ from typing import Any
 import h11
 import httptools
 
+from contracts.documents import storable_problems
 from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
-from worker.safety import field_error, storable_problems, url_errors
+from worker.safety import field_error, url_errors
 
 _PARTS = ("trigger_data", "input_data", "metadata")
 

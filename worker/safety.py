@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import math
 import socket
 from collections.abc import Iterator
 from functools import lru_cache, partial
@@ -17,7 +16,8 @@ from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError, unstorable
+from contracts.documents import Links, path_of, storable_problems, walk
+from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError
 from contracts.regex import linear
 from contracts.validation import BoundedErrors, pointer
 
@@ -112,33 +112,6 @@ def parse_json(body: bytes) -> Any:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
 
 
-# Where a value sits, as links back to its parent: (parent's links, key), () at the top. A walk
-# builds one link per value; a path (as long as the nesting) is built only for an error.
-Links = tuple[Any, ...]
-
-
-def walk(value: Any) -> Iterator[tuple[Links, int, Any]]:
-    """Every value with its links and depth, parents first and in document order, without
-    recursion (depth is untrusted)."""
-    stack: list[tuple[Links, int, Any]] = [((), 0, value)]
-    while stack:
-        links, depth, item = stack.pop()
-        yield links, depth, item
-        if isinstance(item, dict):
-            stack.extend(((links, key), depth + 1, child) for key, child in reversed(item.items()))
-        elif isinstance(item, list):
-            stack.extend(((links, i), depth + 1, item[i]) for i in range(len(item) - 1, -1, -1))
-
-
-def path_of(links: Links) -> tuple[str | int, ...]:
-    """The path the links lead to, from the top."""
-    parts: list[str | int] = []
-    while links:
-        links, key = links
-        parts.append(key)
-    return tuple(reversed(parts))
-
-
 def shape_errors(value: Any, base: str) -> list[FieldError]:
     """The request's complexity budgets, then what no store can hold, each at its path.
 
@@ -154,22 +127,6 @@ def shape_errors(value: Any, base: str) -> list[FieldError]:
     for links, code, problem in storable_problems(value):
         errors.add(partial(field_error, base, links, code, problem))
     return errors.result()
-
-
-def storable_problems(value: Any) -> Iterator[tuple[Links, str, str]]:
-    """What no store can hold in a value, as (links, code, why): each string or member name
-    PostgreSQL cannot store, each number that is not finite. The request is judged by it at
-    the door and the emitted event before it is published (`worker.emitted`)."""
-    for links, _, item in walk(value):
-        if isinstance(item, str):
-            if problem := unstorable(item):
-                yield links, "unstorable_text", problem
-        elif isinstance(item, float) and not math.isfinite(item):
-            yield links, "number_out_of_range", "not a finite JSON number"
-        elif isinstance(item, dict):
-            for key in item:
-                if problem := unstorable(key):
-                    yield (links, key), "unstorable_text", f"member name: {problem}"
 
 
 def field_error(base: str, links: Links, code: str, message: str) -> FieldError:

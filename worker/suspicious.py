@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from contracts.documents import Links, path_of, walk
 from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, FieldError, TriggerType
 from contracts.regex import Regex, RegexSet, linear, unicode_spaces_as_space
 from contracts.validation import BoundedErrors, pointer
-from worker.safety import Links, path_of, walk
 
 ALLOW_FLAG = "allow_suspicious_content"
 CODE = "suspicious_content"

@@ -58,7 +58,7 @@ def _trigger_summary(trigger: Trigger, base: str) -> TriggerSummary:
         manual_invocation=trigger.manual_invocation,
         manual_invocation_supported=trigger_spec(trigger).supported,
         config=shown,
-        name=display_name(trigger),
+        name=display_name(trigger, shown),
         schema_url=f"{base}/{trigger.id}/manual-invoke/schema",
         invoke_url=f"{base}/{trigger.id}/manual-invoke",
     )
