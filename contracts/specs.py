@@ -62,14 +62,34 @@ HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 NO_LINE_BREAKS: dict[str, Any] = {"not": {"pattern": "[\\r\\n\\x00]"}}
 
 
-def header_map(description: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "propertyNames": {"pattern": HEADER_NAME_PATTERN, "maxLength": 256, **NO_LINE_BREAKS},
-        "additionalProperties": {"type": "string", "maxLength": 8192, **NO_LINE_BREAKS},
-    }
+def field(title: str, description: str, /, **schema: Any) -> dict[str, Any]:
+    """A parameter as a form shows it: a short sentence-case label, a sentence on what it
+    means, then its schema."""
+    return {"title": title, "description": description, **schema}
 
 
-def one_line(description: str, max_length: int = 998) -> dict[str, Any]:
-    return {"type": "string", "description": description, "maxLength": max_length, **NO_LINE_BREAKS}
+def header_map(title: str, description: str) -> dict[str, Any]:
+    return field(
+        title,
+        description,
+        type="object",
+        propertyNames={"pattern": HEADER_NAME_PATTERN, "maxLength": 256, **NO_LINE_BREAKS},
+        additionalProperties=field(
+            "Header value",
+            "The header's value, on one line.",
+            type="string",
+            maxLength=8192,
+            **NO_LINE_BREAKS,
+        ),
+    )
+
+
+def one_line(title: str, description: str, max_length: int = 998) -> dict[str, Any]:
+    return field(title, description, type="string", maxLength=max_length, **NO_LINE_BREAKS)
+
+
+def branch(name: str, condition: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """An `allOf` entry: `then` (its own title, description and properties) applies when the
+    parameter `name` is given and passes `condition` (GitHub's `push` fields when `event_type`
+    is `push`)."""
+    return {"if": {"properties": {name: condition}, "required": [name]}, "then": then}

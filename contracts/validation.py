@@ -1,9 +1,12 @@
 """JSON Schema validation that reports every problem with a JSON pointer path.
 
-Patterns (`pattern`, `patternProperties`, and the additional properties they decide) run on
-RE2 (`contracts.regex`): schemas come from trigger configs, instances from requests, and no
-pair of them may take more than linear time. A schema whose patterns RE2 cannot run is a
-problem of the schema (`schema_problems`), found where it is declared.
+Patterns (`pattern`, `patternProperties`, and the additional and unevaluated properties they
+decide) run on RE2 (`contracts.regex`): schemas come from trigger configs, instances from
+requests, and no pair of them may take more than linear time. A schema whose patterns RE2
+cannot run is a problem of the schema (`schema_problems`), found where it is declared.
+
+The formats the parameter schemas declare (`contracts.formats`: `iso-date-time`, `mailbox`,
+`base64`; JSON Schema's `ipv4`, `ipv6`) are checked, and said in words a person reads.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
+from contracts.evaluation import evaluated_members
+from contracts.formats import FORMAT_MESSAGES, is_base64, is_date_time, is_mailbox
 from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, TRUNCATED, FieldError, more_errors
 from contracts.regex import RegexError, linear, search
 from contracts.specs import NO_LINE_BREAKS
@@ -30,6 +35,19 @@ def _is_linear_regex(instance: object) -> bool:
     if isinstance(instance, str):
         linear(instance)
     return True
+
+
+def _on_strings(check: Callable[[str], bool]) -> Callable[[object], bool]:
+    # A format says nothing of values of other types (JSON Schema's rule).
+    return lambda instance: not isinstance(instance, str) or check(instance)
+
+
+for _name, _check in {
+    "iso-date-time": is_date_time,
+    "mailbox": is_mailbox,
+    "base64": is_base64,
+}.items():
+    _FORMATS.checks(_name)(_on_strings(_check))
 
 
 def pointer(parts: Iterable[str | int], limit: int | None = None) -> str:
@@ -102,21 +120,56 @@ def _additional_properties(
         yield ValidationError(f"Additional properties are not allowed ({len(extras)} found)")
 
 
-# jsonschema's own keywords call `re.search`; these three are the same keywords on RE2.
-# (`unevaluatedProperties` would too, beside `patternProperties`: `schema_problems` refuses
-# that pair in a declared schema; this project's own schemas use neither.)
+def _unevaluated_properties(
+    validator: Any, unevaluated: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """One error per member no part of the schema evaluates, at the member itself."""
+    if not validator.is_type(instance, "object"):
+        return
+    evaluated = evaluated_members(validator, instance, schema)
+    for name in [key for key in instance if key not in evaluated]:
+        if validator.is_type(unevaluated, "object"):
+            yield from validator.descend(instance[name], unevaluated, path=name)
+        elif not unevaluated:
+            yield ValidationError(_unexpected(name, instance, schema), path=[name])
+
+
+def _unexpected(name: str, instance: dict[str, Any], schema: dict[str, Any]) -> str:
+    """Why a member is not expected: no part of the schema has it, or only a branch that other
+    values select ("'ref' does not apply when event_type is 'issues'")."""
+    for branch in schema.get("allOf", []):
+        condition, then = (
+            (branch.get("if"), branch.get("then")) if isinstance(branch, dict) else (None, None)
+        )
+        if not (isinstance(condition, dict) and isinstance(then, dict)):
+            continue
+        if name in then.get("properties", {}):
+            deciding = " and ".join(
+                f"{key} is {_shown_value(instance[key])}" if key in instance else f"{key} is absent"
+                for key in condition.get("properties", {})
+            )
+            return f"{_shown(name)} does not apply when {deciding}"
+    return f"unknown parameter {_shown(name)}"
+
+
+# jsonschema's own keywords call `re.search`; these are the same keywords on RE2.
 _LinearValidator = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     {
         "pattern": _pattern,
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
+        "unevaluatedProperties": _unevaluated_properties,
     },
 )
 
 
 def _shown(instance: str) -> str:
     return repr(instance if len(instance) <= 64 else instance[:64] + TRUNCATED)
+
+
+def _shown_value(value: Any) -> str:
+    return _shown(value) if isinstance(value, str) else _shown(json.dumps(value))[1:-1]
 
 
 @lru_cache(maxsize=256)
@@ -133,7 +186,9 @@ def schema_problems(schema: Any, path: str) -> list[FieldError]:
     """Errors in a JSON Schema itself (a trigger's declared input schema, say), including
     patterns the linear-time engine cannot run."""
     try:
-        Draft202012Validator.check_schema(schema)
+        # Without the meta-schema's `format: regex`, which jsonschema checks with `re`: every
+        # pattern is checked on RE2 below.
+        Draft202012Validator.check_schema(schema, format_checker=FormatChecker(formats=()))
     except SchemaError as exc:
         return [
             FieldError(
@@ -147,8 +202,7 @@ def schema_problems(schema: Any, path: str) -> list[FieldError]:
 
 
 def _pattern_problems(schema: Any, at: tuple[str | int, ...]) -> Iterator[tuple[Any, str]]:
-    """Every pattern of a (valid) schema RE2 cannot run, and every `unevaluatedProperties`
-    beside `patternProperties` (jsonschema would decide that pair on the backtracking `re`)."""
+    """Every pattern of a (valid) schema RE2 cannot run."""
     stack: list[tuple[tuple[str | int, ...], Any]] = [(at, schema)]
     while stack:
         here, node = stack.pop()
@@ -163,11 +217,6 @@ def _pattern_problems(schema: Any, at: tuple[str | int, ...]) -> Iterator[tuple[
         named = node.get("patternProperties")
         if isinstance(named, dict):
             patterns += [(("patternProperties", p), p) for p in named]
-            if "unevaluatedProperties" in node:
-                yield (
-                    (*here, "unevaluatedProperties"),
-                    ("unevaluatedProperties beside patternProperties is not supported"),
-                )
         for where, pattern in patterns:
             try:
                 linear(pattern)
@@ -213,7 +262,7 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
             for name in required[:MAX_ERRORS]
             if name not in instance
         ]
-    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+    if error.validator == "additionalProperties":
         return [
             FieldError(
                 path=f"{at}{pointer([name], limit=MAX_ERROR_PATH)}",
@@ -222,7 +271,64 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
             )
             for name in _extra_properties(error)
         ]
+    if error.validator == "unevaluatedProperties":  # one error per member, at the member
+        return [FieldError(path=at, message=error.message, code="unknown")]
+    if choices := _choices_of(error):  # a oneOf of titled constants is an enum
+        message = f"{_shown_value(error.instance)} is not one of {choices!r}"
+        return [FieldError(path=at, message=message, code="enum")]
+    if formats := _formats_of(error):
+        said = " or ".join(FORMAT_MESSAGES[f].removeprefix("must be ") for f in formats)
+        return [FieldError(path=at, message=f"must be {said}", code="format")]
+    if inner := _errors_of_its_type(error):
+        return [found for e in inner for found in _field_errors(e, base)]
     return [FieldError(path=at, message=error.message, code=str(error.validator))]
+
+
+def _errors_of_its_type(error: ValidationError) -> list[ValidationError]:
+    """For an `anyOf` or `oneOf` of which one branch only is of the value's type (an email
+    attachment's file name or object), that branch's errors: they say what is wrong."""
+    value: Any = error.validator_value
+    if error.validator not in ("anyOf", "oneOf") or not isinstance(value, list):
+        return []
+    of_its_type = [
+        i
+        for i, b in enumerate(value)
+        if isinstance(b, dict) and "type" in b and _is_type(error.instance, b["type"])
+    ]
+    if len(of_its_type) != 1:
+        return []
+    return [e for e in error.context or [] if list(e.relative_schema_path)[:1] == of_its_type]
+
+
+_TYPES = {"array", "boolean", "integer", "null", "number", "object", "string"}
+
+
+def _is_type(instance: Any, declared: Any) -> bool:
+    names = declared if isinstance(declared, list) else [declared]
+    checker = Draft202012Validator.TYPE_CHECKER
+    return any(n in _TYPES and checker.is_type(instance, n) for n in names if isinstance(n, str))
+
+
+def _choices_of(error: ValidationError) -> list[Any]:
+    value: Any = error.validator_value
+    if error.validator not in ("oneOf", "anyOf") or not isinstance(value, list):
+        return []
+    if all(isinstance(b, dict) and "const" in b for b in value):
+        return [b["const"] for b in value]
+    return []
+
+
+def _formats_of(error: ValidationError) -> list[str]:
+    """The formats a value failed, when that is all it failed: a `format`, or an `anyOf` of
+    nothing but formats (an IPv4 or an IPv6 address)."""
+    value: Any = error.validator_value
+    if error.validator == "format":
+        return [value] if isinstance(value, str) and value in FORMAT_MESSAGES else []
+    if error.validator != "anyOf" or not isinstance(value, list):
+        return []
+    formats = [b.get("format") if isinstance(b, dict) and len(b) == 1 else None for b in value]
+    known = all(isinstance(f, str) and f in FORMAT_MESSAGES for f in formats)
+    return [str(f) for f in formats] if known else []
 
 
 def validate(schema: Mapping[str, Any], instance: Any, base: str = "") -> list[FieldError]:

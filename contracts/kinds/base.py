@@ -64,6 +64,24 @@ def event_types(config: dict[str, Any], default: str) -> list[str]:
     return list(config.get("event_types") or [default])
 
 
+def narrowed(schema: dict[str, Any], name: str, values: list[str]) -> dict[str, Any]:
+    """The schema of a trigger whose parameter `name` takes only `values`: that parameter an
+    `enum` of them (the first its default), and only the `allOf` branches one of them selects,
+    so a form offers only the fields this trigger can send."""
+    values = list(dict.fromkeys(values))
+
+    def selected(entry: dict[str, Any]) -> bool:
+        condition = entry.get("if", {}).get("properties", {}).get(name)
+        return condition is None or any(not validate(condition, value) for value in values)
+
+    only = {**schema["properties"][name], "enum": values, "default": values[0]}
+    result = {**schema, "properties": {**schema["properties"], name: only}}
+    result.pop("allOf", None)
+    if branches := [entry for entry in schema.get("allOf", []) if selected(entry)]:
+        result["allOf"] = branches  # (an empty allOf is no schema)
+    return result
+
+
 class TriggerKind:
     """The common case: parameters as the type's spec declares them, the trigger's config
     checked against `config_schema`, whose `writeOnly` fields are its secrets. Each type

@@ -9,7 +9,7 @@ from croniter import croniter
 
 from contracts.kinds.base import TriggerKind, WirePreview, text_of
 from contracts.models import FieldError, TriggerType
-from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec, ParameterExample
+from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec, ParameterExample, field
 
 CRON_SPEC = ManualInvocationSpec(
     trigger_type=TriggerType.CRON,
@@ -23,37 +23,42 @@ CRON_SPEC = ManualInvocationSpec(
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "scheduled_time": {
-                "type": "string",
-                "description": (
-                    "ISO 8601 date-time the run stands for (no offset: the trigger's time "
-                    "zone). Must be a time the schedule fires at, unless allow_off_schedule."
-                ),
-            },
-            "allow_off_schedule": {
-                "type": "boolean",
-                "description": "Accept a scheduled_time the schedule would never fire at.",
-            },
-            "trigger_time": {
-                "type": "string",
-                "description": "ISO 8601 date-time the scheduler's tick happened (default: the "
-                "time of the request).",
-            },
-            "cron_expression": {
-                "type": "string",
-                "maxLength": 255,
-                "description": "Fire as this schedule, not the trigger's (a warning says so).",
-            },
-            "timezone": {
-                "type": "string",
-                "maxLength": 64,
-                "description": "IANA time zone to read times in instead of the trigger's.",
-            },
-            "execution_type": {
-                "type": "string",
-                "pattern": "^[a-z][a-z0-9_]{0,63}$",
-                "description": "The execution context's execution_type (default manual_cron).",
-            },
+            "scheduled_time": field(
+                "Scheduled time",
+                "The date and time the run stands for (no offset: in the trigger's time zone). "
+                "Must be a time the schedule fires at, unless off-schedule times are allowed.",
+                type="string",
+                format="iso-date-time",
+            ),
+            "allow_off_schedule": field(
+                "Allow off-schedule time",
+                "Accept a scheduled time the schedule would never fire at.",
+                type="boolean",
+            ),
+            "trigger_time": field(
+                "Trigger time",
+                "The date and time of the scheduler's tick (default: the time of the request).",
+                type="string",
+                format="iso-date-time",
+            ),
+            "cron_expression": field(
+                "Cron expression",
+                "Fire as this schedule, not the trigger's (a warning says so).",
+                type="string",
+                maxLength=255,
+            ),
+            "timezone": field(
+                "Time zone",
+                "IANA time zone to read times in instead of the trigger's, e.g. Europe/Berlin.",
+                type="string",
+                maxLength=64,
+            ),
+            "execution_type": field(
+                "Execution type",
+                "The execution context's execution_type (default manual_cron).",
+                type="string",
+                pattern="^[a-z][a-z0-9_]{0,63}$",
+            ),
         },
     },
     default_parameters={"allow_off_schedule": False, "execution_type": "manual_cron"},

@@ -10,11 +10,50 @@ from contracts.specs import (
     JSON_SCHEMA_DIALECT,
     ManualInvocationSpec,
     ParameterExample,
+    field,
     header_map,
     one_line,
 )
 
-_ADDRESS = one_line("A mailbox: `address` or `Display Name <address>`.")
+
+def _mailbox(title: str, description: str) -> dict[str, Any]:
+    return {**one_line(title, description), "format": "mailbox"}
+
+
+def _mailboxes(title: str, description: str, **limits: Any) -> dict[str, Any]:
+    recipient = _mailbox("Recipient", "A mailbox: `address` or `Display Name <address>`.")
+    return field(title, description, type="array", items=recipient, maxItems=100, **limits)
+
+
+_FILE = field(
+    "File",
+    "An attachment with its content.",
+    type="object",
+    additionalProperties=False,
+    required=["name"],
+    properties={
+        "name": one_line("File name", "The attachment's file name.", 255),
+        "content_type": field(
+            "Content type",
+            "MIME type, e.g. application/pdf; guessed from the name if absent.",
+            type="string",
+            pattern=r"^[\w.+-]+/[\w.+-]+$",
+        ),
+        "size": field(
+            "Size",
+            "In bytes; must match the content when both are given.",
+            type="integer",
+            minimum=0,
+            maximum=1_048_576,
+        ),
+        "content": field(
+            "Content",
+            "The file's bytes, base64-encoded (RFC 4648, padded).",
+            type="string",
+            format="base64",
+        ),
+    },
+)
 
 EMAIL_SPEC = ManualInvocationSpec(
     trigger_type=TriggerType.EMAIL,
@@ -29,57 +68,36 @@ EMAIL_SPEC = ManualInvocationSpec(
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "from": _ADDRESS,
-            "to": {
-                "type": "array",
-                "items": _ADDRESS,
-                "minItems": 1,
-                "maxItems": 100,
-                "description": "Recipients; defaults to the trigger's email_address.",
-            },
-            "cc": {
-                "type": "array",
-                "items": _ADDRESS,
-                "maxItems": 100,
-                "description": "Carbon-copy recipients.",
-            },
-            "subject": one_line("Subject line."),
-            "body": {"type": "string", "description": "Plain-text body."},
-            "body_html": {"type": ["string", "null"], "description": "HTML alternative."},
-            "attachments": {
-                "type": "array",
-                "maxItems": 50,
-                "description": "A file name, or {name, content_type, size, content (base64)}.",
-                "items": {
-                    "anyOf": [
-                        one_line("File name of an empty attachment.", 255),
-                        {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["name"],
-                            "properties": {
-                                "name": one_line("File name.", 255),
-                                "content_type": {
-                                    "type": "string",
-                                    "pattern": r"^[\w.+-]+/[\w.+-]+$",
-                                    "description": "MIME type; guessed from the name if absent.",
-                                },
-                                "size": {
-                                    "type": "integer",
-                                    "minimum": 0,
-                                    "maximum": 1_048_576,
-                                    "description": "Bytes; required to match content.",
-                                },
-                                "content": {
-                                    "type": "string",
-                                    "description": "The file, base64-encoded.",
-                                },
-                            },
-                        },
-                    ]
-                },
-            },
-            "headers": header_map("Extra message headers, e.g. In-Reply-To."),
+            "from": _mailbox("From", "The sender: `address` or `Display Name <address>`."),
+            "to": _mailboxes(
+                "To", "Recipients; defaults to the trigger's email_address.", minItems=1
+            ),
+            "cc": _mailboxes("Cc", "Carbon-copy recipients."),
+            "subject": one_line("Subject", "The subject line."),
+            "body": field(
+                "Text body", "The plain-text body.", type="string", contentMediaType="text/plain"
+            ),
+            "body_html": field(
+                "HTML body",
+                "The HTML alternative of the body; null: none.",
+                type=["string", "null"],
+                contentMediaType="text/html",
+            ),
+            "attachments": field(
+                "Attachments",
+                "Files attached to the message.",
+                type="array",
+                maxItems=50,
+                items=field(
+                    "Attachment",
+                    "A file name (an empty file), or a file with its content.",
+                    anyOf=[
+                        one_line("File name", "The file name of an empty attachment.", 255),
+                        _FILE,
+                    ],
+                ),
+            ),
+            "headers": header_map("Headers", "Extra message headers, e.g. In-Reply-To."),
         },
     },
     default_parameters={

@@ -2,74 +2,34 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from contracts.kinds.base import TriggerKind, WirePreview, delivery_text, event_types, text_of
+from contracts.kinds.base import (
+    TriggerKind,
+    WirePreview,
+    delivery_text,
+    event_types,
+    narrowed,
+    text_of,
+)
+from contracts.kinds.github_parameters import (
+    GITHUB_ACTIONS,
+    GITHUB_EVENTS_WITHOUT_ACTION,
+    GITHUB_PARAMETERS,
+)
 from contracts.models import TriggerType
-from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec, ParameterExample
+from contracts.specs import ManualInvocationSpec, ParameterExample
 
-SHA = {
-    "type": "string",
-    "pattern": "^[0-9a-f]{4,40}$",
-    "description": "A commit SHA; a short one (4 to 39 hex digits) is completed to the 40 "
-    "digits GitHub sends, with a warning.",
-}
-# Actions per GitHub event that has them; the first is the default.
-GITHUB_ACTIONS: dict[str, list[str]] = {
-    "pull_request": [
-        "opened",
-        "closed",
-        "reopened",
-        "synchronize",
-        "edited",
-        "ready_for_review",
-        "converted_to_draft",
-        "labeled",
-        "unlabeled",
-        "assigned",
-        "unassigned",
-        "review_requested",
-        "review_request_removed",
-        "locked",
-        "unlocked",
-        "auto_merge_enabled",
-        "auto_merge_disabled",
-        "enqueued",
-        "dequeued",
-        "milestoned",
-        "demilestoned",
-    ],
-    "issues": [
-        "opened",
-        "closed",
-        "reopened",
-        "edited",
-        "deleted",
-        "labeled",
-        "unlabeled",
-        "assigned",
-        "unassigned",
-        "locked",
-        "unlocked",
-        "pinned",
-        "unpinned",
-        "transferred",
-        "milestoned",
-        "demilestoned",
-        "typed",
-        "untyped",
-    ],
-    "release": [
-        "published",
-        "created",
-        "edited",
-        "deleted",
-        "prereleased",
-        "released",
-        "unpublished",
-    ],
-}
-GITHUB_EVENTS_WITHOUT_ACTION = ["push", "workflow_dispatch", "ping"]
+__all__ = [
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENTS_WITHOUT_ACTION",
+    "GITHUB_SPEC",
+    "KIND",
+    "SHA1_SIGNATURE_HEADER",
+    "SHA256_SIGNATURE_HEADER",
+    "GitHubKind",
+]
 
 GITHUB_SPEC = ManualInvocationSpec(
     trigger_type=TriggerType.GITHUB,
@@ -79,103 +39,7 @@ GITHUB_SPEC = ManualInvocationSpec(
         "workflow_dispatch, ping (full payloads as GitHub sends them), or any other event "
         "with a generic payload. Signed with the trigger's secret like GitHub signs."
     ),
-    parameter_schema={
-        "$schema": JSON_SCHEMA_DIALECT,
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "event_type": {
-                "type": "string",
-                "pattern": "^[a-z_]+$",
-                "description": "X-GitHub-Event; one the trigger listens to. Default: its first.",
-            },
-            "action": {
-                "type": "string",
-                "pattern": "^[a-z_]+$",
-                "description": "The event's action (pull_request, issues, release...).",
-            },
-            "repository": {
-                "type": "string",
-                "description": "owner/name; must be the trigger's repository if given.",
-            },
-            "sender": {
-                "type": "string",
-                "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
-                "description": "GitHub login of the user who caused the event.",
-            },
-            "ref": {
-                "type": "string",
-                "maxLength": 255,
-                "description": "Git ref (push, workflow_dispatch), e.g. refs/heads/main.",
-            },
-            "before": {**SHA, "description": "push: the SHA before the push."},
-            "after": {**SHA, "description": "push without commits: the SHA after it."},
-            "commits": {
-                "type": "array",
-                "maxItems": 20,
-                "description": "push: the pushed commits; the last is head_commit.",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "id": SHA,
-                        "message": {"type": "string"},
-                        "timestamp": {"type": "string"},
-                        "author": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {
-                                "name": {"type": "string"},
-                                "email": {"type": "string"},
-                                "username": {"type": "string"},
-                            },
-                        },
-                        "added": {"type": "array", "items": {"type": "string"}},
-                        "removed": {"type": "array", "items": {"type": "string"}},
-                        "modified": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-            },
-            "number": {
-                "type": "integer",
-                "minimum": 1,
-                "description": "Pull request or issue number.",
-            },
-            "title": {
-                "type": "string",
-                "maxLength": 256,
-                "description": "Pull request or issue title.",
-            },
-            "body": {"type": ["string", "null"], "description": "PR, issue or release body."},
-            "labels": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Label names (pull_request, issues).",
-            },
-            "head_ref": {"type": "string", "description": "pull_request: the head branch."},
-            "base_ref": {"type": "string", "description": "pull_request: the base branch."},
-            "head_sha": {**SHA, "description": "pull_request: the head commit."},
-            "draft": {"type": "boolean", "description": "pull_request or release is a draft."},
-            "merged": {"type": "boolean", "description": "pull_request closed by merging."},
-            "tag_name": {"type": "string", "description": "release: the tag."},
-            "name": {"type": "string", "description": "release: its title."},
-            "prerelease": {"type": "boolean", "description": "release: a pre-release."},
-            "target_commitish": {"type": "string", "description": "release: branch or SHA."},
-            "inputs": {
-                "type": "object",
-                "description": "workflow_dispatch: the workflow's inputs.",
-            },
-            "workflow": {
-                "type": "string",
-                "description": "workflow_dispatch: path of the workflow file.",
-            },
-            "payload": {
-                "type": "object",
-                "description": "Merged (deeply) over the generated payload: any field GitHub "
-                "sends, and the whole payload of events without a dedicated builder.",
-            },
-        },
-    },
+    parameter_schema=GITHUB_PARAMETERS,
     default_parameters={},
     parameter_examples=[
         ParameterExample(
@@ -252,6 +116,11 @@ class GitHubKind(TriggerKind):
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return [SHA1_SIGNATURE_HEADER, SHA256_SIGNATURE_HEADER]
 
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Only the events the trigger listens to, and their fields; any event with `*`."""
+        events = event_types(config, "push")
+        return GITHUB_SPEC.parameter_schema if "*" in events else _for_events(tuple(events))
+
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         first = event_types(config, "push")[0]
         return {
@@ -271,6 +140,11 @@ class GitHubKind(TriggerKind):
                 resolved.get("headers"), resolved.get("payload"), "the trigger's payload URL"
             ),
         )
+
+
+@lru_cache(maxsize=256)
+def _for_events(events: tuple[str, ...]) -> dict[str, Any]:
+    return narrowed(GITHUB_SPEC.parameter_schema, "event_type", list(events))
 
 
 KIND = GitHubKind()

@@ -3,14 +3,68 @@
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 from typing import Any
 
 from contracts.ids import derived_hex
-from contracts.kinds.base import TriggerKind, WirePreview, delivery_text, event_types, text_of
+from contracts.kinds.base import (
+    TriggerKind,
+    WirePreview,
+    delivery_text,
+    event_types,
+    narrowed,
+    text_of,
+)
 from contracts.models import TriggerType
-from contracts.specs import JSON_SCHEMA_DIALECT, ManualInvocationSpec, ParameterExample
+from contracts.specs import (
+    JSON_SCHEMA_DIALECT,
+    ManualInvocationSpec,
+    ParameterExample,
+    branch,
+    field,
+)
 
-SLACK_TS = {"type": "string", "pattern": "^[0-9]{10}\\.[0-9]{6}$"}
+SLACK_EVENTS = ["message", "app_mention", "reaction_added"]
+_TS = "^[0-9]{10}\\.[0-9]{6}$"
+_USER = "^[UW][A-Z0-9]{6,}$"
+
+
+def _ts(title: str, description: str, nullable: bool = False) -> dict[str, Any]:
+    kind: Any = ["string", "null"] if nullable else "string"
+    return field(title, description, type=kind, pattern=_TS)
+
+
+def _event(name: str, title: str, description: str, /, **properties: Any) -> dict[str, Any]:
+    return branch("event_type", {"const": name}, field(title, description, properties=properties))
+
+
+# A message's fields: `message` and `app_mention` events have them all but `channel_type`.
+_REPLY = {
+    "thread_ts": _ts(
+        "Thread",
+        "Reply in the thread of the message with this ts; null: not a reply.",
+        nullable=True,
+    ),
+    "item_user": field(
+        "Thread starter",
+        "With Thread: the user id of the author of the thread's first message (default: the "
+        "author).",
+        type="string",
+        pattern=_USER,
+    ),
+    "bot_id": field(
+        "Bot",
+        "Posted by this bot (Slack's bot_id); null: by a person.",
+        type=["string", "null"],
+        pattern="^B[A-Z0-9]{6,}$",
+    ),
+}
+_CHANNEL_TYPES = {
+    "channel": "Public channel",
+    "group": "Private channel",
+    "im": "Direct message",
+    "mpim": "Group direct message",
+}
 
 SLACK_SPEC = ManualInvocationSpec(
     trigger_type=TriggerType.SLACK,
@@ -22,54 +76,74 @@ SLACK_SPEC = ManualInvocationSpec(
     parameter_schema={
         "$schema": JSON_SCHEMA_DIALECT,
         "type": "object",
-        "additionalProperties": False,
+        "unevaluatedProperties": False,
         "properties": {
-            "event_type": {
-                "enum": ["message", "app_mention", "reaction_added"],
-                "description": "One the trigger listens to. Default: its first.",
-            },
-            "channel": {
-                "type": "string",
-                "pattern": "^[CGD][A-Z0-9]{6,}$",
-                "description": "Channel id; must pass the trigger's channel_filter.",
-            },
-            "user": {
-                "type": "string",
-                "pattern": "^[UW][A-Z0-9]{6,}$",
-                "description": "Slack user id of the author (default: one per invoker).",
-            },
-            "text": {
-                "type": "string",
-                "maxLength": 40000,
-                "description": "Message text; mention users as <@U…>.",
-            },
-            "thread_ts": {
-                **SLACK_TS,
-                "type": ["string", "null"],
-                "description": "Reply in this thread (null: not a reply).",
-            },
-            "channel_type": {
-                "enum": ["channel", "group", "im", "mpim"],
-                "description": "message: default from the channel id.",
-            },
-            "reaction": {
-                "type": "string",
-                "pattern": "^[a-z0-9_+-]+$",
-                "description": "reaction_added: the emoji name.",
-            },
-            "item_ts": {**SLACK_TS, "description": "reaction_added: ts of the message."},
-            "item_user": {
-                "type": "string",
-                "pattern": "^[UW][A-Z0-9]{6,}$",
-                "description": "reaction_added: author of the message.",
-            },
-            "bot_id": {
-                "type": ["string", "null"],
-                "pattern": "^B[A-Z0-9]{6,}$",
-                "description": "message, app_mention: posted by this bot (Slack's bot_id); "
-                "null: by a person.",
-            },
+            "event_type": field(
+                "Event type",
+                "The Events API event: one the trigger listens to (default: its first).",
+                type="string",
+                enum=SLACK_EVENTS,
+            ),
+            "channel": field(
+                "Channel",
+                "Channel id; must pass the trigger's channel_filter.",
+                type="string",
+                pattern="^[CGD][A-Z0-9]{6,}$",
+            ),
+            "user": field(
+                "Author",
+                "Slack user id of who posted or reacted (default: one per invoker).",
+                type="string",
+                pattern=_USER,
+            ),
+            # Both have defaults, which every event is sent with: they stay here, for every
+            # event, until the defaults are chosen per event.
+            "text": field(
+                "Text",
+                "message, app_mention: the message text; mention users as <@U…>.",
+                type="string",
+                maxLength=40000,
+                contentMediaType="text/plain",
+            ),
+            "reaction": field(
+                "Reaction",
+                "reaction_added: the emoji's name, without colons.",
+                type="string",
+                pattern="^[a-z0-9_+-]+$",
+            ),
         },
+        "allOf": [
+            _event(
+                "message",
+                "Message",
+                "A message posted in a channel.",
+                **_REPLY,
+                channel_type=field(
+                    "Channel type",
+                    "The kind of conversation (default: from the channel id).",
+                    type="string",
+                    oneOf=[{"const": k, "title": t} for k, t in _CHANNEL_TYPES.items()],
+                ),
+            ),
+            _event(
+                "app_mention",
+                "App mention",
+                "A message that mentions the app's bot (<@bot> is added to the text if missing).",
+                **_REPLY,
+            ),
+            _event(
+                "reaction_added",
+                "Reaction added",
+                "An emoji reaction added to a message.",
+                item_ts=_ts("Message ts", "The ts of the message reacted to."),
+                item_user=field(
+                    "Message author",
+                    "The user id of who wrote the message reacted to (default: the author).",
+                    type="string",
+                    pattern=_USER,
+                ),
+            ),
+        ],
     },
     default_parameters={"text": "Hello from manual trigger", "reaction": "thumbsup"},
     parameter_examples=[
@@ -145,7 +219,7 @@ class SlackKind(TriggerKind):
             "mention_required": {"type": "boolean"},
             "event_types": {
                 "type": "array",
-                "items": {"enum": ["message", "app_mention", "reaction_added"]},
+                "items": {"enum": SLACK_EVENTS},
             },
             "signing_secret": {"type": "string", "minLength": 1, "writeOnly": True},
             "verification_token": {"type": "string", "minLength": 1, "writeOnly": True},
@@ -161,6 +235,10 @@ class SlackKind(TriggerKind):
 
     def signature_headers(self, config: dict[str, Any]) -> list[str]:
         return [SIGNATURE_HEADER]
+
+    def parameter_schema(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Only the events the trigger listens to, and their fields."""
+        return _for_events(tuple(event_types(config, "message")))
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         channels = channel_filter(config)
@@ -180,6 +258,11 @@ class SlackKind(TriggerKind):
                 resolved.get("headers"), resolved.get("payload"), "the app's request URL"
             ),
         )
+
+
+@lru_cache(maxsize=64)
+def _for_events(events: tuple[str, ...]) -> dict[str, Any]:
+    return narrowed(SLACK_SPEC.parameter_schema, "event_type", list(events))
 
 
 KIND = SlackKind()

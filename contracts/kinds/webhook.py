@@ -18,6 +18,7 @@ from contracts.specs import (
     JSON_SCHEMA_DIALECT,
     ManualInvocationSpec,
     ParameterExample,
+    field,
     header_map,
 )
 
@@ -33,34 +34,37 @@ WEBHOOK_SPEC = ManualInvocationSpec(
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "method": {
-                "type": "string",
-                "enum": HTTP_METHODS,
-                "description": "HTTP method of the simulated request.",
-            },
-            "headers": header_map("HTTP headers; merged case-insensitively over the defaults."),
-            "body": {
-                "description": (
-                    "Request body, encoded as the Content-Type header says: any JSON value for "
-                    "JSON; an object of strings (or a string) for "
-                    "application/x-www-form-urlencoded; a string, sent verbatim, otherwise."
-                ),
-            },
-            "query_params": {
-                "type": "object",
-                "description": "URL query parameters; a list repeats the parameter.",
-                "additionalProperties": {
-                    "anyOf": [
+            "method": field(
+                "Method", "HTTP method of the simulated request.", type="string", enum=HTTP_METHODS
+            ),
+            "headers": header_map(
+                "Headers", "HTTP headers; merged case-insensitively over the defaults."
+            ),
+            "body": field(
+                "Body",
+                "Request body, encoded as the Content-Type header says: any JSON value for "
+                "JSON; an object of strings (or a string) for "
+                "application/x-www-form-urlencoded; a string, sent verbatim, otherwise.",
+            ),
+            "query_params": field(
+                "Query parameters",
+                "URL query parameters; a list repeats the parameter.",
+                type="object",
+                additionalProperties=field(
+                    "Value",
+                    "The parameter's value, or its values in order.",
+                    anyOf=[
                         {"type": "string"},
-                        {"type": "array", "items": {"type": "string"}},
-                    ]
-                },
-            },
-            "source_ip": {
-                "type": "string",
-                "description": "Client address the request appears to come from.",
-                "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
-            },
+                        {"type": "array", "items": field("Value", "One value.", type="string")},
+                    ],
+                ),
+            ),
+            "source_ip": field(
+                "Source IP",
+                "Client address the request appears to come from: IPv4 or IPv6.",
+                type="string",
+                anyOf=[{"format": "ipv4"}, {"format": "ipv6"}],
+            ),
         },
     },
     default_parameters={

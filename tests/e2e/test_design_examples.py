@@ -53,7 +53,7 @@ async def test_the_short_commit_id_is_completed_and_said_so(
     ("trigger", "parameters", "names"),
     [
         ("trig_github_1", {"repository": "other/repo"}, ["repository filter", "myorg/myrepo"]),
-        ("trig_github_1", {"event_type": "deployment"}, ["event_types", "push", "pull_request"]),
+        ("trig_github_1", {"event_type": "deployment"}, ["push", "pull_request"]),
         ("trig_email_1", {"from": "x@evil.test"}, ["allowed_sender_domains", "*@example.com"]),
         ("trig_slack_1", {"channel": "C0OTHER01"}, ["channel_filter", "C0DEMO001"]),
         ("trig_slack_1", {"event_type": "message"}, []),  # a filter the event passes

@@ -171,7 +171,7 @@ async def test_a_small_request_cannot_become_a_huge_answer_or_event(
             "trig_email_1",
             {"from": "a@example.com, ceo@evil.test"},
             "/parameters/from",
-            "filter_allowed_senders",
+            "format",  # a list of mailboxes is no `mailbox`: refused before the filter
         ),
         (
             "trig_github_1",

@@ -129,6 +129,7 @@ def test_subject_filters_pass_when_matched() -> None:
     ("parameters", "path"),
     [
         ({"from": "not an address"}, "/parameters/from"),
+        ({"from": "a@example.com, ceo@evil.test"}, "/parameters/from"),
         ({"to": ["ok@example.com", "nope"]}, "/parameters/to/1"),
         ({"subject": "two\r\nBcc: everyone@example.com"}, "/parameters/subject"),
         ({"headers": {"X-Evil": "a\nb"}}, "/parameters/headers/X-Evil"),
@@ -205,8 +206,9 @@ def test_a_custom_header_cannot_duplicate_a_structural_one(name: str) -> None:
 @pytest.mark.parametrize(
     ("parameters", "path"),
     [
-        ({"from": "a@example.com, ceo@evil.test"}, "/parameters/from"),
-        ({"from": "Boss <boss@evil.test>, a@example.com"}, "/parameters/from"),
+        # (A From of several mailboxes is refused before: its format is one mailbox.)
+        ({"from": "ceo@evil.test"}, "/parameters/from"),
+        ({"from": "Boss <boss@evil.test>"}, "/parameters/from"),
         ({"headers": {"Sender": "relay@evil.test"}}, "/parameters/headers/Sender"),
     ],
 )

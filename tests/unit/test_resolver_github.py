@@ -193,8 +193,9 @@ def test_payload_overrides_merge_deeply() -> None:
 @pytest.mark.parametrize(
     ("parameters", "config", "path", "code"),
     [
-        ({"event_type": "star"}, {}, "/parameters/event_type", "event_not_subscribed"),
-        ({"event_type": "push", "action": "opened"}, {}, "/parameters/action", "no_action"),
+        # (The schema lists the trigger's events and each event's fields.)
+        ({"event_type": "star"}, {}, "/parameters/event_type", "enum"),
+        ({"event_type": "push", "action": "opened"}, {}, "/parameters/action", "unknown"),
         ({"event_type": "issues", "action": "exploded"}, {}, "/parameters/action", "enum"),
         ({"repository": "someone/else"}, {}, "/parameters/repository", "repository_mismatch"),
         ({"commits": [{"id": "not-a-sha"}]}, {}, "/parameters/commits/0/id", "pattern"),

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 from contracts.models import TriggerType
 from contracts.triggers import trigger_spec
 from tests.factories import demo_request, demo_trigger
+from tests.unit.schema_strategies import branch_schemas, parameters_of
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.safety import MAX_OUTPUT_BYTES
 
@@ -59,9 +59,13 @@ def edge_value(schema: Any) -> st.SearchStrategy[Any]:
 
 
 def with_edges(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    properties = schema.get("properties", {})
-    return st.fixed_dictionaries(
-        {}, optional={name: edge_value(prop) for name, prop in properties.items()}
+    return st.one_of(
+        [
+            st.fixed_dictionaries(
+                {}, optional={n: edge_value(p) for n, p in flat.get("properties", {}).items()}
+            )
+            for flat in branch_schemas(schema)
+        ]
     )
 
 
@@ -70,9 +74,9 @@ def test_every_schema_valid_parameter_set_resolves_or_is_refused_with_a_path(
     trigger_type: TriggerType,
 ) -> None:
     trigger = demo_trigger(trigger_type)
-    schema = {k: v for k, v in trigger_spec(trigger).parameter_schema.items() if k != "$schema"}
+    schema = trigger_spec(trigger).parameter_schema
 
-    @given(st.one_of(from_schema(schema), with_edges(schema)))
+    @given(st.one_of(parameters_of(schema), with_edges(schema)))
     @settings(
         max_examples=100,
         deadline=None,

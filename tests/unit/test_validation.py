@@ -61,3 +61,82 @@ def test_pydantic_errors_become_field_errors() -> None:
     except ValidationError as exc:
         errors = from_pydantic(exc, "/body")
     assert [e.path for e in errors] == ["/body/items/1"]
+
+
+# A pattern only RE2 reads (`re` has no `\p{…}`): a keyword that fell back to `re` would fail.
+RE2_ONLY = r"^\p{Lu}"
+BRANCHED = {
+    "type": "object",
+    "unevaluatedProperties": False,
+    "properties": {"kind": {"type": "string"}},
+    "patternProperties": {RE2_ONLY: {"type": "integer"}},
+    "allOf": [
+        {
+            "if": {"properties": {"kind": {"const": "a"}}, "required": ["kind"]},
+            "then": {"properties": {"name": {"type": "string", "pattern": RE2_ONLY}}},
+        }
+    ],
+}
+
+
+def test_unevaluated_properties_run_on_re2_beside_pattern_properties() -> None:
+    assert schema_problems(BRANCHED, "/s") == []
+    assert validate(BRANCHED, {"kind": "a", "name": "Ann", "Upper": 1}) == []
+    errors = validate(BRANCHED, {"kind": "a", "name": "ann", "Upper": "x", "lower": 1})
+    assert sorted((e.path, e.code) for e in errors) == [
+        ("/Upper", "type"),
+        ("/lower", "unknown"),
+        ("/name", "pattern"),
+    ]
+
+
+def test_an_unevaluated_member_is_reported_at_itself_saying_why() -> None:
+    errors = validate(BRANCHED, {"kind": "b", "name": "Ann", "x~y": 1}, "/parameters")
+    assert [(e.path, e.code, e.message) for e in errors] == [
+        ("/parameters/name", "unknown", "'name' does not apply when kind is 'b'"),
+        ("/parameters/x~0y", "unknown", "unknown parameter 'x~y'"),
+    ]
+
+
+def test_unevaluated_members_are_checked_against_a_schema_when_it_is_one() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {}},
+        "unevaluatedProperties": {"type": "string"},
+    }
+    assert validate(schema, {"a": 1, "b": "ok"}) == []
+    assert [(e.path, e.code) for e in validate(schema, {"b": 2})] == [("/b", "type")]
+
+
+def test_only_the_passing_alternatives_of_an_any_of_evaluate_members() -> None:
+    schema = {
+        "type": "object",
+        "unevaluatedProperties": False,
+        "anyOf": [
+            {"properties": {"a": {"type": "string"}}},
+            {"properties": {"b": {"type": "string"}}},
+        ],
+    }
+    assert validate(schema, {"a": "x", "b": "y"}) == []
+    assert [(e.path, e.code) for e in validate(schema, {"a": "x", "b": 2})] == [("/b", "unknown")]
+
+
+def test_a_one_of_of_titled_constants_is_reported_as_an_enum() -> None:
+    schema = {"oneOf": [{"const": "im", "title": "Direct message"}, {"const": "channel"}]}
+    assert [(e.code, e.message) for e in validate(schema, "dm")] == [
+        ("enum", "'dm' is not one of ['im', 'channel']")
+    ]
+
+
+def test_members_a_reference_or_a_dependent_schema_declares_are_evaluated() -> None:
+    schema = {
+        "$defs": {"base": {"properties": {"a": {"type": "string"}}}},
+        "$ref": "#/$defs/base",
+        "dependentSchemas": {"a": {"properties": {"b": {}}}},
+        "unevaluatedProperties": False,
+    }
+    assert validate(schema, {"a": "x", "b": 1}) == []
+    assert [(e.path, e.code) for e in validate(schema, {"b": 1, "c": 2})] == [
+        ("/b", "unknown"),
+        ("/c", "unknown"),
+    ]
