@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from contracts.models import InvocationSource, InvokeRequest, TriggerType
+from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
 from contracts.specs import Trigger
 from worker.catalog import demo_catalog
 
@@ -62,3 +63,44 @@ def demo_trigger(trigger_type: TriggerType, **config: Any) -> Trigger:
 
 def demo_request(trigger_type: TriggerType, **overrides: Any) -> InvokeRequest:
     return invoke_request(trigger_id=_demo_triggers()[trigger_type].id, **overrides)
+
+
+# A push delivery's payload as GitHub sends it, with a field our builder does not make.
+REAL_PUSH = {
+    "ref": "refs/heads/main",
+    "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+    "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+    "forced": True,
+    "commits": [
+        {
+            "id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+            "message": "Fix the login page",
+            "author": {"name": "Mona", "email": "mona@example.com", "username": "mona"},
+            "modified": ["app/login.py"],
+            "reviewed_by": "an extra field GitHub may add",
+        }
+    ],
+    "repository": {"id": 1296269, "full_name": "myorg/myrepo", "private": True},
+    "installation": {"id": 4242},
+    "sender": {"login": "mona", "id": 2, "type": "User"},
+}
+
+
+def github_push(event_id: str) -> TriggerEvent:
+    """A push delivery as a real GitHub ingress publishes it (signed by the real GitHub)."""
+    return TriggerEvent(
+        event_id=event_id,
+        workflow_id="wf_demo",
+        trigger_id="trig_github_1",
+        trigger_type=TriggerType.GITHUB,
+        occurred_at=FIXED_TIME,
+        trigger_data={
+            "event_type": "push",
+            "delivery_id": str(uuid.uuid4()),
+            "headers": {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=real"},
+            "payload": REAL_PUSH,
+            "raw_body": json.dumps(REAL_PUSH),
+        },
+        input_data=REAL_PUSH,
+        metadata={"ingress": "github-gateway"},
+    )

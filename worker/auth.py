@@ -5,7 +5,8 @@ Algorithms are pinned: HS256 with `MTI_JWT_SECRET`, and RS256 or ES256 with
 among the configured ones, so `alg: none` and HS256 signed with the public key are refused.
 `exp` and `sub` are required; `nbf` and `iat` are honoured with a small leeway; `aud` and
 `iss` are checked when configured; a token may live at most `MTI_JWT_MAX_AGE_SECONDS`.
-A refused token learns nothing of why.
+A refused token learns nothing of why, but one: a token of ours whose time is up
+(`ExpiredToken`), so that a client knows to get a new one rather than suspect its code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ USER_ID: TypeAdapter[str] = TypeAdapter(Annotated[UserId, StrictStr])
 
 class InvalidToken(Exception):
     """Deliberately without detail: a caller learns only that the token was not accepted."""
+
+
+class ExpiredToken(InvalidToken):
+    """A token that is ours (its signature verified, its claims as required) but expired."""
 
 
 def mint_token(secret: str, user_id: str, ttl_seconds: int = 3600, **claims: Any) -> str:
@@ -82,6 +87,8 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": required},
             )
+        except jwt.ExpiredSignatureError as exc:  # checked only once the signature verified
+            raise ExpiredToken from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken from exc
         issued = claims.get("iat")

@@ -133,25 +133,41 @@ async def test_a_body_that_is_not_json_is_400(http: httpx.AsyncClient, as_user: 
 
 
 @pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic ZGVtbzpkZW1v"}],
+    ("headers", "challenge"),
+    [
+        ({}, "Bearer"),
+        ({"Authorization": "Bearer not-a-token"}, 'Bearer error="invalid_token"'),
+        ({"Authorization": "Basic ZGVtbzpkZW1v"}, "Bearer"),
+    ],
     ids=["none", "garbage", "basic"],
 )
-async def test_no_valid_token_is_401(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
+async def test_no_valid_token_is_401(
+    http: httpx.AsyncClient, headers: dict[str, str], challenge: str
+) -> None:
+    # RFC 6750: a request without a bearer token is challenged with the bare scheme, a token
+    # that is refused with `invalid_token`
     for response in (
         await http.post(WEBHOOK, headers=headers, json={}),
         await http.get("/api/v1/workflows/wf_demo/triggers", headers=headers),
     ):
         assert response.status_code == 401
-        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["www-authenticate"] == challenge
         assert response.json()["detail"] == "invalid token"
 
 
-async def test_expired_token_is_401(http: httpx.AsyncClient, service: Service) -> None:
-    response = await http.get(
-        "/api/v1/workflows/wf_demo/triggers", headers=service.token("demo-user", ttl=-120)
-    )
-    assert response.status_code == 401
+async def test_an_expired_token_is_401_and_says_it_expired(
+    http: httpx.AsyncClient, service: Service
+) -> None:
+    expired = service.token("demo-user", ttl=-120)
+    for response in (
+        await http.post(WEBHOOK, headers=expired, json={}),
+        await http.get("/api/v1/workflows/wf_demo/triggers", headers=expired),
+    ):
+        assert response.status_code == 401
+        assert response.json()["detail"] == "token expired"
+        assert response.headers["www-authenticate"] == (
+            'Bearer error="invalid_token", error_description="The token expired"'
+        )
 
 
 async def test_viewer_may_read_but_not_invoke(http: httpx.AsyncClient, as_user: Tokens) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import os
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -15,7 +16,9 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.helpers import Service, eventually, running
+from contracts.ids import execution_id_for_event
+from tests.factories import REAL_PUSH, github_push
+from tests.helpers import Service, eventually, publish_raw, running
 from worker import store
 from worker.settings import Settings
 
@@ -38,15 +41,27 @@ def ensure_browser(name: str) -> Path:
 
 @pytest.mark.parametrize("browser", ["chrome", "firefox"])
 async def test_the_panel_works_in_a_real_browser(
-    service: Service, pool: asyncpg.Pool, browser: str, tmp_path: Path
+    service: Service,
+    pool: asyncpg.Pool,
+    broker: AbstractRobustConnection,
+    browser: str,
+    tmp_path: Path,
 ) -> None:
-    # Given the browser, and demo-user's token
+    # Given the browser, demo-user's token (and one that has expired), demo-viewer's
     executable = ensure_browser(browser)
     token = service.token("demo-user", ttl=1800)["Authorization"].removeprefix("Bearer ")
+    expired = service.token("demo-user", ttl=-3600)["Authorization"].removeprefix("Bearer ")
     viewer_token = service.token("demo-viewer", ttl=1800)["Authorization"].removeprefix("Bearer ")
-    # When the browser script signs in, dry-runs every demo trigger, invokes one and follows
-    # it live to succeeded, copies curl, then invokes the demo's failing run and sees why;
-    # then demo-viewer, a viewer of wf_demo, sees the form read-only with nothing to send
+    # And a push a real GitHub ingress published, which the person will reproduce
+    real = github_push(f"real-{uuid.uuid4()}")
+    exchange = service.settings.topology.trigger_exchange
+    await publish_raw(broker, exchange, real.routing_key(), real.body())
+    await eventually(lambda: store.get_execution(pool, execution_id_for_event(real.event_id)))
+    # When the browser script signs in, dry-runs every demo trigger, checks formats as typed,
+    # GitHub's per-event form, reproduces the real push, keeps edits across a reload and an
+    # expired token, invokes one run and follows it live to succeeded, loads it back, copies
+    # curl, then invokes the demo's failing run and sees why; then demo-viewer, a viewer of
+    # wf_demo, sees the form read-only with nothing to send
     process = await asyncio.create_subprocess_exec(
         "node",
         "e2e/panel.e2e.mjs",
@@ -56,6 +71,8 @@ async def test_the_panel_works_in_a_real_browser(
             "MTI_URL": service.url,
             "MTI_TOKEN": token,
             "MTI_VIEWER_TOKEN": viewer_token,
+            "MTI_EXPIRED_TOKEN": expired,
+            "MTI_REAL_COMMIT": REAL_PUSH["commits"][0]["message"],
             "BROWSER": browser,
             "CHROMIUM" if browser == "chrome" else "FIREFOX": str(executable),
             "SCREENSHOTS": str(UI / "e2e" / "screenshots"),

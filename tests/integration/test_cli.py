@@ -267,6 +267,11 @@ async def test_schema_shows_parameters_defaults_and_examples(settings: Settings)
     assert document["trigger_config"]["secret"] == "***REDACTED***"
     assert "demo-github-webhook-secret" not in out
     assert (await cli_async(settings, "schema", "wf_demo", "trig_nope"))[0] == 4
+    # Each event type's own fields are listed with the event they apply to
+    code, out, _ = await cli_async(settings, "schema", "wf_demo", "trig_github_1")
+    rows = [line.split() for line in out.splitlines()]
+    assert ["head_sha", "Pull", "request"] in [row[:3] for row in rows]
+    assert ["before", "Push"] in [row[:2] for row in rows]
 
 
 def test_token_keeps_one_development_secret_wherever_it_runs(

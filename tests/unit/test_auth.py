@@ -6,14 +6,18 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from worker.auth import InvalidToken, TokenVerifier, mint_token
+from worker.auth import ExpiredToken, InvalidToken, TokenVerifier, mint_token
+from worker.resources import Resources
+from worker.settings import Settings
+from worker.shim.app import create_app
 
 SECRET = "unit-secret-" + "y" * 40
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -148,3 +152,63 @@ def test_tokens_living_longer_than_the_maximum_are_refused() -> None:
     ):
         with pytest.raises(InvalidToken):
             verifier.verify(jwt.encode(too_long, SECRET, "HS256"))
+
+
+def test_only_an_expired_token_of_ours_is_told_it_expired() -> None:
+    now = int(time.time())
+    verifier = TokenVerifier(SECRET)
+    with pytest.raises(ExpiredToken):
+        verifier.verify(jwt.encode(claims(exp=now - 3600), SECRET, "HS256"))
+    # Expired too, but not ours, or not what we accept anyway: just invalid
+    for token in (
+        jwt.encode(claims(exp=now - 3600), "another-" * 6, "HS256"),
+        jwt.encode(claims(exp=now - 3600), None, "none"),
+        jwt.encode({"exp": now - 3600}, SECRET, "HS256"),  # no subject
+    ):
+        with pytest.raises(InvalidToken) as exc:
+            verifier.verify(token)
+        assert not isinstance(exc.value, ExpiredToken)
+    refused_otherwise = [(v, t) for name, v, t in REFUSED if name != "expired"]
+    for other, token in refused_otherwise:
+        with pytest.raises(InvalidToken) as exc:
+            other.verify(token)
+        assert not isinstance(exc.value, ExpiredToken)
+
+
+async def unauthorized(headers: dict[str, str]) -> httpx.Response:
+    """The shim's answer to a read with these headers (it is refused before any I/O)."""
+    app = create_app(
+        Resources(Settings(jwt_secret=SECRET), *(cast(Any, None),) * 3), cast(Any, None)
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://shim"
+    ) as client:
+        return await client.get("/api/v1/workflows", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail", "challenge"),
+    [
+        ({}, "invalid token", "Bearer"),
+        ({"Authorization": "Basic ZGVtbzpkZW1v"}, "invalid token", "Bearer"),
+        ({"Authorization": "Bearer not.a.token"}, "invalid token", 'Bearer error="invalid_token"'),
+        (
+            {"Authorization": f"Bearer {mint_token(SECRET, 'alice', ttl_seconds=-120)}"},
+            "token expired",
+            'Bearer error="invalid_token", error_description="The token expired"',
+        ),
+        (
+            {"Authorization": f"Bearer {mint_token('another-' * 6, 'alice', ttl_seconds=-120)}"},
+            "invalid token",
+            'Bearer error="invalid_token"',
+        ),
+    ],
+    ids=["none", "basic", "garbage", "expired", "expired-not-ours"],
+)
+async def test_the_shim_tells_an_expired_token_from_an_invalid_one(
+    headers: dict[str, str], detail: str, challenge: str
+) -> None:
+    response = await unauthorized(headers)
+    assert response.status_code == 401
+    assert response.json()["detail"] == detail
+    assert response.headers["www-authenticate"] == challenge

@@ -82,7 +82,8 @@ def test_a_manual_run_is_summarised_with_who_why_and_what() -> None:
                 "invocation_description": "why",
                 "simulated_parameters": {"a": 1},
             }
-        )
+        ),
+        None,
     )
     assert (summary.manual, summary.initiated_by, summary.description) == (True, "ann", "why")
     assert summary.parameters == {"a": 1}
@@ -98,7 +99,8 @@ def test_a_manual_run_is_summarised_with_who_why_and_what() -> None:
     ],
 )
 def test_other_executions_carry_no_manual_fields(metadata: dict[str, object]) -> None:
-    summary = execution_summary(execution(metadata))
+    # (and, their trigger gone, no parameters to reproduce them: tests/unit/test_reproduce.py)
+    summary = execution_summary(execution(metadata), None)
     assert summary.manual is False
     assert (summary.initiated_by, summary.description, summary.parameters) == (None, None, None)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+import worker.resolvers
 from contracts.kinds import KINDS, SPECS, kind_of
 from contracts.models import TriggerType
 from contracts.triggers import trigger_redaction
@@ -31,6 +32,17 @@ def test_a_registered_type_without_its_modules_fails_loudly() -> None:
         kind_of(ghost)
     with pytest.raises(ImportError, match=r"registered .* no module worker.resolvers.no_such_type"):
         resolver_of(ghost)
+
+
+def test_a_resolver_without_its_inverse_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every execution of every type is reproducible: `params_from` is part of a resolver.
+    class OneWay(type(KINDS[TriggerType.CRON])):  # type: ignore[misc]
+        def resolve(self, *args: Any) -> None: ...
+
+    found = ("worker.resolvers.cron", OneWay())
+    monkeypatch.setattr(worker.resolvers, "registered", lambda *_: found)
+    with pytest.raises(ImportError, match="with `resolve` and `params_from` methods"):
+        resolver_of(TriggerType.CRON)
 
 
 def test_an_unknown_type_is_refused_where_triggers_are_written() -> None:

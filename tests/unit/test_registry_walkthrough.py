@@ -86,6 +86,7 @@ from typing import Any
 from contracts.kinds.telegram import SECRET_TOKEN_HEADER, TelegramKind
 from contracts.models import InvokeRequest
 from worker.resolvers.base import Resolution, compact_json, derived_int
+from worker.resolvers.reproducing import dict_of, expressible, present
 from worker.resolvers.signing import signed_headers
 
 
@@ -115,6 +116,11 @@ class TelegramResolver(TelegramKind):
             trigger_data={"update": update, "headers": headers, "raw_body": raw_body},
             input_data={"chat_id": chat_id, "text": parameters["text"]},
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        message = dict_of(dict_of(trigger_data.get("update")).get("message"))
+        chat_id = dict_of(message.get("chat")).get("id")
+        return expressible(self, config, present({"chat_id": chat_id, "text": message.get("text")}))
 
 
 RESOLVER = TelegramResolver()

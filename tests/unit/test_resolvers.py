@@ -13,6 +13,7 @@ from contracts.kinds import SPECS
 from contracts.models import ManualInvocationMetadata, TriggerEvent, TriggerType
 from tests.factories import FIXED_TIME
 from tests.unit.resolver_helpers import registered_request, registered_trigger
+from tests.unit.schema_strategies import parameter_names as declared_names
 from worker.resolvers import RESOLVERS, InvalidInvocation, prepare_invocation
 
 # Every registered type (contracts/registry.py), whatever worker/demo.yaml configures.
@@ -43,6 +44,26 @@ def test_every_spec_example_resolves(trigger_type: TriggerType, example: Any) ->
     request = registered_request(trigger_type, parameters=example.parameters)
     event = prepare_invocation(request, registered_trigger(trigger_type)).event
     assert event.trigger_type is trigger_type
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "example"),
+    [(t, e) for t in SUPPORTED for e in SPECS[t].parameter_examples],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_every_example_s_event_reads_back_into_parameters_that_make_it_again(
+    trigger_type: TriggerType, example: Any
+) -> None:
+    # `params_from` is the inverse of `resolve`: what it reads resolves (another request) to
+    # an event it reads the same. (Per type, what the event says: tests/unit/test_reproduce.py.)
+    trigger = registered_trigger(trigger_type)
+    resolver = RESOLVERS[trigger_type]
+    request = registered_request(trigger_type, parameters=example.parameters)
+    parameters = resolver.params_from(
+        prepare_invocation(request, trigger).event.trigger_data, trigger.config
+    )
+    again = prepare_invocation(registered_request(trigger_type, parameters=parameters), trigger)
+    assert resolver.params_from(again.event.trigger_data, trigger.config) == parameters
 
 
 @pytest.mark.parametrize("trigger_type", SUPPORTED)
@@ -93,7 +114,7 @@ json_values = st.recursive(
 
 
 def parameter_names(trigger_type: TriggerType) -> st.SearchStrategy[str]:
-    declared = sorted(SPECS[trigger_type].parameter_schema.get("properties", {}))
+    declared = declared_names(SPECS[trigger_type].parameter_schema)
     return (st.sampled_from(declared) if declared else st.nothing()) | st.text(max_size=6)
 
 

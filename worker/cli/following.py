@@ -10,8 +10,6 @@ import typer
 from rich.text import Text
 
 from contracts.executions import ExecutionStatus
-from contracts.redaction import Redaction
-from contracts.triggers import trigger_redaction
 from worker import store
 from worker.cli.common import EXIT_UNAVAILABLE, command_pool, fail, json_text, out, run_async
 from worker.outage import UNAVAILABLE_ERRORS
@@ -73,7 +71,6 @@ async def _follow(
         async with command_pool(settings) as pool:
             access = await store.load_access(pool, workflow, "", trigger)
             trigger_found = access.trigger if access else None
-            redaction = trigger_redaction(trigger_found) if trigger_found else Redaction()
             with watch.watch(execution_id) as watcher:
                 try:
                     async with asyncio.timeout(timeout):
@@ -83,7 +80,7 @@ async def _follow(
                             return None
                         async for state in follow(pool, watcher, current):
                             if state is not None:
-                                _print_state(execution_record(state, redaction), json_output)
+                                _print_state(execution_record(state, trigger_found), json_output)
                                 if ExecutionStatus(state.status).final:
                                     return ExecutionStatus(state.status)
                 except TimeoutError:

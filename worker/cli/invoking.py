@@ -17,15 +17,17 @@ from rich.table import Table
 from rich.text import Text
 
 from contracts.ids import new_invocation_id
-from contracts.models import InvocationSource, InvokeRequest, InvokeResult
+from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.specs import Trigger
 from contracts.triggers import describe_trigger, trigger_spec
-from worker import amqp
+from worker import amqp, store
 from worker.cli.common import (
     EXIT_CODES,
     EXIT_UNAVAILABLE,
     JsonOption,
     UserOption,
     acting_user,
+    command_pool,
     fail,
     json_text,
     load_settings,
@@ -37,6 +39,7 @@ from worker.cli.common import (
 from worker.cli.following import DEFAULT_WAIT_TIMEOUT, wait_for_execution
 from worker.outage import BROKER_FAILURES
 from worker.paths import parse_assignment, parse_value, set_path
+from worker.reproduce import reproduction
 from worker.rpc import InvokeClient
 from worker.settings import Settings
 
@@ -44,6 +47,21 @@ app = typer.Typer()
 
 WorkflowArgument = Annotated[str, typer.Argument(help="Workflow id.")]
 TriggerArgument = Annotated[str, typer.Argument(help="Trigger id.")]
+InvokedWorkflow = Annotated[
+    str | None, typer.Argument(help="Workflow id (with --from-execution: its own, if given).")
+]
+InvokedTrigger = Annotated[
+    str | None, typer.Argument(help="Trigger id (with --from-execution: its own, if given).")
+]
+FromExecutionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from-execution",
+        metavar="EXECUTION_ID",
+        help="Start from the parameters that reproduce this execution, of its trigger; "
+        "--example, --params-file and --param override them key by key at the top level.",
+    ),
+]
 ParamOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -83,8 +101,9 @@ TimeoutOption = Annotated[
 
 @app.command()
 def invoke(
-    workflow: WorkflowArgument,
-    trigger: TriggerArgument,
+    workflow: InvokedWorkflow = None,
+    trigger: InvokedTrigger = None,
+    from_execution: FromExecutionOption = None,
     param: ParamOption = None,
     params_file: ParamsFileOption = None,
     example: ExampleOption = None,
@@ -100,14 +119,19 @@ def invoke(
 ) -> None:
     """Publish an invoke request straight to RabbitMQ and print the worker's answer.
 
+    With --from-execution EXECUTION_ID, invoke that execution's trigger again with the
+    parameters that reproduce it (WORKFLOW and TRIGGER may then be left out).
+
     Exit codes: 0 ok, 2 invalid, 3 denied or rate limited, 4 not found,
     5 timeout or broker unavailable. With --wait, once accepted: 0 succeeded,
-    1 failed or cancelled, 3 not finished within --wait-timeout.
+    1 failed or cancelled, 6 not finished within --wait-timeout.
     """
     _check_wait(wait, dry_run=dry_run, no_wait=no_wait)
     settings = load_settings()
     who = acting_user(user)
-    parameters = _parameters(settings, workflow, trigger, example, params_file, param or [])
+    workflow, trigger, reproducing = _target(settings, workflow, trigger, from_execution)
+    given = _parameters(settings, workflow, trigger, example, params_file, param or [])
+    parameters = {**reproducing, **given}
     request = _request(
         workflow,
         trigger,
@@ -135,6 +159,44 @@ def invoke(
         following = (settings, workflow, trigger, result.execution_id)
         raise typer.Exit(wait_for_execution(*following, wait_timeout, json_output))
     raise typer.Exit(EXIT_CODES[result.status])
+
+
+def _target(
+    settings: Settings, workflow: str | None, trigger: str | None, execution_id: str | None
+) -> tuple[str, str, dict[str, Any]]:
+    """The workflow and trigger to invoke and the parameters to start from: those of the
+    execution to reproduce (`worker.reproduce`), or none. Exit 2 when they are not said, or
+    not the execution's; 4 when there is no such execution."""
+    if execution_id is None:
+        if workflow is None or trigger is None:
+            fail("say what to invoke: WORKFLOW TRIGGER, or --from-execution EXECUTION_ID", 2)
+        return workflow, trigger, {}
+    execution, found = run_async(lambda: _recorded(settings, execution_id))
+    if execution is None:
+        fail(f"no execution {execution_id}", EXIT_CODES[InvokeStatus.NOT_FOUND])
+    own = (execution.workflow_id, execution.trigger_id)
+    if (workflow or own[0], trigger or own[1]) != own:
+        fail(
+            f"execution {execution_id} ran trigger {own[1]} of workflow {own[0]}, not "
+            f"{trigger or own[1]} of {workflow or own[0]}: name its own, or none",
+            2,
+        )
+    parameters = reproduction(execution, found)
+    if parameters is None:
+        fail(f"nothing reproduces execution {execution_id}: its trigger is gone or changed", 2)
+    return *own, parameters
+
+
+async def _recorded(
+    settings: Settings, execution_id: str
+) -> tuple[store.Execution | None, Trigger | None]:
+    """The execution, and its trigger if it still exists."""
+    async with command_pool(settings) as pool:
+        execution = await store.get_execution(pool, execution_id)
+        if execution is None:
+            return None, None
+        access = await store.load_access(pool, execution.workflow_id, "", execution.trigger_id)
+    return execution, access.trigger if access else None
 
 
 def _check_wait(wait: bool, *, dry_run: bool, no_wait: bool) -> None:
@@ -287,16 +349,22 @@ def schema(
     out.print(f"[bold]{document['trigger_type']}[/] trigger {trigger} of {workflow}")
     out.print(document["description"])
     schema_doc = document["parameter_schema"]
-    table = Table("parameter", "type", "default", "description", box=None)
-    required = set(schema_doc.get("required", []))
-    for name, prop in schema_doc.get("properties", {}).items():
-        default = document["default_parameters"].get(name, prop.get("default"))
-        table.add_row(
-            name + (" *" if name in required else ""),
-            type_label(prop),
-            "" if default is None else json.dumps(default),
-            prop.get("description", ""),
-        )
+    table = Table("parameter", "when", "type", "default", "description", box=None)
+    # The fields every request takes, then each event type's own (its `if`/`then` branch).
+    parts = [("", schema_doc)] + [
+        (b["then"].get("title", ""), b["then"]) for b in schema_doc.get("allOf", []) if "then" in b
+    ]
+    for when, part in parts:
+        required = set(part.get("required", []))
+        for name, prop in part.get("properties", {}).items():
+            default = document["default_parameters"].get(name, prop.get("default"))
+            table.add_row(
+                name + (" *" if name in required else ""),
+                when,
+                type_label(prop),
+                "" if default is None else json.dumps(default),
+                prop.get("description", ""),
+            )
     out.print(table)
     for example in document["examples"]:
         out.print(f"[bold]example[/] {example['name']}: {example['description']}")

@@ -5,7 +5,8 @@ timestamp and invocation id), so a redelivered request resolves to the very same
 
 Each registered trigger type `X` (`contracts.registry`) has its resolver in the module
 `worker.resolvers.x`, exported as `RESOLVER`: a subclass of the type's kind that adds
-`resolve`. `RESOLVERS` is found from the registry; a type without one fails here, at import.
+`resolve` and its inverse `params_from`. `RESOLVERS` is found from the registry; a type without
+one fails here, at import.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ def resolver_of(trigger_type: TriggerType) -> Resolver:
     """The resolver the type's module exports, checked to subclass the type's kind."""
     name, resolver = registered(__name__, trigger_type, "RESOLVER")
     kind = type(KINDS[trigger_type])
-    if not isinstance(resolver, kind) or not callable(getattr(resolver, "resolve", None)):
-        raise ImportError(f"{name}.RESOLVER must be a {kind.__name__} with a `resolve` method")
+    methods = ("resolve", "params_from")
+    if not isinstance(resolver, kind) or not all(
+        callable(getattr(resolver, m, None)) for m in methods
+    ):
+        raise ImportError(
+            f"{name}.RESOLVER must be a {kind.__name__} with `resolve` and `params_from` methods"
+        )
     resolver_: Resolver = resolver  # type: ignore[assignment]
     return resolver_
 

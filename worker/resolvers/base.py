@@ -52,7 +52,10 @@ def invalid(path: str, message: str, code: str) -> InvalidInvocation:
 
 
 class Resolver(Protocol):
-    """A trigger kind (`contracts.kinds`) that also turns parameters into the event."""
+    """A trigger kind (`contracts.kinds`) that also turns parameters into the event, and a
+    recorded event's trigger data back into parameters (`params_from`, the inverse: a
+    resolved event's meaningful content resolves again from them; see
+    `worker.resolvers.reproducing`)."""
 
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -61,6 +64,10 @@ class Resolver(Protocol):
     def resolve(
         self, config: dict[str, Any], parameters: dict[str, Any], request: InvokeRequest
     ) -> Resolution: ...
+
+    def params_from(
+        self, trigger_data: dict[str, Any], config: dict[str, Any]
+    ) -> dict[str, Any]: ...
 
 
 def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:

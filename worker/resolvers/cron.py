@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from contracts.formats import FORMAT_MESSAGES, parse_date_time
 from contracts.kinds.cron import CronKind, expression_problem, with_seconds, zone_problem
 from contracts.models import FieldError, InvokeRequest
 from worker.resolvers.base import InvalidInvocation, Resolution, invalid
+from worker.resolvers.reproducing import expressible
 
 
 def _fires_at(expression: str, moment: datetime) -> bool:
@@ -44,11 +46,11 @@ EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
 
 
 def _parse_time(text: str, zone: ZoneInfo, path: str = "/parameters/scheduled_time") -> datetime:
-    """ISO 8601; a time without an offset is read in the trigger's time zone."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise invalid(path, f"not an ISO 8601 date-time: {text!r}", "format") from None
+    """An `iso-date-time` (the schema's format, so one grammar judges both); a time without
+    an offset is read in the trigger's time zone."""
+    moment = parse_date_time(text)
+    if moment is None:
+        raise invalid(path, FORMAT_MESSAGES["iso-date-time"], "format")
     if not EARLIEST_YEAR < moment.year < LATEST_YEAR:
         raise invalid(
             path,
@@ -117,6 +119,42 @@ class CronResolver(CronKind):
             },
             warnings=warnings,
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The firing's scheduled and tick times and execution type; its schedule and time
+        zone where they are not the trigger's own; and leave to be off schedule if it was."""
+        parameters = {
+            name: trigger_data[name]
+            for name in ("scheduled_time", "trigger_time", "execution_type")
+            if isinstance(trigger_data.get(name), str)
+        }
+        own = {"cron_expression": config.get("schedule"), "timezone": config.get("timezone", "UTC")}
+        checks = (("cron_expression", expression_problem), ("timezone", zone_problem))
+        for name, problem in checks:
+            value = trigger_data.get(name)
+            if value != own[name] and isinstance(value, str) and problem(value) is None:
+                parameters[name] = value
+        expression = parameters.get("cron_expression", own["cron_expression"])
+        zone = parameters.get("timezone", own["timezone"])
+        for name in ("scheduled_time", "trigger_time"):
+            if name in parameters and _moment(parameters[name], zone) is None:
+                del parameters[name]  # no time a request can name
+        scheduled = _moment(parameters.get("scheduled_time"), zone)
+        if scheduled is not None and not (
+            expression_problem(expression) is None and _fires_at(expression, scheduled)
+        ):
+            parameters["allow_off_schedule"] = True
+        return expressible(self, config, parameters)
+
+
+def _moment(text: Any, zone_name: Any) -> datetime | None:
+    """The time as the resolver reads it, or None when it reads none."""
+    if not isinstance(text, str) or zone_problem(zone_name) is not None:
+        return None
+    try:
+        return _parse_time(text, ZoneInfo(zone_name))
+    except InvalidInvocation:
+        return None
 
 
 RESOLVER = CronResolver()

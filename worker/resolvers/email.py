@@ -29,6 +29,7 @@ from worker.resolvers.email_reading import (
     mailboxes,
     read_back_errors,
 )
+from worker.resolvers.reproducing import dict_of, expressible, present
 
 # Headers the resolver writes itself: a custom header may not add a second one (a second From
 # slips past the sender filter, a Content-Type rewrites the MIME structure).
@@ -48,6 +49,12 @@ MAX_ATTACHMENT_BYTES = 1024 * 1024
 # Every character str.splitlines() (and so the email package) ends a line at, and NUL.
 _LINE_BREAK_OR_NUL = linear("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _ADDRESS = linear(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+
+
+def written_header(name: str) -> bool:
+    """A header the resolver writes itself (from the named parameters, or the MIME structure)."""
+    lowered = name.lower()
+    return lowered in STRUCTURAL_HEADERS or lowered.startswith("content-")
 
 
 def _header_values(parameters: dict[str, Any]) -> list[tuple[str, str]]:
@@ -78,8 +85,7 @@ def header_errors(parameters: dict[str, Any]) -> list[FieldError]:
         if _LINE_BREAK_OR_NUL.search(decoded(value))
     ]
     for name in parameters["headers"]:
-        lowered = name.lower()
-        if lowered in STRUCTURAL_HEADERS or lowered.startswith("content-"):
+        if written_header(name):
             errors.append(
                 FieldError(
                     path=f"/parameters/headers{pointer([name])}",
@@ -300,6 +306,39 @@ class EmailResolver(EmailKind):
             },
             metadata={"filter_matched": True, "trigger_config": self.shown_config(config)},
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The message's sender, recipients, subject, bodies, attachments (name, type, size,
+        and content when the record has it) and the headers the resolver does not write."""
+        headers = dict_of(trigger_data.get("headers"))
+        parameters = {
+            "from": trigger_data.get("from"),
+            "to": _addresses(trigger_data.get("to")),
+            "cc": _addresses(trigger_data.get("cc")),
+            "subject": trigger_data.get("subject"),
+            "body": trigger_data.get("body"),
+            "body_html": trigger_data.get("body_html"),
+            "attachments": _attachment_parameters(trigger_data.get("attachments")),
+            "headers": {n: v for n, v in headers.items() if not written_header(n)},
+        }
+        return expressible(self, config, present(parameters))
+
+
+def _addresses(value: Any) -> Any:
+    """A recipient field as a list of mailboxes (an ingress may record one text)."""
+    return [value] if isinstance(value, str) else value
+
+
+ATTACHMENT_FIELDS = ("name", "content_type", "size", "content")
+
+
+def _attachment_parameters(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    return [
+        {k: item[k] for k in ATTACHMENT_FIELDS if k in item} if isinstance(item, dict) else item
+        for item in value
+    ]
 
 
 RESOLVER = EmailResolver()

@@ -32,6 +32,7 @@ from worker.resolvers.base import (
 )
 from worker.resolvers.github_identity import header_errors, payload_edit_errors
 from worker.resolvers.github_objects import Delivery
+from worker.resolvers.github_recorded import recorded_parameters
 from worker.resolvers.signing import hmac_hex, signed_headers
 
 BUILDERS = {
@@ -226,6 +227,10 @@ class GitHubResolver(GitHubKind):
             },
             warnings=warnings,
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The event, its action and sender, its dedicated fields, the rest as `payload`."""
+        return recorded_parameters(self, trigger_data, config)
 
 
 RESOLVER = GitHubResolver()

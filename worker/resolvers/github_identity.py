@@ -15,6 +15,12 @@ from worker.resolvers.base import MISSING, compact_json, same_json, value_at
 
 _LOGIN = linear(GITHUB_SPEC.parameter_schema["properties"]["sender"]["pattern"])
 
+
+def github_login(text: Any) -> bool:
+    """Whether the text is a login GitHub gives a person (a bot's `name[bot]` is none)."""
+    return isinstance(text, str) and _LOGIN.fullmatch(text) is not None
+
+
 # The trigger's identity in a delivery. Everything in these subtrees is derived from the
 # configured repository (its owner, its organization, the GitHub App installation), so a
 # `payload` edit that changes any of it (a value changed, a key added, one removed or nulled)
@@ -266,9 +272,7 @@ def payload_edit_errors(
             )
         )
     login = _at(edited, ("sender", "login"))
-    if login != _at(generated, ("sender", "login")) and not (
-        isinstance(login, str) and _LOGIN.fullmatch(login)
-    ):
+    if login != _at(generated, ("sender", "login")) and not github_login(login):
         errors.append(
             FieldError(
                 path="/parameters/payload/sender/login",
@@ -277,3 +281,35 @@ def payload_edit_errors(
             )
         )
     return errors
+
+
+def strip_identity(full_name: str, payload: dict[str, Any]) -> None:
+    """Take out of a recorded payload (in place) what the trigger's identity decides: the
+    inverse of `identity_errors`. Merged over a delivery generated for the trigger, what is
+    left changes what the delivery says, never whose it is. A repository object keeps its
+    state attributes; the head of a pull request keeps a fork, but not the trigger's own
+    repository or owner."""
+    owner = full_name.split("/")[0].lower()
+    head = ("pull_request", "head")
+    repo, user = value_at(payload, (*head, "repo")), value_at(payload, (*head, "user"))
+    removed = [*_ENVELOPE, *_GENERATED, ("pull_request", "base", "label")]
+    if _named(repo, "full_name", full_name):
+        removed.append((*head, "repo"))
+    elif _named(value_at(repo, ("owner",)), "login", owner):
+        removed.append((*head, "repo", "owner"))
+    if _named(user, "login", owner):
+        removed.append((*head, "user"))
+    for path in removed:
+        parent = value_at(payload, path[:-1])
+        if not isinstance(parent, dict) or path[-1] not in parent:
+            continue
+        value = parent.pop(path[-1])
+        if path in _REPOSITORY_SHAPED and isinstance(value, dict):
+            state = {k: v for k, v in value.items() if k in REPOSITORY_STATE}
+            parent.update({path[-1]: state} if state else {})
+
+
+def _named(document: Any, field: str, name: str) -> bool:
+    """Whether an object names `name` in `field`, compared as GitHub does (ignoring case)."""
+    given = document.get(field) if isinstance(document, dict) else None
+    return isinstance(given, str) and given.lower() == name.lower()

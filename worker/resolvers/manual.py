@@ -7,6 +7,7 @@ from typing import Any
 from contracts.kinds.manual import ManualKind
 from contracts.models import InvokeRequest
 from worker.resolvers.base import Resolution
+from worker.resolvers.reproducing import dict_of, expressible
 
 
 class ManualResolver(ManualKind):
@@ -21,6 +22,10 @@ class ManualResolver(ManualKind):
             },
             input_data=parameters,
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The inputs the run had."""
+        return expressible(self, config, dict_of(trigger_data.get("inputs")))
 
 
 RESOLVER = ManualResolver()

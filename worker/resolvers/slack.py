@@ -34,6 +34,7 @@ from worker.resolvers.base import (
     unsubscribed,
     value_at,
 )
+from worker.resolvers.reproducing import dict_of, expressible, present
 from worker.resolvers.signing import hmac_hex, signed_headers
 
 _MENTION = linear(r"<@([UW][A-Z0-9]+)>")
@@ -328,6 +329,35 @@ class SlackResolver(SlackKind):
             },
             warnings=warnings,
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The event's type, channel and author, and its message (text, thread, bot, channel
+        type, thread parent) or its reaction (emoji, reacted-to message and its author)."""
+        envelope = dict_of(trigger_data.get("payload")) or trigger_data
+        event = dict_of(envelope.get("event"))
+        event_type = event.get("type", trigger_data.get("event_type"))
+        item = dict_of(event.get("item"))
+        parameters = {
+            "event_type": event_type,
+            "channel": event.get("channel", item.get("channel")),
+            "user": event.get("user"),
+        }
+        if event_type == "reaction_added":
+            parameters |= {
+                "reaction": event.get("reaction"),
+                "item_ts": item.get("ts"),
+                "item_user": event.get("item_user"),
+            }
+        else:
+            parameters |= {
+                "text": event.get("text"),
+                "thread_ts": event.get("thread_ts"),
+                "bot_id": event.get("bot_id"),
+                "channel_type": event.get("channel_type"),
+                # a reply's parent author is what the resolver's `item_user` writes there
+                "item_user": event.get("parent_user_id") if event.get("thread_ts") else None,
+            }
+        return expressible(self, config, present(parameters))
 
 
 RESOLVER = SlackResolver()

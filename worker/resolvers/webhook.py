@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode
 from contracts.kinds.webhook import WebhookKind
 from contracts.models import InvokeRequest
 from worker.resolvers.base import InvalidInvocation, Resolution, compact_json, invalid
+from worker.resolvers.reproducing import dict_of, expressible, hidden, present
 from worker.resolvers.signing import hmac_hex, merge_headers, signed_headers
 from worker.safety import TooLarge, parse_json, shape_errors
 
@@ -21,6 +22,22 @@ DEFAULT_HEADERS = {"Content-Type": "application/json", "User-Agent": "Manual-Tri
 # Always present, whatever the user sends: downstream code can tell a simulated request.
 MARKER_HEADERS = {"X-Manual-Invocation": "true"}
 FORM = "application/x-www-form-urlencoded"
+# Headers of a recorded request that say how it travelled, not what it said: written by the
+# HTTP client, the ingress or this resolver, whatever the request's parameters are.
+TRANSPORT_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+        *(name.lower() for name in MARKER_HEADERS),
+    }
+)
 
 
 def header(headers: dict[str, str], name: str) -> str | None:
@@ -100,6 +117,45 @@ class WebhookResolver(WebhookKind):
                 "original_webhook_config": self.shown_config(config),
             },
         )
+
+    def params_from(self, trigger_data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """The request's method, query, client address, its headers but those the resolver
+        writes (transport, signature, the trigger's configured ones) and its body as sent."""
+        written = {
+            n.lower() for n in [*self.signature_headers(config), *dict_of(config.get("headers"))]
+        }
+        headers = {
+            name: value
+            for name, value in dict_of(trigger_data.get("headers")).items()
+            if name.lower() not in TRANSPORT_HEADERS | written
+        }
+        parameters = {
+            "method": trigger_data.get("method"),
+            "headers": headers,
+            "query_params": trigger_data.get("query_params"),
+            "source_ip": trigger_data.get("source_ip"),
+            "body": sent_body(trigger_data, header(headers, "Content-Type")),
+        }
+        return expressible(self, config, present(parameters))
+
+
+def sent_body(trigger_data: dict[str, Any], content_type: Any) -> Any:
+    """The `body` parameter that sends the recorded raw body again: the parsed body when it
+    encodes to those very bytes (easier to edit), else the raw text; a body that cannot be
+    sent with this Content-Type is None."""
+    raw = trigger_data.get("raw_body")
+    candidates = [v for v in (trigger_data.get("body"), raw) if v is not None and not hidden(v)]
+    media_type = content_type if isinstance(content_type, str) else DEFAULT_HEADERS["Content-Type"]
+    encodable = []
+    for candidate in candidates:
+        try:
+            sent, _ = encode_body(candidate, media_type)
+        except (InvalidInvocation, ValueError):  # (text no UTF-8 encoder takes: unstorable too)
+            continue
+        if sent == raw:
+            return candidate
+        encodable.append(candidate)
+    return encodable[0] if encodable else None
 
 
 RESOLVER = WebhookResolver()

@@ -12,7 +12,7 @@ from contracts.models import IDENTIFIER_PATTERN
 from contracts.regex import linear
 from contracts.specs import Trigger
 from worker import store
-from worker.auth import InvalidToken, TokenVerifier
+from worker.auth import ExpiredToken, InvalidToken, TokenVerifier
 from worker.authz import can_read
 from worker.invocations import InvocationStatusStore
 from worker.resources import Resources
@@ -62,19 +62,26 @@ Context = Annotated[ShimContext, Depends(shim_context)]
 bearer = HTTPBearer(auto_error=False)
 
 
+def unauthorized(detail: str, challenge: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
 async def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     context: Context,
 ) -> str:
-    unauthorized = Problem(
-        401, "Unauthorized", "invalid token", headers={"WWW-Authenticate": "Bearer"}
-    )
+    """The verified caller. Refusals are challenged as RFC 6750 says: a request without a
+    bearer token with the bare scheme, a token refused with `error="invalid_token"`, and an
+    expired one (of ours) saying so, the one reason a refused token is told."""
     if credentials is None:
-        raise unauthorized
+        raise unauthorized("invalid token", "Bearer")
     try:
         return context.verifier.verify(credentials.credentials)
+    except ExpiredToken:
+        challenge = 'Bearer error="invalid_token", error_description="The token expired"'
+        raise unauthorized("token expired", challenge) from None
     except InvalidToken:
-        raise unauthorized from None
+        raise unauthorized("invalid token", 'Bearer error="invalid_token"') from None
 
 
 User = Annotated[str, Depends(current_user)]

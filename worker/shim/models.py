@@ -74,6 +74,14 @@ class ExecutionFailure(BaseModel):
 
 
 DATE_TIME: JsonDict = {"format": "date-time"}
+REPRODUCING = (
+    "The parameters that reproduce this execution, ready to edit and send to its trigger's "
+    "manual-invoke endpoint: a manual invocation's own parameters; for an event a real trigger "
+    "published, or a replayed dead letter, its trigger data read back into the trigger type's "
+    "parameters, without what they cannot express or an invocation would refuse. Redacted as "
+    "trigger_data is: what the redaction hides is left out. Null when nothing can be read back "
+    "(the trigger of a real event no longer exists)."
+)
 
 
 class ExecutionRecord(BaseModel):
@@ -107,10 +115,12 @@ class ExecutionRecord(BaseModel):
     output: Any = Field(description="A succeeded run's output summary (any JSON), or null.")
     error: ExecutionFailure | None = Field(description="Why it failed (or was cancelled), or null.")
     events_url: str = Field(description="Its live status stream (Server-Sent Events).")
+    parameters: dict[str, Any] | None = Field(description=REPRODUCING)
 
 
 class ExecutionSummary(BaseModel):
-    """An execution as a list shows it: what ran, when, by whom, with which parameters."""
+    """An execution as a list shows it: what ran, when, by whom, and the parameters that
+    reproduce it."""
 
     execution_id: str
     event_id: str
@@ -121,12 +131,13 @@ class ExecutionSummary(BaseModel):
     finished_at: datetime | None = Field(
         None, description="When it reached a final status; null before."
     )
-    manual: bool
+    manual: bool = Field(
+        description="Invoked by hand (a replay of a dead letter too), not published by a real "
+        "trigger."
+    )
     initiated_by: str | None = None
     description: str | None = None
-    parameters: dict[str, Any] | None = Field(
-        None, description="The simulated parameters of a manual invocation"
-    )
+    parameters: dict[str, Any] | None = Field(None, description=REPRODUCING)
     execution_url: str
 
 

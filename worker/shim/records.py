@@ -1,6 +1,6 @@
 """An execution as the API shows it (`ExecutionRecord`): the row, redacted where its trigger
-carries credentials, with what its engine reported. Shared by the read, the live stream and
-`manual-trigger invoke --wait --json`."""
+carries credentials, with what its engine reported and the parameters that reproduce it.
+Shared by the read, the live stream and `manual-trigger invoke --wait --json`."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -8,7 +8,10 @@ from typing import Any
 from contracts.executions import WAITING_FOR_ENGINE, ExecutionStatus
 from contracts.ids import execution_url
 from contracts.redaction import Redaction
+from contracts.specs import Trigger
+from contracts.triggers import trigger_redaction
 from worker import store
+from worker.reproduce import reproduction
 from worker.shim.models import ExecutionFailure, ExecutionRecord
 
 
@@ -41,9 +44,11 @@ def duration_ms(execution: store.Execution) -> int | None:
     return max(0, (execution.finished_at - execution.started_at) // timedelta(milliseconds=1))
 
 
-def execution_record(execution: store.Execution, redaction: Redaction) -> ExecutionRecord:
+def execution_record(execution: store.Execution, trigger: Trigger | None) -> ExecutionRecord:
+    """The execution of `trigger` (None: one that no longer exists) as the API shows it."""
     # The scheduler redacts each record as it writes it; rows written before it did are
     # redacted here at the same locations.
+    redaction = trigger_redaction(trigger) if trigger is not None else Redaction()
     recorded = {
         "execution_id": execution.execution_id,
         "event_id": execution.event_id,
@@ -67,4 +72,5 @@ def execution_record(execution: store.Execution, redaction: Redaction) -> Execut
         output=execution.output,
         error=_failure(execution.error),
         events_url=events_url(execution.execution_id),
+        parameters=reproduction(execution, trigger),
     )

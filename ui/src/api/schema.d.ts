@@ -280,6 +280,13 @@ export interface components {
              */
             output: unknown;
             /**
+             * Parameters
+             * @description The parameters that reproduce this execution, ready to edit and send to its trigger's manual-invoke endpoint: a manual invocation's own parameters; for an event a real trigger published, or a replayed dead letter, its trigger data read back into the trigger type's parameters, without what they cannot express or an invocation would refuse. Redacted as trigger_data is: what the redaction hides is left out. Null when nothing can be read back (the trigger of a real event no longer exists).
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * Started At
              * Format: date-time
              * @description When the engine started it; null before.
@@ -310,7 +317,8 @@ export interface components {
         ExecutionStatus: "pending" | "running" | "succeeded" | "failed" | "cancelled";
         /**
          * ExecutionSummary
-         * @description An execution as a list shows it: what ran, when, by whom, with which parameters.
+         * @description An execution as a list shows it: what ran, when, by whom, and the parameters that
+         *     reproduce it.
          */
         ExecutionSummary: {
             /**
@@ -333,11 +341,14 @@ export interface components {
             finished_at?: string | null;
             /** Initiated By */
             initiated_by?: string | null;
-            /** Manual */
+            /**
+             * Manual
+             * @description Invoked by hand (a replay of a dead letter too), not published by a real trigger.
+             */
             manual: boolean;
             /**
              * Parameters
-             * @description The simulated parameters of a manual invocation
+             * @description The parameters that reproduce this execution, ready to edit and send to its trigger's manual-invoke endpoint: a manual invocation's own parameters; for an event a real trigger published, or a replayed dead letter, its trigger data read back into the trigger type's parameters, without what they cannot express or an invocation would refuse. Redacted as trigger_data is: what the redaction hides is left out. Null when nothing can be read back (the trigger of a real event no longer exists).
              */
             parameters?: {
                 [key: string]: unknown;

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from contracts.executions import ExecutionStatus
 from contracts.ids import execution_url
 from contracts.models import IDENTIFIER_PATTERN, FieldError
-from contracts.redaction import Redaction
-from contracts.triggers import trigger_redaction
+from contracts.specs import Trigger
 from contracts.validation import pointer
 from worker import store
+from worker.reproduce import reproduction
 from worker.shim.dependencies import Context, User, readable
 from worker.shim.models import MAX_PAGE, ExecutionPage, ExecutionRecord, ExecutionSummary
 from worker.shim.problems import READ_ERRORS, Problem, invalid, not_found
@@ -28,14 +28,17 @@ async def get_execution(execution_id: str, user: User, context: Context) -> Exec
     return execution_record(execution, await readable_execution(context, execution, user))
 
 
-async def readable_execution(context: Context, execution: store.Execution, user: str) -> Redaction:
-    """How `user` may see the execution (its trigger's redaction); 404, as for one that does
-    not exist, when they may not read its workflow."""
+async def readable_execution(
+    context: Context, execution: store.Execution, user: str
+) -> Trigger | None:
+    """The execution's trigger (None: one that no longer exists), whose redaction says how
+    `user` may see it; 404, as for one that does not exist, when they may not read its
+    workflow."""
     try:
         access = await readable(context, execution.workflow_id, user, execution.trigger_id)
     except Problem:
         raise not_found("Execution") from None
-    return trigger_redaction(access.trigger) if access.trigger else Redaction()
+    return access.trigger
 
 
 @router.get("/api/v1/workflows/{workflow_id}/executions", responses=READ_ERRORS)
@@ -65,17 +68,18 @@ async def list_executions(
         after=after,
     )
     page = rows[:limit]
+    triggers = {t.id: t for t in await store.list_triggers(context.resources.pool, workflow_id)}
     return ExecutionPage(
         workflow_id=workflow_id,
-        executions=[execution_summary(e) for e in page],
+        executions=[execution_summary(e, triggers.get(e.trigger_id)) for e in page],
         next_cursor=store.encode_cursor(page[-1]) if len(rows) > limit else None,
     )
 
 
-def execution_summary(execution: store.Execution) -> ExecutionSummary:
+def execution_summary(execution: store.Execution, trigger: Trigger | None) -> ExecutionSummary:
+    """The execution of `trigger` (None: one that no longer exists) as the list shows it."""
     metadata = execution.metadata if isinstance(execution.metadata, dict) else {}
     manual = metadata.get("manual_invocation") is True
-    parameters = metadata.get("simulated_parameters") if manual else None
     return ExecutionSummary(
         execution_id=execution.execution_id,
         event_id=execution.event_id,
@@ -87,6 +91,6 @@ def execution_summary(execution: store.Execution) -> ExecutionSummary:
         manual=manual,
         initiated_by=metadata.get("initiated_by") if manual else None,
         description=metadata.get("invocation_description") if manual else None,
-        parameters=parameters if isinstance(parameters, dict) else None,
+        parameters=reproduction(execution, trigger),
         execution_url=execution_url(execution.execution_id),
     )

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from contracts.executions import EXECUTION_ID_PATTERN, ExecutionStatus
-from contracts.redaction import Redaction
 from contracts.regex import linear
+from contracts.specs import Trigger
 from worker import store
 from worker.shim.dependencies import Context, User
 from worker.shim.problems import READ_ERRORS, Problem, not_found
@@ -35,7 +35,7 @@ class Watched:
 
     watcher: Watcher
     execution: store.Execution
-    redaction: Redaction
+    trigger: Trigger | None  # its trigger, which says how it is shown
     after_step: int
     heartbeat: float
 
@@ -65,7 +65,7 @@ async def watched_execution(
             yield Watched(
                 watcher=watcher,
                 execution=execution,
-                redaction=await readable_execution(context, execution, user),
+                trigger=await readable_execution(context, execution, user),
                 after_step=_last_step(last_event_id),
                 heartbeat=context.settings.sse_heartbeat_seconds,
             )
@@ -105,7 +105,7 @@ async def execution_events(
         if execution is None:
             yield ServerSentEvent(comment="heartbeat")
             continue
-        record = execution_record(execution, watched.redaction)
+        record = execution_record(execution, watched.trigger)
         yield ServerSentEvent(
             event="execution", id=str(ExecutionStatus(record.status).step), data=record
         )
