@@ -13,7 +13,7 @@ UI_DEPS := ui/node_modules/.package-lock.json
 UI_BUILT := ui/dist/index.html
 UI_SOURCES := $(shell find ui/src ui/scripts/compress.mjs ui/index.html ui/vite.config.ts ui/tsconfig.json ui/package.json -type f 2>/dev/null)
 
-.PHONY: help install services browsers migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types bench bench-smoke clean
+.PHONY: help install services browsers migrate topology demo run teardown test test-unit test-faults lint format schemas ui-types screenshots bench bench-smoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -95,6 +95,18 @@ bench-smoke: install services ## Every benchmark figure on a few messages (secon
 ui-types: install ## Regenerate the panel's API types from the shim's OpenAPI document
 	$(BIN)/python scripts/openapi.py > ui/node_modules/.openapi.json
 	cd ui && npx openapi-typescript node_modules/.openapi.json -o src/api/schema.d.ts
+
+# The panel's main states as the browser tests shot them in Chromium (ui/e2e/screenshots/),
+# each as shot:name-in-docs.
+DOC_SHOTS := webhook-result:panel execution-view:panel-execution execution-view-375:panel-375 \
+	github-push:ui-github-push format-error:ui-format-error reproduce-real:ui-reproduce \
+	session-expired:ui-session-expired execution-failed:ui-execution-failed viewer:ui-viewer \
+	narrow-375:ui-narrow-375
+
+screenshots: ## Copy the screenshots the browser tests took (make test) into docs/
+	@for pair in $(DOC_SHOTS); do \
+		cp ui/e2e/screenshots/chrome/$${pair%%:*}.png docs/$${pair##*:}.png || exit 1; done
+	@echo "docs/: $(words $(DOC_SHOTS)) screenshots from ui/e2e/screenshots/chrome/"
 
 schemas: install ## Rewrite the exported JSON Schemas under contracts/schemas/
 	$(BIN)/python -m contracts.export

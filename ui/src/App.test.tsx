@@ -47,7 +47,7 @@ test("a refused token stays on sign-in and says so; signing out forgets the toke
   const user = userEvent.setup();
   render(<App />);
   await user.type(screen.getByLabelText("Bearer token"), "wrong.token.here{Enter}");
-  expect(await screen.findByText(/refused this token/)).toBeInTheDocument();
+  expect(await screen.findByText(/The shim refused the token: it is not a valid token\./)).toBeInTheDocument();
   await user.clear(screen.getByLabelText("Bearer token"));
   await user.type(screen.getByLabelText("Bearer token"), `${TOKEN}{Enter}`);
   await screen.findByLabelText("Workflow");
@@ -81,7 +81,7 @@ test("#execution= opens that execution, live; Run again chooses its workflow and
   stream.send(executionSteps()[2], 2);
   await waitFor(() => expect(document.querySelector(".status-badge")).toHaveTextContent("Succeeded"));
   await user.click(screen.getByRole("button", { name: "Run again with these parameters" }));
-  await waitFor(() => expect(screen.getByLabelText("version")).toHaveValue("1.4.2"));
+  await waitFor(() => expect(screen.getByLabelText("Version")).toHaveValue("1.4.2"));
   expect(screen.getByLabelText("Workflow")).toHaveValue("wf_demo");
   expect(screen.getByLabelText("Trigger")).toHaveValue("trig_manual_1");
   expect(screen.getByLabelText("Description")).toHaveValue("release 1.4.2");
@@ -107,6 +107,6 @@ test("a viewer of the workflow gets it read-only: no button, and no Run again on
   expect(await screen.findByText(/You can view this workflow's triggers but not invoke them/)).toBeInTheDocument();
   expect(screen.queryByRole("button", { name: "Run again with these parameters" })).toBeNull();
   await user.selectOptions(screen.getByLabelText("Trigger"), "trig_manual_1");
-  expect(await screen.findByLabelText("version")).toHaveAttribute("readonly");
+  expect(await screen.findByLabelText("Version")).toHaveAttribute("readonly");
   expect(screen.queryByRole("button", { name: /^(Validate|Invoke) Trigger$/ })).toBeNull();
 });

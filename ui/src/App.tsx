@@ -1,38 +1,57 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { createApi } from "./api/client";
-import { ExecutionView, type RunAgain } from "./components/ExecutionView";
+import { ExecutionView } from "./components/ExecutionView";
 import { ManualTriggerPanel } from "./components/ManualTriggerPanel";
 import { SignIn } from "./components/SignIn";
 import { WorkflowChooser } from "./components/WorkflowChooser";
 import { useTriggers, useWorkflows } from "./hooks/data";
 import { useUnauthorized } from "./hooks/useUnauthorized";
+import { chooseWorkflow, chosenWorkflow, forgetEdits } from "./lib/drafts";
+import type { RunAgain } from "./lib/reproduce";
 import { mayInvoke } from "./lib/triggers";
-import { storedToken, storeToken, takeTokenFromFragment, tokenSubject } from "./lib/token";
-
-const REFUSED = "The shim refused the token: it is invalid or has expired. Sign in again.";
+import {
+  EXPIRED_NOTICE,
+  INVALID_NOTICE,
+  refusal,
+  storedToken,
+  storeToken,
+  takeTokenFromFragment,
+  tokenSubject,
+} from "./lib/token";
 
 /** `#execution=<id>`: the execution the address points at (the panel's links set it). */
 const executionInAddress = () => new URLSearchParams(window.location.hash.replace(/^#/, "")).get("execution");
 
 interface WorkspaceProps {
   token: string;
-  onSignOut: (notice: string | null) => void;
+  /** Sign out: forget the token and the edits. */
+  onSignOut: () => void;
+  /** The shim refused the token: back to sign-in saying why, the edits kept. */
+  onRefused: (notice: string) => void;
   executionId: string | null;
   onCloseExecution: () => void;
 }
 
-function Workspace({ token, onSignOut, executionId, onCloseExecution }: WorkspaceProps) {
+function Workspace({ token, onSignOut, onRefused, executionId, onCloseExecution }: WorkspaceProps) {
   const getToken = useCallback(() => token, [token]);
   const api = useMemo(() => createApi({ baseUrl: "", getToken }), [getToken]);
   const workflows = useWorkflows(api, true);
-  const [chosen, setChosen] = useState<string | null>(null);
+  // The workflow chosen before a reload or a new sign-in, if it is still there.
+  const [chosen, setChosenState] = useState<string | null>(chosenWorkflow);
+  const setChosen = (workflowId: string | null) => {
+    setChosenState(workflowId);
+    chooseWorkflow(workflowId);
+  };
   // "Run again with these parameters" of the execution the address points at.
   const [prefill, setPrefill] = useState<RunAgain | null>(null);
   // Someone who may read one workflow only has nothing to choose.
   const only = workflows.data?.length === 1 ? workflows.data[0].id : null;
-  const workflowId = chosen ?? only;
+  const workflowId = (workflows.data?.some((w) => w.id === chosen) ? chosen : null) ?? only;
   const triggers = useTriggers(api, workflowId);
-  const refused = useCallback(() => onSignOut(REFUSED), [onSignOut]);
+  const refused = useCallback(
+    (detail?: string | null) => onRefused(refusal(detail, token) === "expired" ? EXPIRED_NOTICE : INVALID_NOTICE),
+    [onRefused, token],
+  );
   const roleOn = (id: string) => workflows.data?.find((w) => w.id === id)?.role;
   useUnauthorized([workflows.error, triggers.error], refused);
 
@@ -42,7 +61,7 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
         <span>
           Signed in as <strong>{tokenSubject(token) ?? "(token without a subject)"}</strong>
         </span>
-        <button type="button" className="secondary" onClick={() => onSignOut(null)}>
+        <button type="button" className="secondary" onClick={onSignOut}>
           Sign out
         </button>
       </div>
@@ -54,18 +73,23 @@ function Workspace({ token, onSignOut, executionId, onCloseExecution }: Workspac
         <p role="status">Loading your workflows…</p>
       )}
       {executionId ? (
-        <ExecutionView
-          key={executionId}
-          api={api}
-          executionId={executionId}
-          onClose={onCloseExecution}
-          onUnauthorized={refused}
-          mayRunAgain={(id) => mayInvoke(roleOn(id) ?? "")}
-          onRunAgain={(run) => {
-            setChosen(run.workflowId);
-            setPrefill(run);
-          }}
-        />
+        <section aria-labelledby="mtp-linked-heading">
+          <h2 id="mtp-linked-heading" className="section-heading">
+            Linked execution
+          </h2>
+          <ExecutionView
+            key={executionId}
+            api={api}
+            executionId={executionId}
+            onClose={onCloseExecution}
+            onUnauthorized={refused}
+            mayRunAgain={(id) => mayInvoke(roleOn(id) ?? "")}
+            onRunAgain={(run) => {
+              setChosen(run.workflowId);
+              setPrefill(run);
+            }}
+          />
+        </section>
       ) : null}
       {workflowId && triggers.data ? (
         <section aria-labelledby="mtp-panel-heading">
@@ -108,7 +132,10 @@ export function App() {
     window.addEventListener("hashchange", follow);
     return () => window.removeEventListener("hashchange", follow);
   }, []);
-  const signOut = useCallback((why: string | null) => {
+  // Back to sign-in: saying why after a refusal (the edits stay for the next sign-in), or
+  // signed out (the edits go with the token).
+  const leave = useCallback((why: string | null) => {
+    if (why === null) forgetEdits();
     storeToken(null);
     setToken(null);
     setOffered(null);
@@ -124,7 +151,8 @@ export function App() {
       {token ? (
         <Workspace
           token={token}
-          onSignOut={signOut}
+          onSignOut={() => leave(null)}
+          onRefused={leave}
           executionId={executionId}
           onCloseExecution={() => {
             window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);

@@ -27,7 +27,6 @@ export interface ApiConfig {
 
 export interface ExecutionQuery {
   trigger_id?: string;
-  manual?: boolean;
   limit?: number;
   cursor?: string;
 }

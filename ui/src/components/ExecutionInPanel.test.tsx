@@ -52,9 +52,9 @@ test("Run again with these parameters fills the form from the execution", async 
   const { stream, user } = await invoked();
   act(() => stream.send(executionSteps()[2], 2));
   await user.click(await screen.findByRole("button", { name: "Run again with these parameters" }));
-  expect(screen.getByLabelText("version")).toHaveValue("1.4.2");
-  expect(screen.getByLabelText(/^environment/)).toHaveDisplayValue("production");
-  expect(screen.getByLabelText("notify")).not.toBeChecked();
+  expect(screen.getByLabelText("Version")).toHaveValue("1.4.2");
+  expect(screen.getByLabelText(/^Environment/)).toHaveDisplayValue("production");
+  expect(screen.getByLabelText("Notify")).not.toBeChecked();
   expect(screen.getByLabelText("Description")).toHaveValue("release 1.4.2");
   expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Trigger Parameters" }));
 });

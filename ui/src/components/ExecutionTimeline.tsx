@@ -1,5 +1,6 @@
 import type { ExecutionRecord } from "../api/types";
-import { formatDuration, formatTime, timelineSteps } from "../lib/timeline";
+import { formatTimestamp } from "../lib/time";
+import { formatDuration, timelineSteps } from "../lib/timeline";
 
 interface Props {
   record: ExecutionRecord;
@@ -19,7 +20,7 @@ export function ExecutionTimeline({ record, acceptedAt }: Props) {
           <span className="timeline-label">{step.label}</span>{" "}
           {step.at ? (
             <>
-              <time dateTime={step.at}>{formatTime(step.at)}</time>
+              <time dateTime={step.at}>{formatTimestamp(step.at, { precise: true })}</time>
               {step.sinceMs !== null ? (
                 <span className="timeline-since">
                   {" "}

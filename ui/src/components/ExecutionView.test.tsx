@@ -1,7 +1,7 @@
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createApi } from "../api/client";
-import { BASE, eventsRoute, executionSteps, fakeShim, type Route, sseStream } from "../test/fakeShim";
+import { BASE, eventsRoute, executionRecord, executionSteps, fakeShim, type Route, sseStream } from "../test/fakeShim";
 import { ExecutionView } from "./ExecutionView";
 
 const TOKEN = "x.eyJzdWIiOiJkZW1vLXVzZXIifQ.y";
@@ -132,6 +132,7 @@ test("Run again hands over the run's simulated parameters and description", asyn
     triggerId: "trig_manual_1",
     parameters: { environment: "production", version: "1.4.2", notify: false },
     description: "release 1.4.2",
+    executionId: "exec_42",
   });
 });
 
@@ -145,4 +146,28 @@ test("an execution that stays unknown says so and can be asked for again", async
   } finally {
     vi.useRealTimers();
   }
+});
+
+test("a real event's execution runs again with the parameters that reproduce it (no description)", async () => {
+  const stream = sseStream();
+  const onRunAgain = vi.fn();
+  const { user } = setup(eventsRoute([stream]), { onRunAgain });
+  const record = executionRecord({ metadata: { source: "webhook" }, parameters: { environment: "staging", version: "2.0.0" } });
+  stream.send(record, 2);
+  await user.click(await screen.findByRole("button", { name: "Run again with these parameters" }));
+  expect(onRunAgain).toHaveBeenCalledWith({
+    workflowId: "wf_demo",
+    triggerId: "trig_manual_1",
+    parameters: { environment: "staging", version: "2.0.0" },
+    description: "",
+    executionId: "exec_42",
+  });
+});
+
+test("one that cannot be reproduced (parameters: null) offers no Run again", async () => {
+  const stream = sseStream();
+  setup(eventsRoute([stream]), { onRunAgain: vi.fn() });
+  stream.send(executionRecord({ parameters: null }), 2);
+  await screen.findByText("Waiting for the workflow engine…");
+  expect(screen.queryByRole("button", { name: "Run again with these parameters" })).toBeNull();
 });

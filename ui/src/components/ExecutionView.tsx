@@ -1,20 +1,12 @@
 import { useEffect, useEffectEvent, useId, useRef } from "react";
 import { ApiError, type Api } from "../api/client";
-import type { ExecutionRecord, Parameters } from "../api/types";
 import { useExecution } from "../hooks/useExecution";
-import { useUnauthorized } from "../hooks/useUnauthorized";
+import { type OnUnauthorized, useUnauthorized } from "../hooks/useUnauthorized";
+import { fromRecord, type RunAgain } from "../lib/reproduce";
 import { ExecutionErrorView, ExecutionFacts } from "./ExecutionDetails";
 import { ExecutionTimeline } from "./ExecutionTimeline";
 import { JsonView } from "./JsonView";
 import { StatusBadge, statusText } from "./StatusBadge";
-
-/** What "Run again with these parameters" takes from a manual run. */
-export interface RunAgain {
-  workflowId: string;
-  triggerId: string;
-  parameters: Parameters;
-  description: string;
-}
 
 interface Props {
   api: Api;
@@ -22,29 +14,17 @@ interface Props {
   /** The invoke answer's completed_at, when the view opens on an invocation just made. */
   acceptedAt?: string | null;
   onClose: () => void;
-  /** Fill the trigger's form with this manual run's parameters; no button without it. */
+  /** Fill the trigger's form with this run's parameters (those that reproduce it); no button
+   * without it, or when they are not known. */
   onRunAgain?: (run: RunAgain) => void;
   /** Whether the person may run the record's workflow (a viewer may not): no button if not. */
   mayRunAgain?: (workflowId: string) => boolean;
-  onUnauthorized?: () => void;
+  onUnauthorized?: OnUnauthorized;
   /** Moves the focus to the view's heading whenever it changes; 0 leaves the focus alone
    * (a view that opens by itself, after an invocation). */
   focusRequest?: number;
   /** The status changed (a list of runs may want to show it). */
   onStatusChange?: (status: string) => void;
-}
-
-/** A manual run's parameters, if it is one (metadata.simulated_parameters). */
-export function runAgainOf(record: ExecutionRecord): RunAgain | null {
-  const meta = record.metadata ?? {};
-  const parameters = meta.simulated_parameters;
-  if (!meta.manual_invocation || !parameters || typeof parameters !== "object" || Array.isArray(parameters)) return null;
-  return {
-    workflowId: record.workflow_id,
-    triggerId: record.trigger_id,
-    parameters: parameters as Parameters,
-    description: typeof meta.invocation_description === "string" ? meta.invocation_description : "",
-  };
 }
 
 function Problem({ error, onRetry }: { error: unknown; onRetry: () => void }) {
@@ -87,7 +67,7 @@ export function ExecutionView({
   useEffect(() => {
     if (status) statusChanged(status);
   }, [status]);
-  const again = record ? runAgainOf(record) : null;
+  const again = record ? fromRecord(record) : null;
 
   return (
     <section className="execution" aria-labelledby={headingId}>

@@ -1,5 +1,6 @@
 import { getDefaultRegistry } from "@rjsf/core";
-import type { FieldProps } from "@rjsf/utils";
+import { type FieldProps, getUiOptions } from "@rjsf/utils";
+import { humanise } from "../lib/schemaForm";
 
 const { StringField } = getDefaultRegistry().fields;
 
@@ -8,13 +9,13 @@ const { StringField } = getDefaultRegistry().fields;
  * The value is still validated against the whole anyOf. rjsf leaves the label and the
  * description of a custom field to the field, so they are drawn here. */
 export function FormatStringField(props: FieldProps) {
-  const { fieldPathId, schema, name, required } = props;
+  const { fieldPathId, schema, uiSchema, name, required } = props;
   const id = fieldPathId.$id;
   const { anyOf: _anyOf, oneOf: _oneOf, ...plain } = schema;
   return (
     <>
       <label className="control-label" htmlFor={id}>
-        {schema.title ?? name}
+        {getUiOptions(uiSchema).title ?? schema.title ?? humanise(name)}
         {required ? <span className="required">*</span> : null}
       </label>
       {schema.description ? (

@@ -5,18 +5,29 @@ interface Props {
   onDescriptionChange: (description: string) => void;
   /** The shim's messages about the description (`/description`). */
   descriptionErrors: string[];
+  /** The shim's messages about the request as a whole. */
+  generalErrors: string[];
   dryRun: boolean;
   onDryRunChange: (dryRun: boolean) => void;
+  /** A trigger is chosen and its parameters pass the schema. */
+  sendable: boolean;
+  /** A request is on its way, or a 429 holds the next one. */
+  held: boolean;
+  onSend: () => void;
 }
 
-/** "Description" and "Dry run": what goes with the parameters in the request. */
+/** "Description", "Dry run" and the button that sends them with the parameters. */
 export function InvocationOptions({
   description,
   defaultDescription,
   onDescriptionChange,
   descriptionErrors,
+  generalErrors,
   dryRun,
   onDryRunChange,
+  sendable,
+  held,
+  onSend,
 }: Props) {
   return (
     <div className="invocation-options">
@@ -43,6 +54,20 @@ export function InvocationOptions({
         <input type="checkbox" checked={dryRun} onChange={(event) => onDryRunChange(event.target.checked)} />
         Dry run (validate without executing)
       </label>
+      {generalErrors.length ? (
+        <ul className="problems" aria-label="Errors of the request">
+          {generalErrors.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="button-row">
+        {/* While held the button stays focusable (aria-disabled) and ignores presses: a
+            disabled button would drop the focus to <body>. */}
+        <button type="button" className="invoke-button" disabled={!sendable} aria-disabled={held || undefined} onClick={onSend}>
+          {dryRun ? "Validate" : "Invoke"} Trigger
+        </button>
+      </div>
     </div>
   );
 }

@@ -1,5 +1,7 @@
-import type { ErrorSchema, FieldProps } from "@rjsf/utils";
+import { type ErrorSchema, type FieldProps, getUiOptions } from "@rjsf/utils";
 import { useEffect, useEffectEvent, useState } from "react";
+import { parseJson } from "../lib/json";
+import { humanise } from "../lib/schemaForm";
 
 export interface JsonFieldContext {
   /** Tell the panel a raw-JSON field holds text that is not JSON (the button waits). */
@@ -19,7 +21,7 @@ function flatten(errors: ErrorSchema | undefined, at = ""): string[] {
 
 /** A free-form value (a webhook body, extra headers) edited as JSON text. */
 export function JsonField(props: FieldProps) {
-  const { fieldPathId, formData, schema, name, required, readonly, errorSchema, onChange, registry } = props;
+  const { fieldPathId, formData, schema, uiSchema, name, required, readonly, errorSchema, onChange, registry } = props;
   const id = fieldPathId.$id;
   const [text, setText] = useState(() => show(formData));
   const [parseError, setParseError] = useState<string | null>(null);
@@ -41,6 +43,9 @@ export function JsonField(props: FieldProps) {
     context?.setUnparsed(name, false);
   });
   useEffect(() => fromOutside(), [serialized]);
+  // A field that goes (another event type was chosen) holds nothing back any more.
+  const gone = useEffectEvent(() => context?.setUnparsed(name, false));
+  useEffect(() => () => gone(), []);
 
   const change = (value: string) => {
     setText(value);
@@ -50,19 +55,14 @@ export function JsonField(props: FieldProps) {
       onChange(undefined, fieldPathId.path);
       return;
     }
-    try {
-      const parsed: unknown = JSON.parse(value);
-      setParseError(null);
-      context?.setUnparsed(name, false);
-      onChange(parsed, fieldPathId.path);
-    } catch (error) {
-      setParseError(`not JSON yet: ${(error as Error).message}`);
-      context?.setUnparsed(name, true);
-    }
+    const parsed = parseJson(value);
+    setParseError(parsed.ok ? null : parsed.message);
+    context?.setUnparsed(name, !parsed.ok);
+    if (parsed.ok) onChange(parsed.value, fieldPathId.path);
   };
 
   const errors = [...(parseError ? [parseError] : []), ...flatten(errorSchema)];
-  const title = schema.title ?? name;
+  const title = getUiOptions(uiSchema).title ?? schema.title ?? humanise(name);
   return (
     <div className="form-group field json-field">
       <label className="control-label" htmlFor={id}>

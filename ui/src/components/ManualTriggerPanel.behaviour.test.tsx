@@ -94,19 +94,19 @@ describe("by role", () => {
     });
     expect(screen.getByText(READ_ONLY_NOTICE)).toBeInTheDocument();
     await choose(user, "trig_manual_1");
-    const version = screen.getByLabelText("version");
+    const version = screen.getByLabelText("Version");
     expect(version).toHaveAttribute("readonly");
-    expect(screen.getByLabelText(/^environment/)).toBeDisabled();
+    expect(screen.getByLabelText(/^Environment/)).toBeDisabled();
     // The examples still show what a run would take.
     await user.selectOptions(screen.getByLabelText("Example"), "Deploy a release");
     expect(version).toHaveValue("1.4.2");
-    // Nothing the shim refuses a viewer: no button, no options, no commands, no "Run again".
+    // Nothing the shim refuses a viewer: no button, no options, no commands, no "Load into form".
     expect(await screen.findByText("release 1.4.2", { exact: false })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Trigger$/ })).toBeNull();
     expect(screen.queryByLabelText(DRY_RUN)).toBeNull();
     expect(screen.queryByLabelText("Description")).toBeNull();
     expect(screen.queryByRole("button", { name: /^Copy as/ })).toBeNull();
-    expect(screen.queryByRole("button", { name: "Run again with these parameters" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Load into form" })).toBeNull();
     // Enter in a field sends nothing either.
     version.focus();
     await user.keyboard("{Enter}");
@@ -117,7 +117,7 @@ describe("by role", () => {
     const { user } = setup({ role });
     expect(screen.queryByText(READ_ONLY_NOTICE)).toBeNull();
     await choose(user, "trig_manual_1");
-    expect(screen.getByLabelText("version")).not.toHaveAttribute("readonly");
+    expect(screen.getByLabelText("Version")).not.toHaveAttribute("readonly");
     expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeEnabled();
     expect(screen.getByRole("button", { name: "Copy as curl" })).toBeInTheDocument();
   });
@@ -184,10 +184,10 @@ describe("examples", () => {
     });
     await choose(user, "trig_webhook_1");
     await user.selectOptions(screen.getByLabelText("Example"), "Deployment notification");
-    expect(screen.getByLabelText(/^method/)).toHaveDisplayValue("POST");
-    expect(screen.getByLabelText("source_ip")).toHaveValue("127.0.0.1");
+    expect(screen.getByLabelText(/^Method/)).toHaveDisplayValue("POST");
+    expect(screen.getByLabelText("Source IP")).toHaveValue("127.0.0.1");
     // Top-level keys only: the example's headers replace the default headers whole.
-    expect(JSON.parse((screen.getByLabelText("headers (JSON)") as HTMLTextAreaElement).value)).toEqual({
+    expect(JSON.parse((screen.getByLabelText("Headers (JSON)") as HTMLTextAreaElement).value)).toEqual({
       "X-Source": "manual-test",
     });
     await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
@@ -206,10 +206,10 @@ describe("examples", () => {
     await choose(user, "trig_cron_1");
     for (const name of ["Latest scheduled run", "Backfill a missed run", "Off-schedule run"]) {
       await user.selectOptions(screen.getByLabelText("Example"), name);
-      expect(screen.getByLabelText("execution_type")).toHaveValue("manual_cron");
+      expect(screen.getByLabelText("Execution type")).toHaveValue("manual_cron");
     }
-    expect(screen.getByLabelText("scheduled_time")).toHaveValue("2026-11-01T12:34:00Z");
-    expect(screen.getByLabelText("allow_off_schedule")).toBeChecked();
+    expect(screen.getByLabelText("Scheduled time")).toHaveValue("2026-11-01T12:34:00Z");
+    expect(screen.getByLabelText("Allow off schedule")).toBeChecked();
   });
 });
 
@@ -217,7 +217,7 @@ describe("small things", () => {
   test("Enter in a single-line field presses the button as it reads: Validate, or Invoke with dry run off", async () => {
     const { user, posts } = setup();
     await choose(user, "trig_manual_1");
-    await user.type(screen.getByLabelText("version"), "1.2.3{Enter}");
+    await user.type(screen.getByLabelText("Version"), "1.2.3{Enter}");
     await screen.findByRole("heading", { name: "Result" });
     expect(posts()).toHaveLength(1);
     expect(posts()[0].body).toMatchObject({ dry_run: true, parameters: { version: "1.2.3" } });
@@ -230,9 +230,9 @@ describe("small things", () => {
   test("Enter sends nothing from a multi-line field, or while the parameters are invalid", async () => {
     const { user, posts } = setup();
     await choose(user, "trig_webhook_1");
-    await user.type(screen.getByLabelText("body (JSON)"), "{Enter}");
+    await user.type(screen.getByLabelText("Body (JSON)"), "{Enter}");
     await choose(user, "trig_manual_1");
-    await user.type(screen.getByLabelText("version"), "x{Enter}");
+    await user.type(screen.getByLabelText("Version"), "x{Enter}");
     expect(posts()).toHaveLength(0);
   });
 
@@ -250,7 +250,7 @@ describe("small things", () => {
       },
     });
     await choose(user, "trig_manual_1");
-    const version = screen.getByLabelText("version");
+    const version = screen.getByLabelText("Version");
     await user.type(version, "9.9.9");
     await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Invalid parameters (HTTP 400)");
@@ -268,7 +268,7 @@ describe("small things", () => {
     await choose(user, "trig_manual_1");
     await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
     await screen.findByRole("alert");
-    await user.type(screen.getByLabelText("version"), "1");
+    await user.type(screen.getByLabelText("Version"), "1");
     expect(screen.getByRole("alert")).toHaveTextContent("Service unavailable");
   });
 

@@ -73,9 +73,9 @@ test("dry run is on by default and names the button; off, it invokes", async () 
 test("a value against the schema is flagged as it is typed and holds the button back", async () => {
   const { user } = setup();
   await choose(user, "trig_manual_1");
-  const version = screen.getByLabelText("version");
+  const version = screen.getByLabelText("Version");
   await user.type(version, "one.two");
-  expect(await screen.findByText(/must match pattern/)).toBeInTheDocument();
+  expect(await screen.findByText(/must match the format described above: Release to deploy \(semver\)/)).toBeInTheDocument();
   expect(version).toHaveAttribute("aria-describedby", expect.stringContaining(`${version.id}__error`));
   expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeDisabled();
   await user.clear(version);
@@ -87,14 +87,14 @@ test("an example replaces the parameters; raw JSON fields follow it", async () =
   const { user } = setup();
   await choose(user, "trig_webhook_1");
   await user.selectOptions(screen.getByLabelText("Example"), "Deployment notification");
-  const body = screen.getByLabelText("body (JSON)") as HTMLTextAreaElement;
+  const body = screen.getByLabelText("Body (JSON)") as HTMLTextAreaElement;
   expect(JSON.parse(body.value)).toMatchObject({ event_type: "deployment" });
   await user.selectOptions(screen.getByLabelText("Example"), "Simple JSON webhook");
   expect(JSON.parse(body.value)).toEqual({ event: "user.created", user_id: 123 });
   // Text that is not JSON yet holds the button back and says why.
   await user.clear(body);
   await user.type(body, "{{ broken");
-  expect(screen.getByText(/not JSON yet/)).toBeInTheDocument();
+  expect(screen.getByText(/not valid JSON: /)).toBeInTheDocument();
   expect(screen.getByRole("button", { name: "Validate Trigger" })).toBeDisabled();
 });
 
@@ -142,7 +142,7 @@ test("the API's JSON-pointer errors are shown next to their fields", async () =>
   });
   await choose(user, "trig_manual_1");
   await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
-  const version = screen.getByLabelText("version");
+  const version = screen.getByLabelText("Version");
   const errors = await waitFor(() => {
     const node = document.getElementById(`${version.id}__error`);
     expect(node).toHaveTextContent("no such release");
@@ -216,37 +216,6 @@ test("401 hands back to sign-in", async () => {
   await waitFor(() => expect(onUnauthorized).toHaveBeenCalled());
 });
 
-test("a recent run can be run again with its parameters", async () => {
-  const { user } = setup({
-    "GET /api/v1/workflows/wf_demo/executions": () => ({
-      status: 200,
-      body: {
-        workflow_id: "wf_demo",
-        executions: [
-          {
-            execution_id: "exec_7",
-            event_id: "evt_7",
-            trigger_id: "trig_manual_1",
-            trigger_type: "MANUAL",
-            status: "pending",
-            created_at: "2026-11-26T02:00:00Z",
-            manual: true,
-            initiated_by: "demo-user",
-            description: "release 1.4.2",
-            parameters: { environment: "production", version: "1.4.2" },
-            execution_url: "/api/v1/executions/exec_7",
-          },
-        ],
-      },
-    }),
-  });
-  await choose(user, "trig_manual_1");
-  await user.click(await screen.findByRole("button", { name: "Run again with these parameters" }));
-  expect(screen.getByLabelText("version")).toHaveValue("1.4.2");
-  expect(screen.getByLabelText(/^environment/)).toHaveDisplayValue("production");
-  expect(screen.getByLabelText("Description")).toHaveValue("release 1.4.2");
-});
-
 test("Copy as curl is exactly the request the button sends", async () => {
   const { user } = setup();
   await choose(user, "trig_manual_1");
@@ -287,7 +256,7 @@ test("a retry after no answer reuses the Idempotency-Key; a new request gets a n
 test("a string that may take one of several formats is one labelled box, checked against all", async () => {
   const { user } = setup();
   await choose(user, "trig_webhook_1");
-  const address = screen.getByLabelText("source_ip");
+  const address = screen.getByLabelText("Source IP");
   expect(screen.queryByText("Option 1")).toBeNull();
   await user.type(address, "not an address");
   await waitFor(() => expect(document.getElementById(`${address.id}__error`)?.textContent).not.toBe(""));

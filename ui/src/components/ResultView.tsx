@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode, type Ref } from "react";
 import type { FieldError, InvokeAnswer } from "../api/types";
 import type { InvokeState } from "../hooks/useInvoke";
 import { preview } from "../lib/preview";
+import { JsonView } from "./JsonView";
 
 interface Props {
   state: InvokeState;
@@ -71,10 +72,7 @@ function Resolved({ result }: { result: InvokeAnswer }) {
       <pre tabIndex={0} aria-label={shown.title}>
         {shown.text}
       </pre>
-      <details>
-        <summary>Resolved parameters (JSON)</summary>
-        <pre tabIndex={0}>{JSON.stringify(data.resolved_parameters, null, 2)}</pre>
-      </details>
+      <JsonView label="Resolved parameters" value={data.resolved_parameters} defaultOpen={false} />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { ApiError, createApi } from "../api/client";
+import { EXPIRED_TOKEN, INVALID_NOTICE, refusal } from "../lib/token";
 
 interface Props {
   apiBaseUrl: string;
@@ -23,7 +24,9 @@ export function SignIn({ apiBaseUrl, notice, offered, onSignIn }: Props) {
     } catch (failure) {
       setError(
         failure instanceof ApiError && failure.status === 401
-          ? "The shim refused this token: it is not valid here or has expired."
+          ? refusal(failure.problem?.detail, candidate) === "expired"
+            ? EXPIRED_TOKEN
+            : INVALID_NOTICE
           : `Could not reach the shim: ${(failure as Error).message}`,
       );
     } finally {

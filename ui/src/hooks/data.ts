@@ -12,19 +12,3 @@ export const useTriggerSchema = (api: Api, workflowId: string, triggerId: string
     triggerId ? () => api.schema(workflowId, triggerId) : null,
     triggerId ? `${workflowId}/${triggerId}` : null,
   );
-
-/** The trigger's latest manual runs; `version` changes after each invocation to refresh. */
-export const useRecentRuns = (
-  api: Api,
-  workflowId: string,
-  triggerId: string | null,
-  version: number,
-) =>
-  useAsync(
-    triggerId
-      ? async () =>
-          (await api.executions(workflowId, { trigger_id: triggerId, manual: true, limit: 5 }))
-            .executions
-      : null,
-    triggerId ? `${workflowId}/${triggerId}/${version}` : null,
-  );

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, type Api } from "../api/client";
 import type { InvokeAnswer, InvokeBody, Problem } from "../api/types";
+import type { OnUnauthorized } from "./useUnauthorized";
 
 export type InvokeState =
   | { phase: "idle" }
@@ -17,7 +18,7 @@ const POLL_MS = 1000;
 const MAX_POLLS = 120;
 
 /** Send one invocation and follow it to its answer: 429 waits, 504 polls, 401 signs out. */
-export function useInvoke(api: Api, onUnauthorized: () => void) {
+export function useInvoke(api: Api, onUnauthorized: OnUnauthorized) {
   const [state, setState] = useState<InvokeState>({ phase: "idle" });
   const alive = useRef(true);
   useEffect(() => {
@@ -39,7 +40,7 @@ export function useInvoke(api: Api, onUnauthorized: () => void) {
             return;
           }
         } catch (error) {
-          if (error instanceof ApiError && error.status === 401) return onUnauthorized();
+          if (error instanceof ApiError && error.status === 401) return onUnauthorized(error.problem?.detail ?? null);
           // Not known yet, or the shim is briefly away: keep polling.
         }
       }
@@ -66,7 +67,7 @@ export function useInvoke(api: Api, onUnauthorized: () => void) {
           setState({ phase: "failed", status: 0, problem: null, message: `No answer: ${message}` });
         } else if (error.status === 401) {
           setState({ phase: "idle" });
-          onUnauthorized();
+          onUnauthorized(error.problem?.detail ?? null);
         } else if (error.status === 429) {
           const seconds = error.retryAfterSeconds ?? error.problem?.rate_limit?.retry_after_seconds ?? 60;
           setState({ phase: "rate-limited", retryAt: Date.now() + seconds * 1000, problem: error.problem });

@@ -2,7 +2,8 @@ import { asCurl, shellQuote } from "./commands";
 import { mapApiErrors, pointerSegments } from "./errors";
 import { preview } from "./preview";
 import { takeTokenFromFragment, tokenSubject } from "./token";
-import { formatDuration, formatTime, timelineSteps } from "./timeline";
+import { formatTimestamp } from "./time";
+import { formatDuration, timelineSteps } from "./timeline";
 import { mayInvoke, overDefaults } from "./triggers";
 import type { ExecutionRecord } from "../api/types";
 
@@ -92,9 +93,10 @@ describe("the execution timeline", () => {
     expect(formatDuration(-40, "en")).toBe("−40 ms");
   });
 
-  test("times are the reader's, to the millisecond", () => {
-    expect(formatTime("2026-11-26T02:00:00.250Z", "en-GB")).toMatch(/26 Nov 2026.*\d\d:\d\d:\d\d\.250/);
-    expect(formatTime("not a date")).toBe("not a date");
+  test("times are the reader's, to the millisecond, with the zone", () => {
+    const at = "2026-11-26T02:00:00.250Z";
+    expect(formatTimestamp(at, { precise: true, locales: ["en-GB"], timeZone: "UTC" })).toBe("26 Nov 2026, 02:00:00.250 UTC");
+    expect(formatTimestamp("not a date")).toBe("not a date");
   });
 });
 

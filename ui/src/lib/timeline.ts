@@ -1,4 +1,5 @@
 import type { ExecutionRecord } from "../api/types";
+import { readerLocales } from "./time";
 
 export interface TimelineStep {
   key: "requested" | "accepted" | "recorded" | "running" | "finished";
@@ -39,7 +40,7 @@ export function timelineSteps(record: ExecutionRecord, acceptedAt?: string | nul
 }
 
 /** "120 ms", "1.3 s", "2 min 5 s", "1 h 2 min", in the reader's number format. */
-export function formatDuration(ms: number, locale?: string): string {
+export function formatDuration(ms: number, locale: string | string[] | undefined = readerLocales()): string {
   const sign = ms < 0 ? "−" : "";
   const abs = Math.abs(ms);
   const number = (value: number, digits = 0) =>
@@ -50,19 +51,4 @@ export function formatDuration(ms: number, locale?: string): string {
   if (seconds < 3600) return `${sign}${Math.floor(seconds / 60)} min ${seconds % 60} s`;
   const minutes = Math.round(seconds / 60);
   return `${sign}${number(Math.floor(minutes / 60))} h ${minutes % 60} min`;
-}
-
-/** A step's time as the reader writes times, to the millisecond (steps are often < 1 s apart). */
-export function formatTime(iso: string, locale?: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale, {
-    year: "numeric",
-    month: "short",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    fractionalSecondDigits: 3,
-  }).format(date);
 }

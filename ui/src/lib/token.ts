@@ -22,15 +22,35 @@ export function takeTokenFromFragment(location: Location, history: History): str
   return token.trim();
 }
 
-/** The token's subject, for the CLI command; the shim alone decides whether it is valid. */
-export function tokenSubject(token: string | null): string | null {
+/** The token's claims, read without trusting them (the shim alone decides what is valid). */
+function claims(token: string | null): Record<string, unknown> | null {
   const payload = token?.split(".")[1];
   if (!payload) return null;
   try {
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
-    return typeof sub === "string" ? sub : null;
+    const binary = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+    const parsed: unknown = JSON.parse(json);
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+/** The token's subject, for the CLI command and the "Signed in as" line. */
+export function tokenSubject(token: string | null): string | null {
+  const sub = claims(token)?.sub;
+  return typeof sub === "string" ? sub : null;
+}
+
+export const EXPIRED_NOTICE = "Your session expired. Sign in again; your edits are kept.";
+export const INVALID_NOTICE = "The shim refused the token: it is not a valid token.";
+export const EXPIRED_TOKEN = "The shim refused the token: it has expired.";
+
+/** Why the shim answered 401: its `detail` says ("token expired", "invalid token"); without
+ * one, the token's own `exp` claim. */
+export function refusal(detail: string | null | undefined, token: string | null, now = Date.now()): "expired" | "invalid" {
+  if (detail === "token expired") return "expired";
+  if (detail === "invalid token") return "invalid";
+  const exp = claims(token)?.exp;
+  return typeof exp === "number" && exp * 1000 <= now ? "expired" : "invalid";
 }

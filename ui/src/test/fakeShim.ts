@@ -4,6 +4,9 @@ import type { ExecutionRecord, Trigger } from "../api/types";
 import webhookSchema from "./webhook-schema.json";
 import manualSchema from "./manual-schema.json";
 import cronSchema from "./cron-schema.json";
+import emailSchema from "./email-schema.json";
+import githubSchema from "./github-schema.json";
+import slackSchema from "./slack-schema.json";
 
 export const BASE = "http://shim.test";
 
@@ -56,11 +59,35 @@ export const CRON_TRIGGER: Trigger = {
   invoke_url: `${TRIGGERS_URL}/trig_cron_1/manual-invoke`,
 };
 
+/** A trigger of the schema answers below, as the trigger list shows it. */
+function triggerOf(answer: { trigger_id: string; trigger_type: string; name: string; trigger_config: object }): Trigger {
+  return {
+    id: answer.trigger_id,
+    type: answer.trigger_type as Trigger["type"],
+    enabled: true,
+    manual_invocation: true,
+    manual_invocation_supported: true,
+    config: answer.trigger_config as Trigger["config"],
+    name: answer.name,
+    schema_url: `${TRIGGERS_URL}/${answer.trigger_id}/manual-invoke/schema`,
+    invoke_url: `${TRIGGERS_URL}/${answer.trigger_id}/manual-invoke`,
+  };
+}
+
+/** Triggers whose schemas have per-event-type fields, formats and long text (hand-written in
+ * the shape of contracts/schemas/parameters/*): not in TRIGGERS; a test that wants one adds it. */
+export const GITHUB_TRIGGER = triggerOf(githubSchema);
+export const SLACK_TRIGGER = triggerOf(slackSchema);
+export const EMAIL_TRIGGER = triggerOf(emailSchema);
+
 // The schema endpoint's answers for the demo's triggers (`manual-trigger schema … --json`).
 export const SCHEMAS: Record<string, unknown> = {
   trig_webhook_1: webhookSchema,
   trig_manual_1: manualSchema,
   trig_cron_1: cronSchema,
+  trig_github_1: githubSchema,
+  trig_slack_1: slackSchema,
+  trig_email_1: emailSchema,
 };
 
 export function fakeShim(extra: Record<string, Route> = {}) {
@@ -149,6 +176,8 @@ export function executionRecord(overrides: Partial<ExecutionRecord> = {}): Execu
     output: null,
     error: null,
     events_url: `/api/v1/executions/${id}/events`,
+    // The parameters that reproduce it: a manual run's own.
+    parameters: { environment: "production", version: "1.4.2", notify: false },
     ...overrides,
   };
 }
