@@ -211,6 +211,19 @@ async def direct_publish(
             await channel.close()
 
 
+def contained(part: Any, whole: Any) -> bool:
+    """Every member of `part` is in `whole` with the same value (lists item by item)."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(
+            k in whole and contained(v, whole[k]) for k, v in part.items()
+        )
+    if isinstance(part, list):
+        return (
+            isinstance(whole, list) and len(part) == len(whole) and all(map(contained, part, whole))
+        )
+    return type(part) is type(whole) and bool(part == whole)
+
+
 async def count_executions(pool: Any, workflow_id: str) -> int:
     """How many executions a workflow has (tests compare before and after)."""
     count: int = await pool.fetchval(

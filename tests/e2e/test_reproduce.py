@@ -18,7 +18,7 @@ from contracts.ids import execution_id_for_event, execution_url
 from contracts.models import TriggerEvent, TriggerType
 from contracts.topology import dead_letter_exchange
 from tests.factories import FIXED_TIME, REAL_PUSH, github_push
-from tests.helpers import Service, eventually, publish_raw, run_cli
+from tests.helpers import Service, contained, eventually, publish_raw, run_cli
 
 pytestmark = pytest.mark.e2e
 Tokens = Callable[[str], dict[str, str]]
@@ -54,18 +54,6 @@ async def invoked_again(
         lambda: read(http, response.json()["execution_url"], headers)
     )
     return found
-
-
-def contained(part: Any, whole: Any) -> bool:
-    if isinstance(part, dict):
-        return isinstance(whole, dict) and all(
-            k in whole and contained(v, whole[k]) for k, v in part.items()
-        )
-    if isinstance(part, list):
-        return (
-            isinstance(whole, list) and len(part) == len(whole) and all(map(contained, part, whole))
-        )
-    return type(part) is type(whole) and bool(part == whole)
 
 
 async def test_a_real_github_delivery_is_listed_with_what_reproduces_it(

@@ -14,6 +14,7 @@ import pytest
 from contracts.models import TriggerType
 from contracts.redaction import REDACTED
 from contracts.specs import Trigger
+from tests.helpers import contained
 from tests.unit.resolver_helpers import registered_trigger
 from tests.unit.test_reproduce import assert_sendable, resolved, shown
 from worker.resolvers import RESOLVERS
@@ -31,19 +32,6 @@ def reproduced(
     assert (parameters != unredacted) is hides
     assert_sendable(trigger, parameters)
     return parameters, resolved(trigger, parameters).trigger_data
-
-
-def contained(part: Any, whole: Any) -> bool:
-    """Every member of `part` is in `whole` with the same value (lists item by item)."""
-    if isinstance(part, dict):
-        return isinstance(whole, dict) and all(
-            k in whole and contained(v, whole[k]) for k, v in part.items()
-        )
-    if isinstance(part, list):
-        return (
-            isinstance(whole, list) and len(part) == len(whole) and all(map(contained, part, whole))
-        )
-    return type(part) is type(whole) and bool(part == whole)
 
 
 def test_a_real_webhook_request_is_sent_again_byte_for_byte() -> None:
