@@ -147,6 +147,13 @@ class Redaction:
                 }
         if isinstance(shown.get("input_data"), dict):
             shown["input_data"] = self._members(dict(shown["input_data"]))
+        # A manual run's parameters, as its invoker typed them, may hold the same credentials
+        # its event carries (a secret header): hidden the same way, as given, not computed.
+        metadata = shown.get("metadata")
+        if isinstance(metadata, dict) and isinstance(metadata.get("simulated_parameters"), dict):
+            typed = {"trigger_data": metadata["simulated_parameters"]}
+            hidden = self.record(typed, computed=False)["trigger_data"]
+            shown["metadata"] = {**metadata, "simulated_parameters": hidden}
         for path in self.urls:
             shown = _replace_at(shown, path, redact_url)
         if isinstance(data, dict) and isinstance(document.get("trigger_data"), dict):

@@ -108,6 +108,22 @@ def test_a_record_is_redacted_at_locations_whatever_the_values() -> None:
     assert record["trigger_data"]["token"] == "tok"  # the original is untouched
 
 
+def test_a_manual_run_s_typed_parameters_are_hidden_where_its_event_is() -> None:
+    # Given a manual run whose invoker typed a secret header and a credential member
+    redaction = Redaction(headers=frozenset({"x-api-key"}), members=frozenset({"token"}))
+    typed = {"headers": {"X-API-Key": "k", "X-Other": "v"}, "token": "tok", "text": "hi"}
+    record = {"metadata": {"manual_invocation": True, "simulated_parameters": typed}}
+    # When the record is shown
+    shown = redaction.record(record)["metadata"]["simulated_parameters"]
+    # Then they are hidden as given (nobody here computed them), the rest as typed
+    assert shown == {
+        "headers": {"X-API-Key": REDACTED, "X-Other": "v"},
+        "token": REDACTED,
+        "text": "hi",
+    }
+    assert typed["headers"]["X-API-Key"] == "k"  # the original is untouched
+
+
 @given(st.lists(st.text(ASCII_WORDS, min_size=1, max_size=40), min_size=1, max_size=50))
 def test_no_redaction_depends_on_what_a_caller_wrote(candidates: list[str]) -> None:
     # A caller's strings at no declared location come back as written, one of them equal to
