@@ -38,8 +38,21 @@ def _event(name: str, title: str, description: str, /, **properties: Any) -> dic
     return branch("event_type", {"const": name}, field(title, description, properties=properties))
 
 
+# What a message or a reaction says when the request does not: the resolver's default, and
+# the form's (the schema's `default` of the event's own field).
+DEFAULT_TEXT = "Hello from manual trigger"
+DEFAULT_REACTION = "thumbsup"
+
 # A message's fields: `message` and `app_mention` events have them all but `channel_type`.
 _REPLY = {
+    "text": field(
+        "Text",
+        "The message text; mention users as <@U…>.",
+        type="string",
+        maxLength=40000,
+        contentMediaType="text/plain",
+        default=DEFAULT_TEXT,
+    ),
     "thread_ts": _ts(
         "Thread",
         "Reply in the thread of the message with this ts; null: not a reply.",
@@ -96,21 +109,6 @@ SLACK_SPEC = ManualInvocationSpec(
                 type="string",
                 pattern=_USER,
             ),
-            # Both have defaults, which every event is sent with: they stay here, for every
-            # event, until the defaults are chosen per event.
-            "text": field(
-                "Text",
-                "message, app_mention: the message text; mention users as <@U…>.",
-                type="string",
-                maxLength=40000,
-                contentMediaType="text/plain",
-            ),
-            "reaction": field(
-                "Reaction",
-                "reaction_added: the emoji's name, without colons.",
-                type="string",
-                pattern="^[a-z0-9_+-]+$",
-            ),
         },
         "allOf": [
             _event(
@@ -135,6 +133,13 @@ SLACK_SPEC = ManualInvocationSpec(
                 "reaction_added",
                 "Reaction added",
                 "An emoji reaction added to a message.",
+                reaction=field(
+                    "Reaction",
+                    "The emoji's name, without colons.",
+                    type="string",
+                    pattern="^[a-z0-9_+-]+$",
+                    default=DEFAULT_REACTION,
+                ),
                 item_ts=_ts("Message ts", "The ts of the message reacted to."),
                 item_user=field(
                     "Message author",
@@ -145,7 +150,7 @@ SLACK_SPEC = ManualInvocationSpec(
             ),
         ],
     },
-    default_parameters={"text": "Hello from manual trigger", "reaction": "thumbsup"},
+    default_parameters={},
     parameter_examples=[
         ParameterExample(
             name="Channel message",
@@ -243,7 +248,6 @@ class SlackKind(TriggerKind):
     def default_parameters(self, config: dict[str, Any]) -> dict[str, Any]:
         channels = channel_filter(config)
         return {
-            **SLACK_SPEC.default_parameters,
             "event_type": event_types(config, "message")[0],
             "channel": channels[0] if channels else "C0MANUAL01",
         }

@@ -139,6 +139,12 @@ def test_slack_fields_apply_per_event() -> None:
     assert [entry["then"]["title"] for entry in schema["allOf"]] == ["Reaction added"]
     parameters = {"event_type": "reaction_added", "reaction": "tada", "thread_ts": None}
     assert [(e.path, e.code) for e in validate(schema, parameters)] == [("/thread_ts", "unknown")]
+    # A message's text is a message's own: a reaction has none, a message has no emoji
+    reaction = {"event_type": "reaction_added", "text": "hi"}
+    assert [(e.path, e.code) for e in validate(schema, reaction)] == [("/text", "unknown")]
+    messages = KINDS[TriggerType.SLACK].parameter_schema({"event_types": ["message"]})
+    message = {"event_type": "message", "reaction": "tada"}
+    assert [(e.path, e.code) for e in validate(messages, message)] == [("/reaction", "unknown")]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +152,8 @@ def test_slack_fields_apply_per_event() -> None:
     [
         (TriggerType.EMAIL, "/body", "text/plain"),
         (TriggerType.EMAIL, "/body_html", "text/html"),
-        (TriggerType.SLACK, "/text", "text/plain"),
+        (TriggerType.SLACK, "/allOf/0/then/text", "text/plain"),
+        (TriggerType.SLACK, "/allOf/1/then/text", "text/plain"),
         (TriggerType.GITHUB, "/allOf/1/then/body", "text/markdown"),
         (TriggerType.GITHUB, "/allOf/2/then/body", "text/markdown"),
         (TriggerType.GITHUB, "/allOf/3/then/body", "text/markdown"),

@@ -16,6 +16,8 @@ from typing import Any
 from contracts.ids import derived_hex
 from contracts.kinds.base import event_types
 from contracts.kinds.slack import (
+    DEFAULT_REACTION,
+    DEFAULT_TEXT,
     SIGNATURE_HEADER,
     SlackKind,
     channel_filter,
@@ -186,7 +188,7 @@ def _reaction_event(d: _Delivery, p: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "reaction_added",
         "user": d.user,
-        "reaction": p["reaction"],
+        "reaction": p.get("reaction", DEFAULT_REACTION),
         "item": {
             "type": "message",
             "channel": d.channel,
@@ -286,7 +288,7 @@ class SlackResolver(SlackKind):
             channel=p["channel"],
             seconds=request.requested_at.timestamp(),
         )
-        text, warnings = _mentioned(config, event_type, p["text"], d.bot)
+        text, warnings = _mentioned(config, event_type, p.get("text", DEFAULT_TEXT), d.bot)
         if event_type == "reaction_added":
             event = _reaction_event(d, p)
         else:
@@ -305,7 +307,7 @@ class SlackResolver(SlackKind):
             raise InvalidInvocation(errors)
         raw_body = compact_json(envelope)
         summary = (
-            {"reaction": p["reaction"], "channel": d.channel, "user": d.user}
+            {"reaction": p.get("reaction", DEFAULT_REACTION), "channel": d.channel, "user": d.user}
             if event_type == "reaction_added"
             else {"message": text, "channel": d.channel, "user": d.user}
         )
