@@ -132,7 +132,9 @@ describe("checked as typed, in words", () => {
 
   test("an attachment's content must be base64; each item is labelled by the items' title", async () => {
     const { user } = await open(EMAIL_TRIGGER);
-    await user.click(within(screen.getByRole("group", { name: "Attachments" })).getByRole("button", { name: "Add" }));
+    // Each add and remove button says what it adds or removes, not just "Add" and "Remove"
+    await user.click(within(screen.getByRole("group", { name: "Attachments" })).getByRole("button", { name: "Add Attachment" }));
+    expect(screen.getByRole("button", { name: "Remove Attachment 1" })).toBeInTheDocument();
     await user.selectOptions(screen.getByLabelText("Kind of Attachment 1"), "File");
     await user.type(screen.getByLabelText(/^Name/), "a.txt");
     const content = screen.getByLabelText("Content");

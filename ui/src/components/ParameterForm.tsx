@@ -4,9 +4,12 @@ import { useMemo } from "react";
 import type { Parameters } from "../api/types";
 import { DEFAULTS, effectiveSchema, type Schema, uiSchemaFor } from "../lib/schemaForm";
 import { friendlyErrors, validator } from "../lib/validator";
+import { AddButton, RemoveButton } from "./ArrayButtons";
 import { ChoiceSelectWidget } from "./ChoiceSelectWidget";
 import { FormatStringField } from "./FormatStringField";
 import { JsonField, type JsonFieldContext } from "./JsonField";
+
+const TEMPLATES = { ButtonTemplates: { AddButton, RemoveButton } };
 
 interface Props {
   /** The trigger's whole parameter schema; the form draws the fields that apply to `values`. */
@@ -37,6 +40,7 @@ export function ParameterForm({ schema, values, onChange, apiErrors, onUnparsedC
       validator={validator}
       fields={{ json: JsonField, formatString: FormatStringField }}
       widgets={{ SelectWidget: ChoiceSelectWidget }}
+      templates={TEMPLATES}
       formContext={context}
       readonly={readOnly}
       experimental_defaultFormStateBehavior={DEFAULTS}

@@ -173,6 +173,7 @@ function describe(field: Schema, title: string): UiSchema {
     // "Attachment 1", "Attachment 2"; without a title of the items, "Labels item 1".
     const itemTitle = typeof items.title === "string" && items.title.trim() ? items.title : `${title} item`;
     ui.items = (_item: unknown, index: number) => describe(items, `${itemTitle} ${index + 1}`);
+    ui["ui:addLabel"] = `Add ${itemTitle}`; // components/ArrayButtons.tsx
   }
   for (const [child, sub] of Object.entries(propertiesOf(field))) ui[child] = describe(sub, titleOf(child, sub));
   for (const key of ["anyOf", "oneOf"] as const) {
