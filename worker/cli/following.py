@@ -13,6 +13,7 @@ from contracts.executions import ExecutionStatus
 from worker import store
 from worker.cli.common import EXIT_UNAVAILABLE, command_pool, fail, json_text, out, run_async
 from worker.outage import UNAVAILABLE_ERRORS
+from worker.reproduce import reproduction
 from worker.settings import Settings
 from worker.shim.models import ExecutionRecord
 from worker.shim.records import execution_record
@@ -78,9 +79,11 @@ async def _follow(
                         current = await first_sight(pool, watcher, timeout)
                         if current is None:
                             return None
+                        parameters = reproduction(current, trigger_found)
                         async for state in follow(pool, watcher, current):
                             if state is not None:
-                                _print_state(execution_record(state, trigger_found), json_output)
+                                record = execution_record(state, trigger_found, parameters)
+                                _print_state(record, json_output)
                                 if ExecutionStatus(state.status).final:
                                     return ExecutionStatus(state.status)
                 except TimeoutError:

@@ -11,7 +11,6 @@ from contracts.redaction import Redaction
 from contracts.specs import Trigger
 from contracts.triggers import trigger_redaction
 from worker import store
-from worker.reproduce import reproduction
 from worker.shim.models import ExecutionFailure, ExecutionRecord
 
 
@@ -44,8 +43,13 @@ def duration_ms(execution: store.Execution) -> int | None:
     return max(0, (execution.finished_at - execution.started_at) // timedelta(milliseconds=1))
 
 
-def execution_record(execution: store.Execution, trigger: Trigger | None) -> ExecutionRecord:
-    """The execution of `trigger` (None: one that no longer exists) as the API shows it."""
+def execution_record(
+    execution: store.Execution, trigger: Trigger | None, parameters: dict[str, Any] | None
+) -> ExecutionRecord:
+    """The execution of `trigger` (None: one that no longer exists) as the API shows it, with
+    the `parameters` that reproduce it (`worker.reproduce.reproduction`). They are the caller's
+    to give: they hang on the recorded event alone, so a stream reads them back once, not at
+    each status it sends."""
     # The scheduler redacts each record as it writes it; rows written before it did are
     # redacted here at the same locations.
     redaction = trigger_redaction(trigger) if trigger is not None else Redaction()
@@ -72,5 +76,5 @@ def execution_record(execution: store.Execution, trigger: Trigger | None) -> Exe
         output=execution.output,
         error=_failure(execution.error),
         events_url=events_url(execution.execution_id),
-        parameters=reproduction(execution, trigger),
+        parameters=parameters,
     )

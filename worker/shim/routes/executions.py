@@ -25,7 +25,8 @@ async def get_execution(execution_id: str, user: User, context: Context) -> Exec
     execution = await store.get_execution(context.resources.pool, execution_id)
     if execution is None:
         raise not_found("Execution")
-    return execution_record(execution, await readable_execution(context, execution, user))
+    trigger = await readable_execution(context, execution, user)
+    return execution_record(execution, trigger, reproduction(execution, trigger))
 
 
 async def readable_execution(

@@ -5,7 +5,7 @@ as it is committed, until a final status. One LISTEN per process feeds every str
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -14,6 +14,7 @@ from contracts.executions import EXECUTION_ID_PATTERN, ExecutionStatus
 from contracts.regex import linear
 from contracts.specs import Trigger
 from worker import store
+from worker.reproduce import reproduction
 from worker.shim.dependencies import Context, User
 from worker.shim.problems import READ_ERRORS, Problem, not_found
 from worker.shim.records import execution_record
@@ -36,6 +37,7 @@ class Watched:
     watcher: Watcher
     execution: store.Execution
     trigger: Trigger | None  # its trigger, which says how it is shown
+    parameters: dict[str, Any] | None  # what reproduces it: the same at every status
     after_step: int
     heartbeat: float
 
@@ -62,10 +64,12 @@ async def watched_execution(
             execution = await first_sight(context.resources.pool, watcher, APPEAR_WITHIN_SECONDS)
             if execution is None:
                 raise not_found("Execution")
+            trigger = await readable_execution(context, execution, user)
             yield Watched(
                 watcher=watcher,
                 execution=execution,
-                trigger=await readable_execution(context, execution, user),
+                trigger=trigger,
+                parameters=reproduction(execution, trigger),
                 after_step=_last_step(last_event_id),
                 heartbeat=context.settings.sse_heartbeat_seconds,
             )
@@ -105,7 +109,7 @@ async def execution_events(
         if execution is None:
             yield ServerSentEvent(comment="heartbeat")
             continue
-        record = execution_record(execution, watched.trigger)
+        record = execution_record(execution, watched.trigger, watched.parameters)
         yield ServerSentEvent(
             event="execution", id=str(ExecutionStatus(record.status).step), data=record
         )
