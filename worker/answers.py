@@ -10,11 +10,21 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from contracts.models import FieldError, InvokeRequest, InvokeResult, InvokeStatus
+from contracts.models import (
+    FieldError,
+    InvokeRequest,
+    InvokeResult,
+    InvokeStatus,
+    RateLimitInfo,
+    TriggerData,
+)
 from contracts.specs import Trigger
+from contracts.triggers import trigger_redaction
 from contracts.validation import from_pydantic
 from worker import metrics, store
 from worker.authz import INVOKE_ROLE, Role, can_invoke, can_read
+from worker.invocations import PriorUse
+from worker.ratelimit import Decision
 from worker.resolvers import InvalidInvocation, PreparedInvocation, prepare_invocation
 
 log = structlog.get_logger(__name__)
@@ -157,3 +167,80 @@ def malformed(
         errors=errors,
     )
     return result, errors
+
+
+def limited(request: InvokeRequest, decision: Decision) -> InvokeResult:
+    """The answer to a request a rate limit refused."""
+    assert decision.scope in ("user", "workflow") and decision.limit is not None
+    return answer(
+        request,
+        InvokeStatus.RATE_LIMITED,
+        f"Rate limit exceeded: {decision.limit} invocations per minute per {decision.scope}",
+        code="rate_limited",
+        path="",
+        rate_limit=RateLimitInfo(
+            scope=decision.scope,
+            limit=decision.limit,
+            retry_after_seconds=decision.retry_after_seconds,
+        ),
+    )
+
+
+def resolved(prepared: PreparedInvocation, trigger: Any, request: InvokeRequest) -> dict[str, Any]:
+    """What an answer says of the event. The event carries the real secrets and signatures to
+    the scheduler; the answer is redacted where the trigger declares them, so the service is
+    no signing oracle."""
+    shown = trigger_redaction(trigger).record(
+        {"trigger_data": prepared.resolved_parameters}, computed=request.replay_of is None
+    )
+    return {
+        "event_id": prepared.event.event_id,
+        "warnings": prepared.warnings,
+        "trigger_data": TriggerData(
+            trigger_type=trigger.type, resolved_parameters=shown["trigger_data"]
+        ),
+    }
+
+
+def too_many_refusals(request: InvokeRequest, budget: int, decision: Decision) -> InvokeResult:
+    """The answer to a refused request past the user's refusal budget."""
+    return answer(
+        request,
+        InvokeStatus.RATE_LIMITED,
+        f"Too many refused requests: at most {budget} per minute",
+        code="too_many_refusals",
+        rate_limit=RateLimitInfo(
+            scope="user", limit=budget, retry_after_seconds=decision.retry_after_seconds
+        ),
+    )
+
+
+def keyed_answer(
+    request: InvokeRequest, prior: PriorUse, first: InvokeResult | None
+) -> InvokeResult | None:
+    """The answer owed to a request whose idempotency key was used before (`prior`; `first`:
+    the answer that use got, if any), or None to carry on."""
+    if not prior.same_request:
+        return answer(
+            request,
+            InvokeStatus.CONFLICT,
+            "Idempotency-Key was already used with a different request",
+            code="idempotency_key_reused",
+            path="/idempotency_key",
+        )
+    if first is not None and not first.status.final:
+        first = None  # a refusal, limit or conflict is not replayed: decide afresh
+    if prior.invocation_id == request.invocation_id:
+        # This very request again (a retry whose invocation id derives from the key, or a
+        # redelivery): the first answer if there is one, else carry on; the id keeps the
+        # effect exactly-once.
+        return first
+    if first is None:
+        return answer(
+            request,
+            InvokeStatus.CONFLICT,
+            "A request with this Idempotency-Key is still in progress",
+            code="idempotency_key_in_progress",
+            path="/idempotency_key",
+        )
+    return first

@@ -22,6 +22,7 @@ message rather than leave it unacked.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from typing import Any, Generic, Protocol, TypeVar
@@ -31,7 +32,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 
 from worker import amqp
-from worker.outage import Dependencies
+from worker.outage import OUTAGE_ERRORS, Dependencies
 from worker.settings import Settings
 
 T = TypeVar("T")
@@ -89,6 +90,18 @@ class Role(Protocol[T, R]):
         ...
 
 
+class BatchRole(Role[T, R], Protocol):
+    """A role that does each stage of its work once for a batch of messages."""
+
+    async def run_batch(
+        self, items: list[tuple[AbstractIncomingMessage, T]]
+    ) -> list[R | Exception]:
+        """The work of each item, in order: what it produced, or the failure that was its own
+        (one item's failure never fails the others). Run again after an outage for the items
+        it failed, so it is idempotent."""
+        ...
+
+
 class Consumer(Generic[T, R]):
     """The lifecycle of `role`'s messages; its `handle` is the queue's handler."""
 
@@ -140,11 +153,78 @@ class Consumer(Generic[T, R]):
                     raise
 
     async def settle(self, message: AbstractIncomingMessage, outcome: Outcome) -> None:
+        """Ack (coalesced with the channel's other acks: no suspension), retry or dead-letter."""
         if outcome is Outcome.ACK:
-            await message.ack()
+            await amqp.ack(message)
         elif outcome is Outcome.RETRY:
             await amqp.retry_later(
                 message, role=self._role.name, base=self._backoff, cap=self._backoff_cap
             )
         else:
-            await message.reject(requeue=False)
+            await amqp.reject(message)
+
+
+class BatchConsumer(Consumer[T, R]):
+    """The same lifecycle for a batch of messages at a time (`handle_batch`, the queue's batch
+    handler): each message is parsed, admitted and settled on its own, and the admitted ones
+    are run together by the role."""
+
+    def __init__(
+        self, role: BatchRole[T, R], settings: Settings, dependencies: Dependencies | None
+    ) -> None:
+        super().__init__(role, settings, dependencies)
+        self._batch_role = role
+
+    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        started = time.perf_counter()
+        role = self._batch_role
+        admitted: list[tuple[AbstractIncomingMessage, T]] = []
+        for message in messages:
+            try:
+                item = self.parse(message.body)
+            except (ValidationError, ValueError) as exc:
+                await self.settle(message, await role.malformed(message, exc))
+                continue
+            with structlog.contextvars.bound_contextvars(**role.context(item)):
+                outcome = await role.admit(message, item)
+            if outcome is None:
+                admitted.append((message, item))
+            else:
+                await self.settle(message, outcome)
+        results = await self._batch_through_outages(admitted)
+        failures = []
+        for (message, item), result in zip(admitted, results, strict=True):
+            if isinstance(result, Exception):
+                failures.append(self._settle_failed(message, item, result))
+                continue
+            await self.settle(message, Outcome.ACK)
+            with structlog.contextvars.bound_contextvars(**role.context(item)):
+                role.done(message, item, result, time.perf_counter() - started)
+        await asyncio.gather(*failures)  # each retry waits out its own backoff
+
+    async def _settle_failed(
+        self, message: AbstractIncomingMessage, item: T, error: Exception
+    ) -> None:
+        with structlog.contextvars.bound_contextvars(**self._role.context(item)):
+            await self.settle(message, self._role.failed(item, error))
+
+    async def _batch_through_outages(
+        self, admitted: list[tuple[AbstractIncomingMessage, T]]
+    ) -> list[R | Exception]:
+        """The batch's results; the items that failed because PostgreSQL or Redis could not be
+        reached are held and run again once they are back (an outage spends no delivery)."""
+        results: list[R | Exception] = [Exception("not run")] * len(admitted)
+        pending = list(range(len(admitted)))
+        while pending:
+            ran = await self._batch_role.run_batch([admitted[i] for i in pending])
+            again = []
+            for index, result in zip(pending, ran, strict=True):
+                results[index] = result
+                if isinstance(result, OUTAGE_ERRORS):
+                    again.append(index)
+            if not again or self._dependencies is None:
+                break
+            if not await self._dependencies.wait_out(results[again[0]]):  # type: ignore[arg-type]
+                break
+            pending = again
+        return results

@@ -71,11 +71,19 @@ class InvocationStatusStore(_RedisRecords):
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
     async def save(self, result: InvokeResult) -> None:
-        """Keep the answer: a final one for the full TTL, a refusal only briefly (refused
-        requests must not cost a day of storage each)."""
-        key = self.key(result.invocation_id)
-        ttl = self._ttl if result.status.final else self._short_ttl
-        await self._guard(self._redis.set(key, result.body(), ex=ttl), None)
+        await self.save_many([result])
+
+    async def save_many(self, results: list[InvokeResult]) -> None:
+        """Keep the answers, in one pipelined round trip: a final one for the full TTL, a
+        refusal only briefly (refused requests must not cost a day of storage each)."""
+        await self._guard(self._save_many(results), None)
+
+    async def _save_many(self, results: list[InvokeResult]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for result in results:
+                ttl = self._ttl if result.status.final else self._short_ttl
+                pipe.set(self.key(result.invocation_id), result.body(), ex=ttl)
+            await pipe.execute()
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
         raw = await self._guard(self._redis.get(self.key(invocation_id)), None)

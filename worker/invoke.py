@@ -3,6 +3,12 @@
 Pipeline (docs/architecture.md): parse and limit -> who sent it? -> answered before? ->
 idempotency key -> load workflow and trigger -> authorize -> rate-limit -> validate ->
 resolve -> dry run? -> publish the event (confirmed) -> record status, reply -> ack.
+
+Requests come in batches (what the prefetch delivered in one turn of the event loop,
+`worker.amqp.consume_until`), and each stage runs once for the batch: one Redis pipeline for
+the rate limits (which also read earlier answers), the events published with their confirms
+in flight together, one pipeline for the statuses, the replies together, the acks coalesced.
+Each request is still decided as if alone: one that fails fails only itself.
 Permanent failures (bad input, unknown, denied, limited, unauthenticated) are answered and
 acked; anything that raises is transient and goes back to the queue with a backoff, bounded
 by the delivery limit. The message's lifecycle (parse, outages, ack or retry) is
@@ -23,13 +29,20 @@ from contracts.models import (
     InvokeRequest,
     InvokeResult,
     InvokeStatus,
-    RateLimitInfo,
-    TriggerData,
 )
-from contracts.triggers import trigger_redaction
 from worker import amqp, answers, metrics, store
-from worker.answers import answer, prepare, refusal, trigger_type_of
-from worker.consume import Consumer, Outcome
+from worker.answers import (
+    answer,
+    keyed_answer,
+    limited,
+    prepare,
+    refusal,
+    resolved,
+    too_many_refusals,
+    trigger_type_of,
+)
+from worker.batch import Work, each, refused, still_open
+from worker.consume import BatchConsumer, Outcome
 from worker.identity import Authenticator, Unauthenticated
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.outage import Dependencies
@@ -69,10 +82,13 @@ class InvokeWorker:
         self._statuses = statuses
         self._idempotency = idempotency
         self._limiter = limiter
-        self._consumer = Consumer(self, settings, dependencies)
+        self._consumer = BatchConsumer(self, settings, dependencies)
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         await self._consumer.handle(message)
+
+    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        await self._consumer.handle_batch(messages)
 
     # The role's part of the lifecycle (worker/consume.py).
 
@@ -128,13 +144,33 @@ class InvokeWorker:
         return Outcome.ACK
 
     async def run(self, message: AbstractIncomingMessage, request: InvokeRequest) -> Answered:
-        """Process, record and answer; run again after an outage (every step is idempotent)."""
-        result, trigger_type = await self.process(request)
-        if request.idempotency_key and not result.status.final:
-            await self._idempotency.release(request)
-        await self._statuses.save(result)
-        await self._reply(message, result)
-        return result, trigger_type
+        """One request alone: a batch of one."""
+        (answered,) = await self.run_batch([(message, request)])
+        if isinstance(answered, Exception):
+            raise answered
+        return answered
+
+    async def run_batch(
+        self, items: list[tuple[AbstractIncomingMessage, InvokeRequest]]
+    ) -> list[Answered | Exception]:
+        """Process, record and answer each request; run again after an outage for those it
+        failed (every step is idempotent)."""
+        works = [Work(message, request) for message, request in items]
+        await each([w for w in works if w.request.idempotency_key], self._claim)
+        await self._load_access(still_open(works))
+        await self._rate_limit(still_open(works))
+        for work in still_open(works):
+            self._prepare(work)
+        await each(still_open(works), self._publish)
+        await each([w for w in works if refused(w)], self._charge_refusal)
+        await self._record(works)
+        await each(
+            [w for w in works if w.result is not None and w.message.reply_to], self._reply_to
+        )
+        return [
+            w.error if w.error is not None else (w.result, w.trigger_type)  # type: ignore[misc]
+            for w in works
+        ]
 
     def failed(self, request: InvokeRequest, error: Exception) -> Outcome:
         log.exception("invoke request failed", exc_info=error)
@@ -173,154 +209,173 @@ class InvokeWorker:
             redelivered=message.redelivered,
         )
 
-    # Deciding the answer.
+    # Deciding the answers, stage by stage.
 
-    async def process(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
-        """Decide the outcome of one request; raises only for transient failures. Refusals
-        (403/404) count against the user's refusal budget; past it, the answer is 429."""
-        result, trigger_type = await self._decide(request)
-        if result.status not in (InvokeStatus.FORBIDDEN, InvokeStatus.NOT_FOUND):
-            return result, trigger_type
-        budget = self._settings.refusal_budget_per_minute
-        decision = await self._limiter.charge_refusal(request.user_id, budget)
-        if decision.allowed:
-            return result, trigger_type
-        return answer(
-            request,
-            InvokeStatus.RATE_LIMITED,
-            f"Too many refused requests: at most {budget} per minute",
-            code="too_many_refusals",
-            rate_limit=RateLimitInfo(
-                scope="user", limit=budget, retry_after_seconds=decision.retry_after_seconds
-            ),
-        ), trigger_type
+    async def _claim(self, work: Work) -> None:
+        """A request whose idempotency key was used before is answered as that use says."""
+        keyed = await self._keyed(work.request)
+        if keyed is not None:
+            work.decide(keyed, trigger_type_of(keyed))
 
-    async def _decide(self, request: InvokeRequest) -> tuple[InvokeResult, str | None]:
-        if request.idempotency_key and (keyed := await self._keyed(request)) is not None:
-            return keyed, trigger_type_of(keyed)
-        # A redelivered request whose effect happened is answered as before, not run again,
-        # even if access changed since; a refusal is decided afresh (the workflow, a role or a
-        # limit may have changed). On the accepted path the rate limit's round trip reads the
-        # earlier answer too; a refusal reads it on its own.
-        access = await self._access.load(request.workflow_id, request.user_id, request.trigger_id)
-        refused = refusal(request, access)
-        if refused is not None:
-            earlier = await self._statuses.finished(request.invocation_id)
-            if earlier is not None and earlier.success:
-                return earlier, trigger_type_of(earlier)
-            return refused
-        assert access is not None and access.trigger is not None
-        trigger = access.trigger
+    async def _load_access(self, works: list[Work]) -> None:
+        """Who may do what: from the cache, or read (the misses together)."""
+        missing = []
+        for work in works:
+            request = work.request
+            found = self._access.cached(request.workflow_id, request.user_id, request.trigger_id)
+            if found is store.NOT_CACHED:
+                missing.append(work)
+            else:
+                work.access = found
+        await each(missing, self._read_access)
+        await each([w for w in works if w.open], self._authorize)
+
+    async def _read_access(self, work: Work) -> None:
+        request = work.request
+        work.access = await self._access.load(
+            request.workflow_id, request.user_id, request.trigger_id
+        )
+
+    async def _authorize(self, work: Work) -> None:
+        """A redelivered request whose effect happened is answered as before, not run again,
+        even if access changed since; a refusal is decided afresh (the workflow, a role or a
+        limit may have changed). On the accepted path the rate limit's round trip reads the
+        earlier answer; a refusal reads it on its own."""
+        refused = refusal(work.request, work.access)
+        if refused is None:
+            assert work.access is not None and work.access.trigger is not None
+            work.trigger_type = work.access.trigger.type.value
+            return
+        earlier = await self._statuses.finished(work.request.invocation_id)
+        if earlier is not None and earlier.success:
+            work.decide(earlier, trigger_type_of(earlier))
+        else:
+            work.decide(*refused)
+
+    async def _rate_limit(self, works: list[Work]) -> None:
+        """Every request counted against its limits in one round trip; a request refused by
+        one is answered so, and one that already succeeded gets its earlier answer."""
+        if not works:
+            return
+        invocations = [
+            (
+                w.request.user_id,
+                w.request.workflow_id,
+                Limits.of(w.access, self._settings),
+                self._statuses.key(w.request.invocation_id),
+            )
+            for w in works
+        ]
+        try:
+            decisions = await self._limiter.acquire_many(invocations)
+        except Exception as exc:
+            for work in works:
+                work.error = exc
+            return
+        for work, decision in zip(works, decisions, strict=True):
+            if decision.answered is not None:
+                work.decide(InvokeResult.parse(decision.answered), work.trigger_type)
+            elif not decision.allowed:
+                work.decide(limited(work.request, decision), work.trigger_type)
+
+    def _prepare(self, work: Work) -> None:
+        """Validate and resolve: the request's answer if invalid or a dry run, else its event
+        to publish. A failure here is the request's own (a fault of this code, not of the
+        others)."""
+        request = work.request
+        assert work.access is not None and work.access.trigger is not None
+        trigger = work.access.trigger
         trigger_type = trigger.type.value
-        limited = await self._rate_limit(request, access)
-        if limited is not None:
-            return limited, trigger_type
-        prepared = prepare(request, trigger)
+        try:
+            prepared = prepare(request, trigger)
+        except Exception as exc:
+            work.error = exc
+            return
         if isinstance(prepared, InvalidInvocation):
             for error in prepared.errors:
                 metrics.VALIDATION_ERRORS.labels(
                     trigger_type=trigger_type, error_type=error.code
                 ).inc()
-            return answer(
-                request, InvokeStatus.INVALID, "Invalid parameters", errors=prepared.errors
-            ), trigger_type
-
-        event = prepared.event
-        # The event carries the real secrets and signatures to the scheduler; the answer is
-        # redacted where the trigger declares them, so the service is no signing oracle.
-        shown = trigger_redaction(trigger).record(
-            {"trigger_data": prepared.resolved_parameters}, computed=request.replay_of is None
-        )
-        resolved: dict[str, Any] = {
-            "event_id": event.event_id,
-            "warnings": prepared.warnings,
-            "trigger_data": TriggerData(
-                trigger_type=trigger.type, resolved_parameters=shown["trigger_data"]
-            ),
-        }
+            work.decide(
+                answer(request, InvokeStatus.INVALID, "Invalid parameters", errors=prepared.errors),
+                trigger_type,
+            )
+            return
+        work.prepared = prepared
         if request.dry_run:
-            return answer(
+            work.decide(
+                answer(
+                    request,
+                    InvokeStatus.DRY_RUN,
+                    "Dry run: parameters are valid; nothing was executed",
+                    **resolved(prepared, trigger, request),
+                ),
+                trigger_type,
+            )
+
+    async def _publish(self, work: Work) -> None:
+        """The event out, confirmed (the events of a batch have their confirms in flight
+        together), then the request is accepted."""
+        prepared, request = work.prepared, work.request
+        assert prepared is not None and work.access is not None and work.access.trigger
+        await amqp.publish_event(self._trigger_exchange, prepared.event, prepared.body)
+        execution_id = execution_id_for_event(prepared.event.event_id)
+        work.decide(
+            answer(
                 request,
-                InvokeStatus.DRY_RUN,
-                "Dry run: parameters are valid; nothing was executed",
-                **resolved,
-            ), trigger_type
-        await amqp.publish_event(self._trigger_exchange, event, prepared.body)
-        execution_id = execution_id_for_event(event.event_id)
-        return answer(
-            request,
-            InvokeStatus.ACCEPTED,
-            "Workflow execution started successfully",
-            execution_id=execution_id,
-            execution_url=execution_url(execution_id),
-            **resolved,
-        ), trigger_type
+                InvokeStatus.ACCEPTED,
+                "Workflow execution started successfully",
+                execution_id=execution_id,
+                execution_url=execution_url(execution_id),
+                **resolved(prepared, work.access.trigger, request),
+            ),
+            work.trigger_type,
+        )
+
+    async def _charge_refusal(self, work: Work) -> None:
+        """Refusals (403/404) count against the user's refusal budget; past it, the answer
+        is 429."""
+        request = work.request
+        budget = self._settings.refusal_budget_per_minute
+        decision = await self._limiter.charge_refusal(request.user_id, budget)
+        if not decision.allowed:
+            work.decide(too_many_refusals(request, budget, decision), work.trigger_type)
+
+    async def _record(self, works: list[Work]) -> None:
+        """Every answer kept (one round trip), and the keys of answers that are not final
+        let go."""
+        answered = [w for w in works if w.result is not None and w.error is None]
+        releases = [
+            w
+            for w in answered
+            if w.request.idempotency_key and w.result is not None and not w.result.status.final
+        ]
+        await each(releases, self._release)
+        saved = [w for w in answered if w.error is None]
+        if not saved:
+            return
+        try:
+            await self._statuses.save_many([w.result for w in saved if w.result is not None])
+        except Exception as exc:
+            for work in saved:
+                work.error = exc
+
+    async def _release(self, work: Work) -> None:
+        await self._idempotency.release(work.request)
 
     async def _keyed(self, request: InvokeRequest) -> InvokeResult | None:
         """The answer owed to a request whose idempotency key was used before, if any."""
         prior = await self._idempotency.claim(request)
         if prior is None:
             return None  # a new key
-        if not prior.same_request:
-            return answer(
-                request,
-                InvokeStatus.CONFLICT,
-                "Idempotency-Key was already used with a different request",
-                code="idempotency_key_reused",
-                path="/idempotency_key",
-            )
-        first = await self._statuses.finished(prior.invocation_id)
-        if first is not None and not first.status.final:
-            first = None  # a refusal, limit or conflict is not replayed: decide afresh
-        if prior.invocation_id == request.invocation_id:
-            # This very request again (a retry whose invocation id derives from the key, or
-            # a redelivery): the first answer if there is one, else carry on; the id keeps
-            # the effect exactly-once.
-            return first
-        if first is None:
-            return answer(
-                request,
-                InvokeStatus.CONFLICT,
-                "A request with this Idempotency-Key is still in progress",
-                code="idempotency_key_in_progress",
-                path="/idempotency_key",
-            )
-        return first
+        first = None
+        if prior.same_request:
+            first = await self._statuses.finished(prior.invocation_id)
+        return keyed_answer(request, prior, first)
 
-    async def _rate_limit(
-        self, request: InvokeRequest, access: store.Access
-    ) -> InvokeResult | None:
-        """None when the invocation may go on; else its answer: refused by a limit, or the
-        earlier answer of an invocation that already succeeded."""
-        limits = Limits(
-            per_user_per_minute=access.rate_limit_per_user
-            or self._settings.rate_limit_per_user_per_minute,
-            per_workflow_per_minute=access.rate_limit_per_workflow
-            or self._settings.rate_limit_per_workflow_per_minute,
-        )
-        decision = await self._limiter.acquire(
-            request.user_id,
-            request.workflow_id,
-            limits,
-            answer_key=self._statuses.key(request.invocation_id),
-        )
-        if decision.answered is not None:
-            return InvokeResult.parse(decision.answered)
-        if decision.allowed:
-            return None
-        assert decision.scope in ("user", "workflow") and decision.limit is not None
-        return answer(
-            request,
-            InvokeStatus.RATE_LIMITED,
-            f"Rate limit exceeded: {decision.limit} invocations per minute per {decision.scope}",
-            code="rate_limited",
-            path="",
-            rate_limit=RateLimitInfo(
-                scope=decision.scope,
-                limit=decision.limit,
-                retry_after_seconds=decision.retry_after_seconds,
-            ),
-        )
+    async def _reply_to(self, work: Work) -> None:
+        assert work.result is not None
+        await self._reply(work.message, work.result)
 
     async def _reply(self, message: AbstractIncomingMessage, result: InvokeResult) -> None:
         if not message.reply_to:

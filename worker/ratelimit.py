@@ -17,13 +17,16 @@ so the worker needs no separate read.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
 from contracts.topology import Topology
 from worker.outage import REDIS_ERRORS
+from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +76,16 @@ class Limits:
     per_user_per_minute: int
     per_workflow_per_minute: int
 
+    @classmethod
+    def of(cls, access: Any, settings: Settings) -> Limits:
+        """A workflow's own limits where it sets them, else the service's."""
+        return cls(
+            per_user_per_minute=access.rate_limit_per_user
+            or settings.rate_limit_per_user_per_minute,
+            per_workflow_per_minute=access.rate_limit_per_workflow
+            or settings.rate_limit_per_workflow_per_minute,
+        )
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -92,22 +105,45 @@ class RateLimiter:
         self._fail_open = fail_open
         self._script = redis.register_script(_GCRA)
 
+    def _invocation_keys(self, user_id: str, workflow_id: str) -> dict[str, str]:
+        return {
+            "user": self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
+            "workflow": self._topology.redis_key("ratelimit", "workflow", workflow_id),
+        }
+
     async def acquire(
         self, user_id: str, workflow_id: str, limits: Limits, answer_key: str | None = None
     ) -> Decision:
         """Count one invocation against both limits, or refuse it with a retry time; or, when
         `answer_key` holds a successful answer, return it and count nothing."""
-        keys = {
-            "user": self._topology.redis_key("ratelimit", "user", workflow_id, user_id),
-            "workflow": self._topology.redis_key("ratelimit", "workflow", workflow_id),
-        }
-        per_minute = {
-            "user": limits.per_user_per_minute,
-            "workflow": limits.per_workflow_per_minute,
-        }
-        return await self._charge(
-            keys, per_minute, answer_key, user_id=user_id, workflow_id=workflow_id
-        )
+        return (await self.acquire_many([(user_id, workflow_id, limits, answer_key)]))[0]
+
+    async def acquire_many(
+        self, invocations: Sequence[tuple[str, str, Limits, str | None]]
+    ) -> list[Decision]:
+        """`acquire` for each (user, workflow, limits, answer key), in one pipelined round
+        trip: each decided as if alone, in order."""
+        calls = []
+        for user_id, workflow_id, limits, answer_key in invocations:
+            per_minute = {
+                "user": limits.per_user_per_minute,
+                "workflow": limits.per_workflow_per_minute,
+            }
+            calls.append((self._invocation_keys(user_id, workflow_id), per_minute, answer_key))
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for keys, per_minute, answer_key in calls:
+                    await self._script(*_script_call(keys, per_minute, answer_key), client=pipe)
+                replies = await pipe.execute()
+        except REDIS_ERRORS:
+            if not self._fail_open:
+                raise  # fail closed: the requests wait for Redis (retried with backoff)
+            log.warning("rate limiter unavailable; failing open", invocations=len(calls))
+            return [Decision(allowed=True) for _ in calls]
+        return [
+            _decision(reply, list(keys), per_minute)
+            for reply, (keys, per_minute, _) in zip(replies, calls, strict=True)
+        ]
 
     async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
         """Count one refused request (403/404) against the user's refusal budget: probing for
@@ -124,22 +160,31 @@ class RateLimiter:
     ) -> Decision:
         """Run the script over `keys` (scope -> key, in order): all counted, or the first
         scope that refuses and when to come back; or the answer under `answer_key`."""
-        scopes = list(keys)
-        answer = [answer_key] if answer_key is not None else []
+        script_keys, args = _script_call(keys, per_minute, answer_key)
         try:
-            allowed, index, retry_ms, *answered = await self._script(
-                keys=[*answer, *(keys[s] for s in scopes)],
-                args=[PERIOD_MS, 1 if answer else 0, *(per_minute[s] for s in scopes)],
-            )
+            reply = await self._script(keys=script_keys, args=args)
         except REDIS_ERRORS:
             if not self._fail_open:
                 raise  # fail closed: the request waits for Redis (retried with backoff)
             log.warning("rate limiter unavailable; failing open", **context)
             return Decision(allowed=True)
-        if allowed == 2:
-            return Decision(allowed=False, answered=answered[0])
-        if allowed:
-            return Decision(allowed=True)
-        scope = scopes[int(index) - 1]
-        retry_after = max(1, math.ceil(int(retry_ms) / 1000))
-        return Decision(False, scope, per_minute[scope], retry_after)
+        return _decision(reply, list(keys), per_minute)
+
+
+def _script_call(
+    keys: dict[str, str], per_minute: dict[str, int], answer_key: str | None
+) -> tuple[list[str], list[int]]:
+    """The script's KEYS and ARGV for `keys` (scope -> key, in order)."""
+    answer = [answer_key] if answer_key is not None else []
+    return [*answer, *keys.values()], [PERIOD_MS, 1 if answer else 0, *per_minute.values()]
+
+
+def _decision(reply: list[Any], scopes: list[str], per_minute: dict[str, int]) -> Decision:
+    allowed, index, retry_ms, *answered = reply
+    if allowed == 2:
+        return Decision(allowed=False, answered=answered[0])
+    if allowed:
+        return Decision(allowed=True)
+    scope = scopes[int(index) - 1]
+    retry_after = max(1, math.ceil(int(retry_ms) / 1000))
+    return Decision(False, scope, per_minute[scope], retry_after)

@@ -110,14 +110,14 @@ async def _close_quietly(channel: Any) -> None:
 def queue_consumer(
     settings: Settings,
     queue_name: str,
-    handler_for: Callable[[AbstractChannel], Awaitable[amqp.Handler]],
+    handler_for: Callable[[AbstractChannel], Awaitable[amqp.BatchHandler]],
     stop: asyncio.Event,
     *,
     confirms: bool,
 ) -> Callable[[AbstractConnection], Coroutine[Any, Any, None]]:
     """What `keep_consuming` runs on each connection, for every consuming role: a channel
     (publisher-confirmed when the role publishes on it) with the prefetch window, the role's
-    handler for that channel (worker/consume.py's lifecycle), and `consume_until`."""
+    batch handler for that channel (worker/consume.py's lifecycle), and `consume_until`."""
 
     async def consume(connection: AbstractConnection) -> None:
         if confirms:
@@ -129,7 +129,9 @@ def queue_consumer(
                 await channel.set_qos(prefetch_count=settings.prefetch)
             queue = await channel.get_queue(queue_name, ensure=False)
             handler = await handler_for(channel)
-            await amqp.consume_until(queue, handler, stop, settings.shutdown_grace_seconds)
+            await amqp.consume_until(
+                queue, None, stop, settings.shutdown_grace_seconds, batches=handler
+            )
         finally:
             await _close_quietly(channel)
 
@@ -146,7 +148,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     )
     replies = amqp.ReplyPublisher(reply_broker)
 
-    async def worker_on(channel: AbstractChannel) -> amqp.Handler:
+    async def worker_on(channel: AbstractChannel) -> amqp.BatchHandler:
         # Events are published on the consumer's own channel, confirmed.
         exchange = await channel.get_exchange(settings.topology.trigger_exchange, ensure=False)
         return InvokeWorker(
@@ -163,7 +165,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
                 resources.pool,
                 None if settings.cache_fail_open else resources.redis,
             ),
-        ).handle
+        ).handle_batch
 
     consume = queue_consumer(
         settings, settings.topology.invoke_queue, worker_on, stop, confirms=True
@@ -183,11 +185,11 @@ async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
     scheduler = Scheduler(settings, resources.pool)
     updates = ExecutionUpdates(settings, resources.pool)
 
-    async def scheduler_on(_channel: AbstractChannel) -> amqp.Handler:
-        return scheduler.handle
+    async def scheduler_on(_channel: AbstractChannel) -> amqp.BatchHandler:
+        return amqp.one_by_one(scheduler.handle)
 
-    async def updates_on(_channel: AbstractChannel) -> amqp.Handler:
-        return updates.handle
+    async def updates_on(_channel: AbstractChannel) -> amqp.BatchHandler:
+        return amqp.one_by_one(updates.handle)
 
     events = queue_consumer(
         settings, settings.topology.scheduler_queue, scheduler_on, stop, confirms=False

@@ -17,7 +17,7 @@ def summarise(path: Path, top: int, grep: str | None) -> None:
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
+        if not stack or not count.isdigit():  # a frame name py-spy split over lines
             continue
         samples = int(count)
         total += samples

@@ -26,6 +26,7 @@ from tests.helpers import (
     take_all,
 )
 from worker import amqp, store
+from worker import invoke as invoke_module
 from worker.consume import Consumer, Outcome
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
@@ -465,6 +466,8 @@ class SettledMessage:
         self.body = body
         self.headers: dict[str, Any] = {}
         self.redelivered = False
+        self.reply_to: str | None = None
+        self.correlation_id: str | None = None
         self.settled: list[str] = []
 
     async def ack(self) -> None:
@@ -534,3 +537,79 @@ async def test_the_consumer_lifecycle_settles_each_message_by_its_outcome(
     await Consumer(role, fast, None).handle(message)  # type: ignore[arg-type]
     assert message.settled == [settled]
     assert role.seen == seen
+
+
+async def test_a_batch_decides_each_request_as_if_alone(
+    side: Settings,
+    pool: asyncpg.Pool,
+    redis: Any,
+    broker: AbstractRobustConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a batch of requests: valid ones, an invalid one, one whose resolving fails (a
+    # fault of this code), one for a workflow that does not exist, and a dry run
+    channel = await amqp.confirmed_channel(broker)
+    exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
+    worker = side_worker(side, pool, broker, exchange, redis)
+    valid = [invoke_request(parameters={"body": {"n": n}}) for n in range(3)]
+    invalid = invoke_request(parameters={"method": "TELEPORT"})
+    faulty = invoke_request(parameters={"body": {"fault": True}})
+    unknown = invoke_request(workflow_id="wf_nowhere")
+    dry = invoke_request(parameters={"body": {"dry": True}}, dry_run=True)
+    batch = [valid[0], invalid, faulty, valid[1], unknown, dry, valid[2]]
+
+    real_prepare = invoke_module.prepare
+
+    def prepare(request: Any, trigger: Any) -> Any:
+        if request.invocation_id == faulty.invocation_id:
+            raise RuntimeError("a fault in resolving")
+        return real_prepare(request, trigger)
+
+    monkeypatch.setattr(invoke_module, "prepare", prepare)
+    try:
+        # When the worker runs them as one batch
+        results = await worker.run_batch([(SettledMessage(r.body()), r) for r in batch])
+    finally:
+        await channel.close()
+
+    # Then each got its own answer, in order, and the fault failed only its own request
+    statuses = [r if isinstance(r, Exception) else r[0].status for r in results]
+    assert statuses[:2] == [InvokeStatus.ACCEPTED, InvokeStatus.INVALID]
+    assert isinstance(statuses[2], RuntimeError)
+    assert statuses[3:] == [
+        InvokeStatus.ACCEPTED,
+        InvokeStatus.NOT_FOUND,
+        InvokeStatus.DRY_RUN,
+        InvokeStatus.ACCEPTED,
+    ]
+    # And every answer given is kept for the poller, the failed request's none
+    statuses_store = InvocationStatusStore(redis, side.topology, 60, fail_open=False)
+    for request, status in zip(batch, statuses, strict=True):
+        kept = await statuses_store.get(request.invocation_id)
+        if isinstance(status, Exception):
+            assert kept is None
+        else:
+            assert kept is not None and kept.status is status
+    # And the accepted ones are recorded, once each, by the scheduler
+    scheduler_stop = asyncio.Event()
+    task = await consume_with(
+        broker, side.topology.scheduler_queue, Scheduler(side, pool).handle, scheduler_stop
+    )
+    try:
+        ids = [execution_id_for_event(r[0].event_id) for r in results if _accepted(r)]
+        assert len(ids) == 3
+
+        async def recorded() -> bool:
+            count = await pool.fetchval(
+                "SELECT count(*) FROM workflow_executions WHERE execution_id = ANY($1::text[])", ids
+            )
+            return int(count) == len(ids)
+
+        await eventually(recorded, timeout=10)
+    finally:
+        scheduler_stop.set()
+        await task
+
+
+def _accepted(result: Any) -> bool:
+    return not isinstance(result, Exception) and result[0].status is InvokeStatus.ACCEPTED

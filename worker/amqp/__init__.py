@@ -20,9 +20,13 @@ from worker.amqp.connection import (
 )
 from worker.amqp.consuming import (
     MAX_BACKOFF_DOUBLINGS,
+    BatchHandler,
     Handler,
+    ack,
     consume_until,
     delivery_count,
+    one_by_one,
+    reject,
     retry_later,
 )
 from worker.amqp.declare import QUORUM_REPLICAS, declare_topology, delete_topology
@@ -42,9 +46,11 @@ __all__ = [
     "RECONNECT_SECONDS",
     "REPLY_ATTEMPTS",
     "REPLY_RECONNECT_WAIT_SECONDS",
+    "BatchHandler",
     "Broker",
     "Handler",
     "ReplyPublisher",
+    "ack",
     "broker_user",
     "confirmed_channel",
     "connect",
@@ -55,7 +61,9 @@ __all__ = [
     "json_message",
     "live_connection",
     "node_urls",
+    "one_by_one",
     "publish_event",
+    "reject",
     "retry_later",
     "url_user",
 ]

@@ -1,21 +1,122 @@
-"""Consuming a queue: a handler per message, retries after a backoff counted by the broker,
-and a graceful stop. What a handler does with a message is worker/consume.py's lifecycle."""
+"""Consuming a queue: deliveries handed out in batches, acks coalesced per channel, retries after
+a backoff counted by the broker, and a graceful stop. What a handler does with its messages is
+worker/consume.py's lifecycle.
+
+Deliveries that arrive in one turn of the event loop (up to `max_batch`) go to one call of the
+batch handler: a role that does each stage once for the lot (the invoke worker: one Redis
+pipeline, its events' confirms in flight together) pays per-message costs once per batch. A
+role that handles messages one by one gets a task per message, as before.
+
+Acks are coalesced: those given in one loop turn go out together, as one `basic.ack` with
+`multiple` up to the highest delivery tag below which nothing is left unsettled on the channel
+(a message held for a retry, or still being handled, is never covered), and one by one above
+it. A reject or a requeue goes out at once, so dead letters keep the order they are given in.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextvars
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import structlog
+from aio_pika import IncomingMessage
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aiormq.abc import DeliveredMessage
 
 from worker import metrics
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
+BatchHandler = Callable[[list[AbstractIncomingMessage]], Awaitable[None]]
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.
 MAX_BACKOFF_DOUBLINGS = 32
+MAX_BATCH = 64  # deliveries per batch: a prefetch of 200 keeps a few batches in flight
+
+
+class Settler:
+    """The settling of one channel's deliveries: acks coalesced per loop turn, rejects and
+    requeues at once. Knows every delivery not yet settled, so a `multiple` ack never covers
+    one of them."""
+
+    def __init__(self) -> None:
+        self._unsettled: dict[int, AbstractIncomingMessage] = {}
+        self._acks: list[AbstractIncomingMessage] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def delivered(self, message: AbstractIncomingMessage) -> None:
+        self._unsettled[_tag(message)] = message
+
+    def ack(self, message: AbstractIncomingMessage) -> None:
+        """Ack once this loop turn ends, with the others acked in it."""
+        self._unsettled.pop(_tag(message), None)
+        self._acks.append(message)
+        if self._flushing is None:
+            loop = asyncio.get_running_loop()
+            self._flushing = loop.create_task(self._flush())
+
+    async def reject(self, message: AbstractIncomingMessage) -> None:
+        self._unsettled.pop(_tag(message), None)
+        await message.reject(requeue=False)
+
+    async def requeue(self, message: AbstractIncomingMessage) -> None:
+        self._unsettled.pop(_tag(message), None)
+        await message.nack(requeue=True)
+
+    def holds(self, message: AbstractIncomingMessage) -> bool:
+        """Whether the message is still to be settled (by this channel's knowledge)."""
+        return _tag(message) in self._unsettled
+
+    async def drained(self) -> None:
+        """Every ack given so far has been written."""
+        while self._flushing is not None:
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the rest of this loop turn add its acks
+            acks, self._acks = sorted(self._acks, key=_tag), []
+            barrier = min(self._unsettled, default=None)
+            covered = [m for m in acks if barrier is None or _tag(m) < barrier]
+            if covered:
+                await covered[-1].ack(multiple=len(covered) > 1)
+            for message in acks[len(covered) :]:
+                await message.ack()
+        except Exception:  # the channel is gone: the broker hands the messages out again
+            log.warning("could not ack; the broker redelivers", exc_info=True)
+        finally:
+            self._flushing = None
+            if self._acks:  # acks given while this flush was writing
+                self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+
+def _tag(message: AbstractIncomingMessage) -> int:
+    return message.delivery_tag or 0
+
+
+# The settler of the channel the message being handled came on (set for each handler task).
+_SETTLER: contextvars.ContextVar[Settler | None] = contextvars.ContextVar("settler", default=None)
+
+
+async def ack(message: AbstractIncomingMessage) -> None:
+    """Ack a consumed message: coalesced with the others of its channel when it came through
+    `consume_until`, at once otherwise."""
+    settler = _SETTLER.get()
+    if settler is None:
+        await message.ack()
+    else:
+        settler.ack(message)
+
+
+async def reject(message: AbstractIncomingMessage) -> None:
+    """Dead-letter a consumed message (rejected without requeue), at once."""
+    settler = _SETTLER.get()
+    if settler is None:
+        await message.reject(requeue=False)
+    else:
+        await settler.reject(message)
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:
@@ -36,61 +137,161 @@ async def retry_later(
     metrics.TRANSIENT_FAILURES.labels(role=role).inc()
     log.warning("transient failure, will retry", attempt=attempt + 1, retry_in_s=delay)
     await asyncio.sleep(delay)
-    await message.nack(requeue=True)
+    settler = _SETTLER.get()
+    if settler is None:
+        await message.nack(requeue=True)
+    else:
+        await settler.requeue(message)
 
 
-async def _dead_letter_unsettled(message: AbstractIncomingMessage) -> None:
+async def _dead_letter_unsettled(messages: list[AbstractIncomingMessage]) -> None:
     """The settling path is total: a handler that failed even to ack, nack or retry must not
-    leave its message unacked, holding a prefetch slot until the process restarts."""
-    log.exception("message handling failed; dead-lettering it", message_id=message.message_id)
-    if message.processed:
-        return
+    leave its messages unacked, holding prefetch slots until the process restarts."""
+    log.exception("message handling failed; dead-lettering what it left unsettled")
+    settler = _SETTLER.get()
+    for message in messages:
+        if not (settler.holds(message) if settler is not None else not message.processed):
+            continue
+        try:
+            await reject(message)
+        except Exception:  # the channel is gone: the broker hands the message back by itself
+            log.warning("could not dead-letter; the broker redelivers it", exc_info=True)
+
+
+def one_by_one(handler: Handler) -> BatchHandler:
+    """A batch handler that handles each message on its own task, concurrently."""
+
+    async def each(messages: list[AbstractIncomingMessage]) -> None:
+        for message in messages:
+            _spawn(_guarded(handler, message))
+
+    return each
+
+
+async def _guarded(handler: Handler, message: AbstractIncomingMessage) -> None:
     try:
-        await message.reject(requeue=False)
-    except Exception:  # the channel is gone: the broker hands the message back by itself
-        log.warning("could not dead-letter; the broker redelivers it", exc_info=True)
+        await handler(message)
+    except Exception:
+        await _dead_letter_unsettled([message])
+
+
+# Every handler task of this process still running, so that a stop can wait for them.
+_RUNNING: contextvars.ContextVar[set[asyncio.Task[None]] | None] = contextvars.ContextVar(
+    "running", default=None
+)
+
+
+def _spawn(work: Awaitable[None]) -> None:
+    running = _RUNNING.get()
+    assert running is not None, "handlers run inside consume_until"
+    task = asyncio.ensure_future(work)
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
 async def consume_until(
-    queue: AbstractQueue, handler: Handler, stop: asyncio.Event, grace_seconds: float
+    queue: AbstractQueue,
+    handler: Handler | None,
+    stop: asyncio.Event,
+    grace_seconds: float,
+    *,
+    batches: BatchHandler | None = None,
+    max_batch: int = MAX_BATCH,
 ) -> None:
-    """Consume until `stop` is set or the channel is lost; on `stop`, stop consuming, let
-    in-flight messages finish within the grace period and cancel the rest (their messages go
-    back to the queue unacked)."""
-    in_flight: set[asyncio.Task[None]] = set()
+    """Consume until `stop` is set or the channel is lost, handing the deliveries to `handler`
+    one by one, or in batches to `batches`; on `stop`, stop consuming, let in-flight messages
+    finish within the grace period and cancel the rest (their messages go back to the queue
+    unacked)."""
+    handle_batch = batches if batches is not None else one_by_one(_required(handler))
+    settler = Settler()
+    running: set[asyncio.Task[None]] = set()
+    inbox: list[AbstractIncomingMessage] = []
+    arrived = asyncio.Event()
 
-    async def tracked(message: AbstractIncomingMessage) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        in_flight.add(task)
-        try:
-            await handler(message)
-        except Exception:
-            await _dead_letter_unsettled(message)
-        finally:
-            in_flight.discard(task)
+    async def deliver(delivered: DeliveredMessage) -> None:
+        # Straight from aiormq (aio-pika's own consumer would add a task per message).
+        message = IncomingMessage(delivered, no_ack=False)
+        settler.delivered(message)
+        inbox.append(message)
+        arrived.set()
 
-    tag = await queue.consume(tracked)
+    tokens = _SETTLER.set(settler), _RUNNING.set(running)
+    try:
+        await _consume(queue, deliver, arrived, inbox, handle_batch, max_batch, stop)
+        await _stop_consuming(queue, stop, running, settler, grace_seconds)
+    finally:
+        _SETTLER.reset(tokens[0])
+        _RUNNING.reset(tokens[1])
+
+
+async def _consume(
+    queue: AbstractQueue,
+    deliver: Callable[[DeliveredMessage], Coroutine[Any, Any, None]],
+    arrived: asyncio.Event,
+    inbox: list[AbstractIncomingMessage],
+    handle_batch: BatchHandler,
+    max_batch: int,
+    stop: asyncio.Event,
+) -> None:
+    underlay = await queue.channel.get_underlay_channel()
+    tag = (await underlay.basic_consume(queue.name, deliver)).consumer_tag
+    assert tag is not None
     log.info("consuming", queue=queue.name)
     stopping = asyncio.ensure_future(stop.wait())
     lost = asyncio.ensure_future(queue.channel.closed())
-    await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    lost.cancel()
+    try:
+        while not stopping.done() and not lost.done():
+            waiting = asyncio.ensure_future(arrived.wait())
+            await asyncio.wait({waiting, stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            await asyncio.sleep(0)  # the rest of this turn's deliveries join the batch
+            while inbox and not lost.done():
+                batch, inbox[:] = inbox[:max_batch], inbox[max_batch:]
+                _spawn(_batch_guarded(handle_batch, batch))
+            arrived.clear()
+    finally:
+        stopping.cancel()
+        lost.cancel()
+    if stop.is_set():
+        await queue.cancel(tag)
+
+
+async def _batch_guarded(handle_batch: BatchHandler, batch: list[AbstractIncomingMessage]) -> None:
+    try:
+        await handle_batch(batch)
+    except Exception:
+        await _dead_letter_unsettled(batch)
+
+
+def _required(handler: Handler | None) -> Handler:
+    if handler is None:
+        raise TypeError("consume_until needs a handler or batches")
+    return handler
+
+
+async def _stop_consuming(
+    queue: AbstractQueue,
+    stop: asyncio.Event,
+    running: set[asyncio.Task[None]],
+    settler: Settler,
+    grace_seconds: float,
+) -> None:
     pending: set[asyncio.Task[None]] = set()
     if not stop.is_set():
         # The channel or its connection is gone: no message in flight can be acked any more,
         # and the broker hands every one of them out again; the caller consumes anew.
-        pending = set(in_flight)
+        pending = set(running)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         log.warning("consumer lost its channel", queue=queue.name, cancelled=len(pending))
         return
-    await queue.cancel(tag)
-    if in_flight:
-        _, pending = await asyncio.wait(set(in_flight), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    while running:  # a batch handler may spawn message handlers while it finishes
+        _, pending = await asyncio.wait(set(running), timeout=grace_seconds)
+        if pending:
+            break
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await settler.drained()
     log.info("stopped consuming", queue=queue.name, cancelled=len(pending))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from worker.store.access import (
     CATALOG_CHANNEL,
     MAX_WORKFLOWS_LISTED,
+    NOT_CACHED,
     Access,
     AccessCache,
     Membership,
@@ -50,6 +51,7 @@ from worker.store.updates import (
 __all__ = [
     "CATALOG_CHANNEL",
     "MAX_WORKFLOWS_LISTED",
+    "NOT_CACHED",
     "ROW_ERRORS",
     "Access",
     "AccessCache",

@@ -3,6 +3,7 @@ workflows a person belongs to."""
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,13 @@ async def load_access(
 CATALOG_CHANNEL = "mti_catalog"  # NOTIFY payload: the id of a workflow that changed
 
 
+class NotCached(enum.Enum):
+    NOT_CACHED = "not cached"
+
+
+NOT_CACHED = NotCached.NOT_CACHED
+
+
 class AccessCache:
     """Recently loaded `Access` answers, so the hot path skips a query per invocation.
 
@@ -95,12 +103,21 @@ class AccessCache:
         for key in [k for k in self._entries if k[0] == workflow_id]:
             del self._entries[key]
 
+    def cached(
+        self, workflow_id: str, user_id: str, trigger_id: str | None
+    ) -> Access | NotCached | None:
+        """The cached answer, without a read; `NOT_CACHED` when there is none."""
+        cached = self._entries.get((workflow_id, user_id, trigger_id))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return NOT_CACHED
+
     async def load(self, workflow_id: str, user_id: str, trigger_id: str | None) -> Access | None:
+        found = self.cached(workflow_id, user_id, trigger_id)
+        if not isinstance(found, NotCached):
+            return found
         key = (workflow_id, user_id, trigger_id)
         now = time.monotonic()
-        cached = self._entries.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         access = await load_access(self._pool, workflow_id, user_id, trigger_id)
         if len(self._entries) > 100_000:
             self._entries.clear()
