@@ -53,3 +53,25 @@ def storable_problems(value: Any) -> Iterator[tuple[Links, str, str]]:
             for key in item:
                 if problem := unstorable(key):
                     yield (links, key), "unstorable_text", f"member name: {problem}"
+
+
+def plainly_storable(value: Any) -> bool:
+    """One pass that builds no paths: True when `storable_problems` would find nothing (the
+    common case, so the walk that says where runs only when there is something to say)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if unstorable(item):
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if unstorable(key):
+                    return False
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True

@@ -25,7 +25,7 @@ from typing import Any
 import h11
 import httptools
 
-from contracts.documents import storable_problems
+from contracts.documents import plainly_storable, storable_problems
 from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
@@ -60,6 +60,8 @@ def event_errors(
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
     """The request's own storability rule, on what goes out (one code: where it came from is
     the event, not a value the caller wrote as such)."""
+    if plainly_storable(document):
+        return []
     errors = BoundedErrors()
     for links, _, problem in storable_problems(document):
         errors.add(partial(field_error, "", links, "unstorable", problem))

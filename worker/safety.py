@@ -278,17 +278,61 @@ def _urls_in(text: str) -> Iterator[str]:
                 yield link
 
 
+# Texts this long are judged afresh each time rather than kept in the cache of verdicts.
+_CACHED_TEXT_CHARS = 1024
+
+
+def _text_problem(text: str, any_scheme: bool) -> str | None:
+    """Why a URL this text holds may not be used, or None (also for text that holds none)."""
+    if ":" not in text:
+        return None
+    if len(text) > _CACHED_TEXT_CHARS:
+        return _judged_text(text, any_scheme)
+    return _cached_text_problem(text, any_scheme)
+
+
+def _judged_text(text: str, any_scheme: bool) -> str | None:
+    for url in _urls_in(text):
+        if problem := url_problem(url, any_scheme=any_scheme):
+            return problem
+    return None
+
+
+# An event carries the same URLs invocation after invocation (a repository's API links).
+_cached_text_problem = lru_cache(maxsize=8192)(_judged_text)
+
+
+def _no_url_problem(value: Any, any_scheme: bool) -> bool:
+    """One pass that builds no paths: True when no string or member name of the value holds a
+    URL `url_errors` would refuse (the common case, so the walk that says where runs only when
+    there is something to say)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _text_problem(item, any_scheme):
+                return False
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _text_problem(key, any_scheme):
+                    return False
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
     """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
     must be http(s) (with `any_scheme`: of any scheme but `file`) to a public host."""
+    if _no_url_problem(value, any_scheme):
+        return []
     errors = BoundedErrors()
     for links, _, item in walk(value):
         texts: list[tuple[Links, str]] = [(links, item)] if isinstance(item, str) else []
         if isinstance(item, dict):
             texts += [((links, key), key) for key in item if ":" in key]
         for at, text in texts:
-            for url in _urls_in(text):
-                if problem := url_problem(url, any_scheme=any_scheme):
-                    errors.add(partial(field_error, base, at, "unsafe_url", problem))
-                    break
+            if problem := _text_problem(text, any_scheme):
+                errors.add(partial(field_error, base, at, "unsafe_url", problem))
     return errors.result()
