@@ -8,6 +8,7 @@ seconds first (`30 0 9 * * 1-5` is 09:00:30 on weekdays), as in Quartz, Spring a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,12 +21,23 @@ from worker.resolvers.base import InvalidInvocation, Resolution, invalid
 from worker.resolvers.reproducing import expressible
 
 
+@lru_cache(maxsize=256)
+def _schedule(expression: str) -> croniter:
+    """The parsed schedule, one per expression: parsing costs more than finding a firing, and
+    a schedule is moved to each time it is asked about (`set_current`)."""
+    return croniter(expression, 0, second_at_beginning=with_seconds(expression))
+
+
+def _next_after(expression: str, moment: datetime) -> datetime:
+    schedule = _schedule(expression)
+    schedule.set_current(moment, force=True)
+    following: datetime = schedule.get_next(datetime)
+    return following
+
+
 def _fires_at(expression: str, moment: datetime) -> bool:
     """True when the schedule fires exactly at `moment` (to the second)."""
-    following = croniter(
-        expression, moment - timedelta(seconds=1), second_at_beginning=with_seconds(expression)
-    ).get_next(datetime)
-    return bool(following == moment)
+    return _next_after(expression, moment - timedelta(seconds=1)) == moment
 
 
 def most_recent_firing(expression: str, moment: datetime) -> datetime:
@@ -35,9 +47,9 @@ def most_recent_firing(expression: str, moment: datetime) -> datetime:
         floor = floor.replace(second=0)
     if _fires_at(expression, floor):
         return floor
-    previous: datetime = croniter(
-        expression, floor, second_at_beginning=with_seconds(expression)
-    ).get_prev(datetime)
+    schedule = _schedule(expression)
+    schedule.set_current(floor, force=True)
+    previous: datetime = schedule.get_prev(datetime)
     return previous
 
 
