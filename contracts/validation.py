@@ -7,24 +7,33 @@ cannot run is a problem of the schema (`schema_problems`), found where it is dec
 
 The formats the parameter schemas declare (`contracts.formats`: `iso-date-time`, `mailbox`,
 `base64`; JSON Schema's `ipv4`, `ipv6`) are checked, and said in words a person reads.
+
+Each schema is also compiled by jsonschema-rs (`CompiledSchema`), the worker's fast path: what
+it finds valid is; otherwise jsonschema finds the errors (`jsonschema_errors`), word for word as
+ever. It must never accept what jsonschema refuses, so it applies only where the two agree:
+patterns RE2 and its linear-time `regex` engine read alike, formats checked by jsonschema's own
+functions, values as a JSON parser makes them. Anything else (`\\s` in a pattern, `multipleOf`,
+a remote `$ref`, an infinite number, a tuple) is jsonschema's alone.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
+from math import isfinite
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker, validators
+import jsonschema_rs
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
-from contracts.evaluation import evaluated_members
+from contracts.evaluation import LinearValidator, additional_members, shown, shown_value
 from contracts.formats import FORMAT_MESSAGES, is_base64, is_date_time, is_mailbox
 from contracts.models import MAX_ERROR_PATH, MAX_ERRORS, TRUNCATED, FieldError, more_errors
-from contracts.regex import RegexError, linear, search
-from contracts.specs import NO_LINE_BREAKS
+from contracts.regex import RegexError, linear
+from contracts.specs import JSON_SCHEMA_DIALECT, NO_LINE_BREAKS
 
 _FORMATS = FormatChecker()
 
@@ -84,102 +93,132 @@ class BoundedErrors:
         return [*self.found, *([more_errors(self.left_out)] if self.left_out else [])]
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not search(pattern, instance):
-        yield ValidationError(f"{_shown(instance)} does not match {pattern!r}")
-
-
-def _pattern_properties(
-    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "object"):
-        return
-    for pattern, subschema in patterns.items():
-        for key, value in instance.items():
-            if search(pattern, key):
-                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
-
-
-def _additional(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    declared, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
-    return [
-        key for key in instance if key not in declared and not any(search(p, key) for p in patterns)
-    ]
-
-
-def _additional_properties(
-    validator: Any, additional: Any, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "object"):
-        return
-    extras = _additional(instance, schema)
-    if validator.is_type(additional, "object"):
-        for extra in extras:
-            yield from validator.descend(instance[extra], additional, path=extra)
-    elif not additional and extras:
-        yield ValidationError(f"Additional properties are not allowed ({len(extras)} found)")
-
-
-def _unevaluated_properties(
-    validator: Any, unevaluated: Any, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    """One error per member no part of the schema evaluates, at the member itself."""
-    if not validator.is_type(instance, "object"):
-        return
-    evaluated = evaluated_members(validator, instance, schema)
-    for name in [key for key in instance if key not in evaluated]:
-        if validator.is_type(unevaluated, "object"):
-            yield from validator.descend(instance[name], unevaluated, path=name)
-        elif not unevaluated:
-            yield ValidationError(_unexpected(name, instance, schema), path=[name])
-
-
-def _unexpected(name: str, instance: dict[str, Any], schema: dict[str, Any]) -> str:
-    """Why a member is not expected: no part of the schema has it, or only a branch that other
-    values select ("'ref' does not apply when event_type is 'issues'")."""
-    for branch in schema.get("allOf", []):
-        condition, then = (
-            (branch.get("if"), branch.get("then")) if isinstance(branch, dict) else (None, None)
-        )
-        if not (isinstance(condition, dict) and isinstance(then, dict)):
-            continue
-        if name in then.get("properties", {}):
-            deciding = " and ".join(
-                f"{key} is {_shown_value(instance[key])}" if key in instance else f"{key} is absent"
-                for key in condition.get("properties", {})
-            )
-            return f"{_shown(name)} does not apply when {deciding}"
-    return f"unknown parameter {_shown(name)}"
-
-
-# jsonschema's own keywords call `re.search`; these are the same keywords on RE2.
-_LinearValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    {
-        "pattern": _pattern,
-        "patternProperties": _pattern_properties,
-        "additionalProperties": _additional_properties,
-        "unevaluatedProperties": _unevaluated_properties,
-    },
+# What jsonschema-rs may read otherwise than jsonschema: `multipleOf` (jsonschema divides
+# floats), dynamic and recursive references, base URIs, anchors. Such a schema has no fast path.
+_NOT_COMPILED = {"multipleOf", "$dynamicRef", "$dynamicAnchor", "$recursiveRef"}
+_NOT_COMPILED |= {"$recursiveAnchor", "$id", "$anchor", "$vocabulary"}
+# Pattern syntax RE2 and jsonschema-rs's `regex` engine read alike: literals, `.`, anchors,
+# groups (`(?:` the only flag), alternation, repetition, classes of literals and ranges (none of
+# the regex crate's `&&`, `--`, `~~`), escaped punctuation, `\xHH`, control escapes, and `\d`
+# `\w` (ASCII on both, checked over every code point). Not `\s` nor `\b`: jsonschema-rs reads
+# them as ECMA-262 does (Unicode spaces), RE2 as ASCII.
+_ESCAPE = r"\\(?:[dDwWrntfv\\.*+?()\[\]{}|^$/-]|x[0-9A-Fa-f]{2})"
+_SHARED_SYNTAX = linear(
+    rf"(?:[^\\\[\]{{}}]|{_ESCAPE}|\{{[0-9]+(?:,[0-9]*)?\}}|\[\^?(?:[^\\\[\]]|{_ESCAPE})+\])*"
 )
+_PLAIN_DEPTH = 128  # jsonschema-rs reads a value recursively, on the machine's stack
+_SCALARS = {str, int, float, bool, type(None)}
 
 
-def _shown(instance: str) -> str:
-    return repr(instance if len(instance) <= 64 else instance[:64] + TRUNCATED)
+def _why_not_compiled(schema: Any) -> tuple[str | None, set[str]]:
+    """Why jsonschema-rs's verdict on the schema cannot be trusted (None if it can), and the
+    formats it names. Every member is looked at, schema or not: a false alarm costs time only."""
+    formats: set[str] = set()
+    if unrun := next(_pattern_problems(schema, ()), None):  # jsonschema would raise: not hidden
+        return f"RE2 cannot run a pattern: {unrun[1]}", formats
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        stack += node if isinstance(node, list) else []
+        for key, value in node.items() if isinstance(node, dict) else ():
+            stack.append(value)
+            formats |= {value} if key == "format" and isinstance(value, str) else set()
+            named = value if key == "patternProperties" and isinstance(value, dict) else {}
+            patterns = [value, *named] if key == "pattern" else [*named]
+            if key in _NOT_COMPILED:
+                return f"{key} may mean something else to jsonschema-rs", formats
+            if key == "$schema" and value != JSON_SCHEMA_DIALECT:
+                return f"the dialect {value!r} is not Draft 2020-12", formats
+            if key == "$ref" and not str(value).startswith("#"):
+                return f"the reference {value!r} is not local", formats
+            if unlike := [p for p in patterns if isinstance(p, str) and not _read_alike(p)]:
+                return f"the pattern {unlike[0]!r} may not match alike", formats
+    return None, formats
 
 
-def _shown_value(value: Any) -> str:
-    return _shown(value) if isinstance(value, str) else _shown(json.dumps(value))[1:-1]
+def _read_alike(pattern: str) -> bool:
+    return (
+        _SHARED_SYNTAX.fullmatch(pattern) is not None
+        and pattern.count("(?") == pattern.count("(?:")
+        and not any(operation in pattern for operation in ("&&", "--", "~~"))
+    )
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether both libraries read `value` alike, as JSON a parser made: no tuple (an array to
+    jsonschema-rs only), no infinity (none to it), no lone surrogate in a name, no deep nesting."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict and depth < _PLAIN_DEPTH:
+            if not all(type(name) is str and _encodes(name) for name in item):
+                return False
+            stack += [(member, depth + 1) for member in item.values()]
+        elif type(item) is list and depth < _PLAIN_DEPTH:
+            stack += [(member, depth + 1) for member in item]
+        elif (type(item) is float and not isfinite(item)) or type(item) not in _SCALARS:
+            return False
+    return True
+
+
+def _encodes(name: str) -> bool:
+    return name.isascii() or not any("\ud800" <= char <= "\udfff" for char in name)
+
+
+class CompiledSchema:
+    """A schema compiled by jsonschema (`errors_of`) and, where the two agree, by jsonschema-rs
+    (`accepts`, the fast path, calling jsonschema's own format checks). `fallback` says why there
+    is no fast path, when there is none."""
+
+    def __init__(self, schema_json: str) -> None:
+        schema = json.loads(schema_json)
+        self.jsonschema = LinearValidator(schema, format_checker=_FORMATS)
+        self.fast: jsonschema_rs.Validator | None = None
+        self.fallback, formats = _why_not_compiled(schema)
+        if self.fallback is not None:
+            return
+        try:
+            self.fast = jsonschema_rs.Draft202012Validator(
+                schema,
+                formats={name: partial(_FORMATS.conforms, format=name) for name in formats},
+                validate_formats=True,
+                pattern_options=jsonschema_rs.RegexOptions(),  # linear time, like RE2
+                offline=True,
+            )
+        except Exception as exc:  # whatever it refuses, jsonschema reads alone
+            self.fallback = f"jsonschema-rs cannot compile it: {exc}".splitlines()[0]
+
+    def accepts(self, instance: Any) -> bool:
+        """Whether jsonschema-rs finds the instance valid; False when it cannot say."""
+        try:
+            return self.fast is not None and _plain_json(instance) and self.fast.is_valid(instance)
+        except Exception:  # a value it cannot read: jsonschema decides
+            return False
+
+    def errors_of(self, instance: Any, base: str = "") -> list[FieldError]:
+        return _errors(self.jsonschema, instance, base)
+
+
+# Callers pass the same schema objects again (the specs', the kinds' cached narrowed ones, a
+# cached trigger's config): found by identity, they are not serialised again for the key. An
+# entry holds its schema, so its id is not reused meanwhile. (A validated schema is not changed.)
+_BY_IDENTITY: dict[int, tuple[Any, CompiledSchema]] = {}
+
+
+def compiled_schema(schema: Mapping[str, Any]) -> CompiledSchema:
+    """The schema compiled, once per distinct schema."""
+    if (found := _BY_IDENTITY.get(id(schema))) is not None and found[0] is schema:
+        return found[1]
+    compiled = _compiled_schema(json.dumps(schema, sort_keys=True))
+    if len(_BY_IDENTITY) >= 256:
+        del _BY_IDENTITY[next(iter(_BY_IDENTITY))]
+    _BY_IDENTITY[id(schema)] = (schema, compiled)
+    return compiled
 
 
 @lru_cache(maxsize=256)
-def _compiled(schema_json: str) -> Any:
-    return _LinearValidator(json.loads(schema_json), format_checker=_FORMATS)
-
-
-def _validator(schema: Mapping[str, Any]) -> Any:
-    # Compiling a validator costs far more than one validation; key the cache on the JSON text.
-    return _compiled(json.dumps(schema, sort_keys=True))
+def _compiled_schema(schema_json: str) -> CompiledSchema:
+    return CompiledSchema(schema_json)
 
 
 def schema_problems(schema: Any, path: str) -> list[FieldError]:
@@ -229,7 +268,7 @@ def _pattern_problems(schema: Any, at: tuple[str | int, ...]) -> Iterator[tuple[
 def _extra_properties(error: ValidationError) -> list[str]:
     schema: Any = error.schema if isinstance(error.schema, dict) else {}
     instance: Any = error.instance
-    return _additional(instance, schema)[:MAX_ERRORS]
+    return additional_members(instance, schema)[:MAX_ERRORS]
 
 
 def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
@@ -241,7 +280,7 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
             FieldError(
                 path=f"{at}{pointer([name], limit=MAX_ERROR_PATH)}",
                 code="invalid_name",
-                message=f"invalid name {_shown(name)}",
+                message=f"invalid name {shown(name)}",
             )
         ]
     if error.validator == "not" and error.validator_value == NO_LINE_BREAKS["not"]:
@@ -266,7 +305,7 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
         return [
             FieldError(
                 path=f"{at}{pointer([name], limit=MAX_ERROR_PATH)}",
-                message=f"unknown parameter {_shown(name)}",
+                message=f"unknown parameter {shown(name)}",
                 code="unknown",
             )
             for name in _extra_properties(error)
@@ -274,7 +313,7 @@ def _field_errors(error: ValidationError, base: str) -> list[FieldError]:
     if error.validator == "unevaluatedProperties":  # one error per member, at the member
         return [FieldError(path=at, message=error.message, code="unknown")]
     if choices := _choices_of(error):  # a oneOf of titled constants is an enum
-        message = f"{_shown_value(error.instance)} is not one of {choices!r}"
+        message = f"{shown_value(error.instance)} is not one of {choices!r}"
         return [FieldError(path=at, message=message, code="enum")]
     if formats := _formats_of(error):
         said = " or ".join(FORMAT_MESSAGES[f].removeprefix("must be ") for f in formats)
@@ -333,13 +372,23 @@ def _formats_of(error: ValidationError) -> list[str]:
 
 def validate(schema: Mapping[str, Any], instance: Any, base: str = "") -> list[FieldError]:
     """Every violation of `schema` by `instance`, ordered by path; `base` prefixes each path."""
-    errors = sorted(_validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.path)))
+    compiled = compiled_schema(schema)
+    return [] if compiled.accepts(instance) else compiled.errors_of(instance, base)
+
+
+def jsonschema_errors(schema: Mapping[str, Any], instance: Any, base: str = "") -> list[FieldError]:
+    """`validate` by jsonschema alone, without the fast path: what the fast path is held to."""
+    return compiled_schema(schema).errors_of(instance, base)
+
+
+def _errors(validator: Any, instance: Any, base: str) -> list[FieldError]:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
     # jsonschema reports `required` once per missing name; each of those lists every name.
     # Only the errors an answer can show are made into field errors (the rest are counted by
     # the answer's bound), so a request of many bad values costs no more than a few.
-    shown = errors[: MAX_ERRORS + 1]
-    unique = {(f.path, f.code, f.message): f for e in shown for f in _field_errors(e, base)}
-    left_out = len(errors) - len(shown)
+    made = errors[: MAX_ERRORS + 1]
+    unique = {(f.path, f.code, f.message): f for e in made for f in _field_errors(e, base)}
+    left_out = len(errors) - len(made)
     return [*unique.values(), *([more_errors(left_out)] if left_out else [])]
 
 
