@@ -8,6 +8,7 @@ from __future__ import annotations
 from email import message_from_string, policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from functools import lru_cache
 from typing import Any
 
 from contracts.models import FieldError
@@ -44,10 +45,17 @@ def _header(name: str, value: str) -> Any:
 def mailboxes(field: str) -> list[str]:
     """Every address in an address field as the `email` package reads it, lower-cased:
     `From: a@x, b@y` names two senders, not one."""
+    return list(_mailboxes(field))
+
+
+# The same few addresses are read several times per message (checks, filters, the sender's
+# domain) and message after message; the email package's parser is slow.
+@lru_cache(maxsize=4096)
+def _mailboxes(field: str) -> tuple[str, ...]:
     try:
-        return [a.addr_spec.lower() for a in _header("To", field).addresses]
+        return tuple(a.addr_spec.lower() for a in _header("To", field).addresses)
     except (ValueError, TypeError, IndexError):
-        return []
+        return ()
 
 
 def address_of(mailbox: str) -> str:
@@ -55,6 +63,7 @@ def address_of(mailbox: str) -> str:
     return next(iter(mailboxes(mailbox)), "")
 
 
+@lru_cache(maxsize=4096)
 def decoded(value: str) -> str:
     """A header value as the `email` package reads it: RFC 2047 encoded words decoded, in any
     charset, known or not (`=?x-foo?q?=0D=0A?=` is a CR LF to it). A CR or LF there is a header
