@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 
 from contracts.models import (
     MAX_ANSWER_BYTES,
@@ -23,6 +25,7 @@ from worker.resources import Resources
 from worker.settings import Settings
 from worker.shim.app import create_app
 from worker.shim.panel import PANEL_CSP
+from worker.shim.routes import executions, health, invoke, reads, stream
 from worker.shim.routes.executions import execution_summary
 from worker.shim.routes.invoke import answer_content
 
@@ -165,3 +168,30 @@ def test_a_large_answer_s_preview_is_cut_to_keep_it_bounded() -> None:
     assert body["trigger_data"] == result.model_dump(mode="json")["trigger_data"]
     preview = body["wire_preview"]
     assert preview["text"].endswith("more characters]")
+
+
+def _sync_calls(dependant: Any) -> list[str]:
+    """The plain functions among a route's endpoint and its dependencies, at any depth."""
+    found = []
+    for dependency in [dependant, *dependant.dependencies]:
+        call = dependency.call
+        if call is None:
+            continue
+        method = getattr(call, "__call__", None)  # noqa: B004 -- an instance's async __call__
+        awaited = any(
+            inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f) for f in (call, method)
+        )
+        if not awaited:
+            found.append(getattr(call, "__qualname__", repr(call)))
+        if dependency is not dependant:
+            found += _sync_calls(dependency)
+    return found
+
+
+def test_no_route_runs_on_a_worker_thread() -> None:
+    # A plain `def` endpoint or dependency is run by FastAPI on a thread of its pool: a hop per
+    # request that cost the shim a fifth of its CPU. The service's own are all `async def`.
+    routers = [reads.router, invoke.router, executions.router, stream.router, health.router]
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 10
+    assert {r.path: calls for r in routes if (calls := _sync_calls(r.dependant))} == {}
