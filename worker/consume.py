@@ -176,24 +176,35 @@ class BatchConsumer(Consumer[T, R]):
         self._batch_role = role
 
     async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        """Parse and admit each message, run the admitted ones together, then settle every
+        message in arrival order (an ack or a dead letter does not suspend, so the batches
+        that a role finishes in order settle in order: dead letters keep arrival order)."""
         started = time.perf_counter()
         role = self._batch_role
+        settled: dict[int, Outcome] = {}
         admitted: list[tuple[AbstractIncomingMessage, T]] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             try:
                 item = self.parse(message.body)
             except (ValidationError, ValueError) as exc:
-                await self.settle(message, await role.malformed(message, exc))
+                settled[index] = await role.malformed(message, exc)
                 continue
             with structlog.contextvars.bound_contextvars(**role.context(item)):
                 outcome = await role.admit(message, item)
             if outcome is None:
                 admitted.append((message, item))
             else:
-                await self.settle(message, outcome)
-        results = await self._batch_through_outages(admitted)
+                settled[index] = outcome
+        results = iter(zip(admitted, await self._batch_through_outages(admitted), strict=True))
         failures = []
-        for (message, item), result in zip(admitted, results, strict=True):
+        for index, message in enumerate(messages):
+            if index in settled:
+                if settled[index] is Outcome.RETRY:  # waits out a backoff: not in line
+                    failures.append(self.settle(message, Outcome.RETRY))
+                else:
+                    await self.settle(message, settled[index])
+                continue
+            (_, item), result = next(results)
             if isinstance(result, Exception):
                 failures.append(self._settle_failed(message, item, result))
                 continue

@@ -186,7 +186,7 @@ async def run_scheduler(resources: Resources, stop: asyncio.Event) -> None:
     updates = ExecutionUpdates(settings, resources.pool)
 
     async def scheduler_on(_channel: AbstractChannel) -> amqp.BatchHandler:
-        return amqp.one_by_one(scheduler.handle)
+        return scheduler.handle_batch
 
     async def updates_on(_channel: AbstractChannel) -> amqp.BatchHandler:
         return amqp.one_by_one(updates.handle)

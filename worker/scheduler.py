@@ -32,7 +32,7 @@ from contracts.models import TriggerEvent
 from contracts.redaction import Redaction
 from contracts.triggers import trigger_redaction
 from worker import metrics, store
-from worker.consume import Consumer, Outcome
+from worker.consume import BatchConsumer, Outcome
 from worker.outage import Dependencies
 from worker.settings import Settings
 
@@ -65,7 +65,7 @@ class Scheduler:
 
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._consumer = Consumer(
+        self._consumer = BatchConsumer(
             self,
             settings,
             Dependencies.of("scheduler", settings, pool),
@@ -84,6 +84,9 @@ class Scheduler:
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         await self._consumer.handle(message)
+
+    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        await self._consumer.handle_batch(messages)
 
     # The role's part of the lifecycle (worker/consume.py).
 
@@ -118,6 +121,19 @@ class Scheduler:
     async def run(self, message: AbstractIncomingMessage, event: TriggerEvent) -> str | None:
         """Its execution id once its row is committed (the ack follows), None if seen before."""
         return await self._record(event)
+
+    async def run_batch(
+        self, items: list[tuple[AbstractIncomingMessage, TriggerEvent]]
+    ) -> list[str | Exception | None]:
+        """Each event's execution id once its row is committed, None if seen before; or why
+        it was not recorded. The events join the next batch insert together."""
+        recorded = [self._record(event) for _, event in items]
+        results: list[str | Exception | None] = []
+        for result in await asyncio.gather(*recorded, return_exceptions=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled: the batch goes back to the queue unacked
+            results.append(result)
+        return results
 
     def failed(self, event: TriggerEvent, error: Exception) -> Outcome:
         if isinstance(error, store.UnrecordableEvent):

@@ -1,7 +1,8 @@
-"""Coalesced acks (`worker.amqp.consuming.Settler`) against a model of the broker's view of one
-channel: whatever the order in which a channel's deliveries are acked, rejected or requeued,
-and however those fall into loop turns, every delivery is settled exactly once, as its handler
-said, and no `multiple` ack covers a delivery that is still held (for a retry, or in work)."""
+"""Coalesced settling (`worker.amqp.consuming.Settler`) against a model of the broker's view of
+one channel: whatever the order in which a channel's deliveries are acked, rejected or
+requeued, and however those fall into loop turns, every delivery is settled exactly once, as
+its handler said, dead letters keep the order they were given in, and no `multiple` ack covers
+a delivery that is still held (for a retry, or in work)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Channel:
     def __init__(self) -> None:
         self.outstanding: set[int] = set()
         self.settled: dict[int, str] = {}
+        self.rejected: list[int] = []  # the order dead letters reach their queue in
         self.frames = 0
 
     def settle(self, tag: int, how: str, multiple: bool) -> None:
@@ -44,6 +46,7 @@ class Delivery:
 
     async def reject(self, requeue: bool = False) -> None:
         self.channel.settle(self.delivery_tag, "reject", False)
+        self.channel.rejected.append(self.delivery_tag)
 
     async def nack(self, requeue: bool = True, multiple: bool = False) -> None:
         self.channel.settle(self.delivery_tag, "requeue", multiple)
@@ -61,6 +64,8 @@ OUTCOMES = st.sampled_from(["ack", "reject", "requeue", "held"])
 def test_every_delivery_is_settled_once_as_its_handler_said(
     outcomes: list[str], order: Any, turns: list[int]
 ) -> None:
+    rejected_in_order: list[int] = []
+
     async def scenario() -> Channel:
         channel, settler = Channel(), Settler()
         deliveries = [Delivery(channel, tag) for tag in range(1, len(outcomes) + 1)]
@@ -77,7 +82,8 @@ def test_every_delivery_is_settled_once_as_its_handler_said(
                 if how == "ack":
                     settler.ack(delivery)  # type: ignore[arg-type]
                 elif how == "reject":
-                    await settler.reject(delivery)  # type: ignore[arg-type]
+                    settler.reject(delivery)  # type: ignore[arg-type]
+                    rejected_in_order.append(delivery.delivery_tag)
                 else:
                     await settler.requeue(delivery)  # type: ignore[arg-type]
             await asyncio.sleep(0)
@@ -89,6 +95,7 @@ def test_every_delivery_is_settled_once_as_its_handler_said(
     assert channel.settled == expected
     held = {tag for tag, how in enumerate(outcomes, start=1) if how == "held"}
     assert channel.outstanding == held
+    assert channel.rejected == rejected_in_order  # dead letters in the order given
 
 
 def test_acks_of_one_loop_turn_go_out_as_one_frame() -> None:

@@ -7,10 +7,11 @@ batch handler: a role that does each stage once for the lot (the invoke worker: 
 pipeline, its events' confirms in flight together) pays per-message costs once per batch. A
 role that handles messages one by one gets a task per message, as before.
 
-Acks are coalesced: those given in one loop turn go out together, as one `basic.ack` with
-`multiple` up to the highest delivery tag below which nothing is left unsettled on the channel
-(a message held for a retry, or still being handled, is never covered), and one by one above
-it. A reject or a requeue goes out at once, so dead letters keep the order they are given in.
+Acks and rejects are coalesced (`Settler`): those given in one loop turn go out together at
+its end, rejects first in the order given (so dead letters keep it), then the acks as one
+`basic.ack` with `multiple` up to the highest delivery tag below which nothing is left
+unsettled on the channel (a message held for a retry, or still being handled, is never
+covered), and one by one above it. A requeue after a backoff goes out at once.
 """
 
 from __future__ import annotations
@@ -37,29 +38,27 @@ MAX_BATCH = 64  # deliveries per batch: a prefetch of 200 keeps a few batches in
 
 
 class Settler:
-    """The settling of one channel's deliveries: acks coalesced per loop turn, rejects and
-    requeues at once. Knows every delivery not yet settled, so a `multiple` ack never covers
-    one of them."""
+    """The settling of one channel's deliveries. Acks and rejects given in one loop turn go
+    out together at its end, without the caller waiting: the rejects first, in the order they
+    were given (dead letters keep it), then the acks, as one `multiple` ack up to the lowest
+    delivery still unsettled and one by one above it. Requeues (after a backoff) go at once.
+    Knows every delivery not yet settled, so a `multiple` ack never covers one of them."""
 
     def __init__(self) -> None:
         self._unsettled: dict[int, AbstractIncomingMessage] = {}
         self._acks: list[AbstractIncomingMessage] = []
+        self._rejects: list[AbstractIncomingMessage] = []
         self._flushing: asyncio.Task[None] | None = None
 
     def delivered(self, message: AbstractIncomingMessage) -> None:
         self._unsettled[_tag(message)] = message
 
     def ack(self, message: AbstractIncomingMessage) -> None:
-        """Ack once this loop turn ends, with the others acked in it."""
-        self._unsettled.pop(_tag(message), None)
-        self._acks.append(message)
-        if self._flushing is None:
-            loop = asyncio.get_running_loop()
-            self._flushing = loop.create_task(self._flush())
+        self._settle_later(message, self._acks)
 
-    async def reject(self, message: AbstractIncomingMessage) -> None:
-        self._unsettled.pop(_tag(message), None)
-        await message.reject(requeue=False)
+    def reject(self, message: AbstractIncomingMessage) -> None:
+        """Dead-letter the message (rejected without requeue)."""
+        self._settle_later(message, self._rejects)
 
     async def requeue(self, message: AbstractIncomingMessage) -> None:
         self._unsettled.pop(_tag(message), None)
@@ -70,14 +69,25 @@ class Settler:
         return _tag(message) in self._unsettled
 
     async def drained(self) -> None:
-        """Every ack given so far has been written."""
+        """Every ack and reject given so far has been written."""
         while self._flushing is not None:
             await asyncio.shield(self._flushing)
 
+    def _settle_later(
+        self, message: AbstractIncomingMessage, into: list[AbstractIncomingMessage]
+    ) -> None:
+        self._unsettled.pop(_tag(message), None)
+        into.append(message)
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(0)  # let the rest of this loop turn add its acks
+            await asyncio.sleep(0)  # let the rest of this loop turn add its own
+            rejects, self._rejects = self._rejects, []
             acks, self._acks = sorted(self._acks, key=_tag), []
+            for message in rejects:
+                await message.reject(requeue=False)
             barrier = min(self._unsettled, default=None)
             covered = [m for m in acks if barrier is None or _tag(m) < barrier]
             if covered:
@@ -85,10 +95,10 @@ class Settler:
             for message in acks[len(covered) :]:
                 await message.ack()
         except Exception:  # the channel is gone: the broker hands the messages out again
-            log.warning("could not ack; the broker redelivers", exc_info=True)
+            log.warning("could not settle; the broker redelivers", exc_info=True)
         finally:
             self._flushing = None
-            if self._acks:  # acks given while this flush was writing
+            if self._acks or self._rejects:  # given while this flush was writing
                 self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
 
@@ -111,12 +121,13 @@ async def ack(message: AbstractIncomingMessage) -> None:
 
 
 async def reject(message: AbstractIncomingMessage) -> None:
-    """Dead-letter a consumed message (rejected without requeue), at once."""
+    """Dead-letter a consumed message (rejected without requeue): in order with the other
+    rejects of its channel when it came through `consume_until`, at once otherwise."""
     settler = _SETTLER.get()
     if settler is None:
         await message.reject(requeue=False)
     else:
-        await settler.reject(message)
+        settler.reject(message)
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:
