@@ -13,10 +13,12 @@ import hashlib
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 import structlog
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from contracts.models import InvokeRequest, InvokeResult, InvokeStatus
 from contracts.topology import Topology
@@ -51,7 +53,20 @@ class _RedisRecords:
             return fallback
 
 
+# KEYS[i] set to ARGV[2i - 1] for ARGV[2i] seconds: a batch's answers in one command.
+_SET_ALL = """
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+end
+return #KEYS
+"""
+
+
 class InvocationStatusStore(_RedisRecords):
+    @cached_property
+    def _set_all(self) -> AsyncScript:
+        return self._redis.register_script(_SET_ALL)
+
     def key(self, invocation_id: str) -> str:
         return self._topology.redis_key("invocation", invocation_id)
 
@@ -74,16 +89,13 @@ class InvocationStatusStore(_RedisRecords):
         await self.save_many([result])
 
     async def save_many(self, results: list[InvokeResult]) -> None:
-        """Keep the answers, in one pipelined round trip: a final one for the full TTL, a
-        refusal only briefly (refused requests must not cost a day of storage each)."""
-        await self._guard(self._save_many(results), None)
-
-    async def _save_many(self, results: list[InvokeResult]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for result in results:
-                ttl = self._ttl if result.status.final else self._short_ttl
-                pipe.set(self.key(result.invocation_id), result.body(), ex=ttl)
-            await pipe.execute()
+        """Keep the answers, in one command: a final one for the full TTL, a refusal only
+        briefly (refused requests must not cost a day of storage each)."""
+        args: list[bytes | int] = []
+        for result in results:
+            args += [result.body(), self._ttl if result.status.final else self._short_ttl]
+        keys = [self.key(result.invocation_id) for result in results]
+        await self._guard(self._set_all(keys=keys, args=args), None)
 
     async def get(self, invocation_id: str) -> InvokeResult | None:
         raw = await self._guard(self._redis.get(self.key(invocation_id)), None)

@@ -1,4 +1,5 @@
-"""Rate limits per user (on one workflow) and per workflow, atomic in Redis: one round trip.
+"""Rate limits per user (on one workflow) and per workflow, atomic in Redis: one round trip
+(for a whole batch of invocations: one script call).
 
 Algorithm: GCRA (the generic cell rate algorithm, a leaky bucket kept as one timestamp).
 For a limit of N per minute, each invocation moves the key's "theoretical arrival time"
@@ -32,42 +33,55 @@ log = structlog.get_logger(__name__)
 
 PERIOD_MS = 60_000
 
-# KEYS: [the invocation's answer key, when ARGV[2] is '1'], then one key per limit.
-# ARGV: the period in ms, '1' or '0', then each limit's count per period.
-# Returns {1, 0, 0} counted, {0, i, retry_ms} refused by the i-th limit, or
-# {2, 0, 0, answer} when the invocation already succeeded (nothing counted).
+# Any number of invocations, each decided in turn as if alone, in one call.
+# ARGV: the period in ms, then per invocation: '1' or '0' (whether its answer key comes first
+# among its KEYS), the number of its limits, and each limit's count per period.
+# KEYS: per invocation, its answer key when it has one, then one key per limit.
+# Returns one reply per invocation: {1, 0, 0} counted, {0, i, retry_ms} refused by its i-th
+# limit, or {2, 0, 0, answer} when it already succeeded (nothing counted).
 _GCRA = """
-local first = 1
-if ARGV[2] == '1' then
-  first = 2
-  local answer = redis.call('GET', KEYS[1])
-  if answer then
-    local ok, doc = pcall(cjson.decode, answer)
-    if ok and type(doc) == 'table' and doc['success'] == true then
-      return {2, 0, 0, answer}
-    end
-  end
-end
+local period = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local period = tonumber(ARGV[1])
-local next_tats = {}
-for i = first, #KEYS do
-  local interval = period / tonumber(ARGV[i + 3 - first])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
-  if tat < now then tat = now end
-  local next_tat = tat + interval
-  local ahead = next_tat - now
-  if ahead > period then
-    return {0, i + 1 - first, math.ceil(ahead - period)}
+local k, a, out = 1, 2, {}
+while a <= #ARGV do
+  local has_answer, n = ARGV[a] == '1', tonumber(ARGV[a + 1])
+  a = a + 2
+  local result = nil
+  if has_answer then
+    local answer = redis.call('GET', KEYS[k])
+    k = k + 1
+    if answer then
+      local ok, doc = pcall(cjson.decode, answer)
+      if ok and type(doc) == 'table' and doc['success'] == true then
+        result = {2, 0, 0, answer}
+      end
+    end
   end
-  next_tats[i] = next_tat
+  if result == nil then
+    local next_tats = {}
+    for i = 0, n - 1 do
+      local tat = tonumber(redis.call('GET', KEYS[k + i]) or now)
+      if tat < now then tat = now end
+      local next_tat = tat + period / tonumber(ARGV[a + i])
+      if next_tat - now > period then
+        result = {0, i + 1, math.ceil(next_tat - now - period)}
+        break
+      end
+      next_tats[i] = next_tat
+    end
+    if result == nil then
+      for i = 0, n - 1 do
+        local ttl = math.max(1, math.ceil(next_tats[i] - now))
+        redis.call('SET', KEYS[k + i], tostring(next_tats[i]), 'PX', ttl)
+      end
+      result = {1, 0, 0}
+    end
+  end
+  k, a = k + n, a + n
+  out[#out + 1] = result
 end
-for i = first, #KEYS do
-  local ttl = math.max(1, math.ceil(next_tats[i] - now))
-  redis.call('SET', KEYS[i], tostring(next_tats[i]), 'PX', ttl)
-end
-return {1, 0, 0}
+return out
 """
 
 
@@ -121,8 +135,8 @@ class RateLimiter:
     async def acquire_many(
         self, invocations: Sequence[tuple[str, str, Limits, str | None]]
     ) -> list[Decision]:
-        """`acquire` for each (user, workflow, limits, answer key), in one pipelined round
-        trip: each decided as if alone, in order."""
+        """`acquire` for each (user, workflow, limits, answer key), in one call of the script
+        (one round trip, one command): each decided as if alone, in order."""
         calls = []
         for user_id, workflow_id, limits, answer_key in invocations:
             per_minute = {
@@ -130,19 +144,22 @@ class RateLimiter:
                 "workflow": limits.per_workflow_per_minute,
             }
             calls.append((self._invocation_keys(user_id, workflow_id), per_minute, answer_key))
+        keys: list[str] = []
+        args: list[int] = [PERIOD_MS]
+        for scoped, per_minute, answer_key in calls:
+            more_keys, more_args = _script_call(scoped, per_minute, answer_key)
+            keys += more_keys
+            args += more_args
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for keys, per_minute, answer_key in calls:
-                    await self._script(*_script_call(keys, per_minute, answer_key), client=pipe)
-                replies = await pipe.execute()
+            replies = await self._script(keys=keys, args=args)
         except REDIS_ERRORS:
             if not self._fail_open:
                 raise  # fail closed: the requests wait for Redis (retried with backoff)
             log.warning("rate limiter unavailable; failing open", invocations=len(calls))
             return [Decision(allowed=True) for _ in calls]
         return [
-            _decision(reply, list(keys), per_minute)
-            for reply, (keys, per_minute, _) in zip(replies, calls, strict=True)
+            _decision(reply, list(scoped), per_minute)
+            for reply, (scoped, per_minute, _) in zip(replies, calls, strict=True)
         ]
 
     async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
@@ -162,7 +179,7 @@ class RateLimiter:
         scope that refuses and when to come back; or the answer under `answer_key`."""
         script_keys, args = _script_call(keys, per_minute, answer_key)
         try:
-            reply = await self._script(keys=script_keys, args=args)
+            (reply,) = await self._script(keys=script_keys, args=[PERIOD_MS, *args])
         except REDIS_ERRORS:
             if not self._fail_open:
                 raise  # fail closed: the request waits for Redis (retried with backoff)
@@ -174,9 +191,10 @@ class RateLimiter:
 def _script_call(
     keys: dict[str, str], per_minute: dict[str, int], answer_key: str | None
 ) -> tuple[list[str], list[int]]:
-    """The script's KEYS and ARGV for `keys` (scope -> key, in order)."""
+    """One invocation's KEYS and ARGV in a call of the script, for `keys` (scope -> key, in
+    order)."""
     answer = [answer_key] if answer_key is not None else []
-    return [*answer, *keys.values()], [PERIOD_MS, 1 if answer else 0, *per_minute.values()]
+    return [*answer, *keys.values()], [1 if answer else 0, len(keys), *per_minute.values()]
 
 
 def _decision(reply: list[Any], scopes: list[str], per_minute: dict[str, int]) -> Decision:

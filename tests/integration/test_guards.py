@@ -89,6 +89,41 @@ async def test_gcra_refuses_both_or_counts_both(redis: Redis, settings: Settings
     assert await redis.get(user_key) == before
 
 
+async def test_a_batch_of_invocations_is_decided_in_one_call_each_as_if_alone(
+    redis: Redis, settings: Settings
+) -> None:
+    limiter = RateLimiter(redis, settings.topology, fail_open=False)
+    workflow = f"wf-{uuid.uuid4().hex[:6]}"
+    first, second = (f"u-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    answer_key = settings.topology.redis_key("invocation", str(uuid.uuid4()))
+    await redis.set(answer_key, json.dumps({"status": "accepted", "success": True}))
+    limits = Limits(3, 4)
+    batch = [(first, workflow, limits, None)] * 5 + [
+        (second, workflow, limits, answer_key),  # already succeeded: answered, not counted
+        (second, workflow, limits, None),
+    ]
+    try:
+        decisions = await limiter.acquire_many(batch)
+        # The user's limit of 3 refuses their 4th and 5th; the workflow's limit of 4 is then
+        # used up by the first user's 3 and the second user's one counted invocation
+        assert [(d.allowed, d.scope) for d in decisions[:5]] == [(True, None)] * 3 + [
+            (False, "user")
+        ] * 2
+        assert decisions[5].answered is not None and not decisions[5].allowed
+        assert (decisions[6].allowed, decisions[6].scope) == (True, None)
+        refused = await limiter.acquire(second, workflow, limits)
+        assert (refused.allowed, refused.scope) == (False, "workflow")
+    finally:
+        await redis.delete(
+            answer_key,
+            *(
+                settings.topology.redis_key("ratelimit", "user", workflow, u)
+                for u in (first, second)
+            ),
+            settings.topology.redis_key("ratelimit", "workflow", workflow),
+        )
+
+
 async def test_the_limit_round_trip_answers_an_invocation_that_already_succeeded(
     redis: Redis, settings: Settings
 ) -> None:
