@@ -29,7 +29,7 @@ from contracts.documents import plainly_storable, storable_problems
 from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
-from worker.safety import field_error, url_errors
+from worker.safety import field_error, plainly_safe, url_errors
 
 _PARTS = ("trigger_data", "input_data", "metadata")
 
@@ -40,13 +40,17 @@ def event_errors(
     """Why this event may not be published, or nothing. A replay re-emits a real event as it
     was (its edits were judged as input), so only what no store can hold is judged in it."""
     document = {part: getattr(event, part) for part in _PARTS}
-    errors = _unstorable(document)
-    if not replay:
-        contents = {"trigger_data": event.trigger_data, "input_data": event.input_data}
-        errors += url_errors(contents, "", any_scheme=True)
-        # Types whose trigger data carries an HTTP request's `headers` say so (their kind).
-        if KINDS[event.trigger_type].http_delivery:
-            errors += header_errors(event.trigger_data.get("headers"))
+    contents = {"trigger_data": event.trigger_data, "input_data": event.input_data}
+    errors: list[FieldError] = []
+    if replay:
+        errors = _unstorable(document)
+    elif not (
+        plainly_safe(contents, storable=True, any_scheme=True) and plainly_storable(event.metadata)
+    ):  # one pass for the common case; the walks that say where only when needed
+        errors = _unstorable(document) + url_errors(contents, "", any_scheme=True)
+    # Types whose trigger data carries an HTTP request's `headers` say so (their kind).
+    if not replay and KINDS[event.trigger_type].http_delivery:
+        errors += header_errors(event.trigger_data.get("headers"))
     # A value the event carries twice (a webhook's body is its input too) is one error.
     unique: dict[tuple[str, str], FieldError] = {}
     for error in errors:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.documents import Links, path_of, storable_problems, walk
+from contracts.documents import Links, every_text, path_of, storable_problems, storable_text, walk
 from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError
 from contracts.regex import linear
 from contracts.validation import BoundedErrors, pointer
@@ -302,31 +302,26 @@ def _judged_text(text: str, any_scheme: bool) -> str | None:
 _cached_text_problem = lru_cache(maxsize=8192)(_judged_text)
 
 
-def _no_url_problem(value: Any, any_scheme: bool) -> bool:
-    """One pass that builds no paths: True when no string or member name of the value holds a
-    URL `url_errors` would refuse (the common case, so the walk that says where runs only when
-    there is something to say)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _text_problem(item, any_scheme):
-                return False
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if _text_problem(key, any_scheme):
-                    return False
-                stack.append(child)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
+def plainly_safe(value: Any, *, storable: bool = False, any_scheme: bool = False) -> bool:
+    """True when no string or member name of the value holds a URL `url_errors` would refuse
+    (and, with `storable`, none is text no store can hold), in one pass that builds no paths."""
+    if storable:
+        return every_text(
+            value, lambda text: storable_text(text) and not _text_problem(text, any_scheme)
+        )
+    return every_text(value, lambda text: not _text_problem(text, any_scheme))
 
 
 def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
     """Every URL in the value (a whole string, a member name, or a Slack `<url|label>` link)
     must be http(s) (with `any_scheme`: of any scheme but `file`) to a public host."""
-    if _no_url_problem(value, any_scheme):
+    if plainly_safe(value, any_scheme=any_scheme):
         return []
+    return walked_url_errors(value, base, any_scheme=any_scheme)
+
+
+def walked_url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:
+    """`url_errors` by the walk that says where each one is."""
     errors = BoundedErrors()
     for links, _, item in walk(value):
         texts: list[tuple[Links, str]] = [(links, item)] if isinstance(item, str) else []

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from contracts.documents import plainly_storable, storable_problems
 from contracts.models import TriggerType
 from tests.factories import demo_request, demo_trigger
 from worker.resolvers import InvalidInvocation, prepare_invocation
@@ -17,9 +20,11 @@ from worker.safety import (
     MAX_VALUES,
     TooLarge,
     parse_json,
+    plainly_safe,
     shape_errors,
     url_errors,
     url_problem,
+    walked_url_errors,
 )
 
 
@@ -210,3 +215,44 @@ def test_shape_limits_apply_before_the_schema() -> None:
     with pytest.raises(InvalidInvocation) as exc:
         prepare_invocation(request, demo_trigger(TriggerType.WEBHOOK))
     assert [e.code for e in exc.value.errors] == ["too_deep"]
+
+
+_TEXTS = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "http://127.0.0.1/x",
+            "https://example.com/ok",
+            "git://github.com/o/r.git",
+            "file:///etc/passwd",
+            "HTTP://[::1]:80/",
+            "ht\ttp://localhost/",
+            "<http://10.0.0.1|a link>",
+            "a\x00b",
+            "\ud800",
+            "2026-03-02T09:00:00Z",
+            "mailto:someone@example.com",
+        ]
+    ),
+)
+_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXTS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=_DOCUMENTS, any_scheme=st.booleans())
+def test_the_one_pass_check_never_passes_what_the_walks_refuse(
+    document: Any, any_scheme: bool
+) -> None:
+    # The pass without paths decides alone in the common case: it may send a clean document
+    # to the walks (they then find nothing), never let through one they would refuse.
+    if plainly_safe(document, any_scheme=any_scheme):
+        assert walked_url_errors(document, "", any_scheme=any_scheme) == []
+    if plainly_safe(document, storable=True, any_scheme=any_scheme):
+        assert walked_url_errors(document, "", any_scheme=any_scheme) == []
+        assert list(storable_problems(document)) == []
+    if plainly_storable(document):
+        assert list(storable_problems(document)) == []
