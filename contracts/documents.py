@@ -8,7 +8,7 @@ them (`worker.safety`, `worker.emitted`), and the execution-update contract its 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from contracts.models import unstorable
@@ -53,35 +53,3 @@ def storable_problems(value: Any) -> Iterator[tuple[Links, str, str]]:
             for key in item:
                 if problem := unstorable(key):
                     yield (links, key), "unstorable_text", f"member name: {problem}"
-
-
-def every_text(value: Any, fine: Callable[[str], bool]) -> bool:
-    """One pass that builds no paths: whether `fine` holds for every string and member name of
-    the value and every number is finite. A check runs its walk, which says where, only when
-    this says there may be something to say (the common case is nothing)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not fine(item):
-                return False
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if not fine(key):
-                    return False
-                stack.append(child)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
-
-
-def storable_text(text: str) -> bool:
-    return unstorable(text) is None
-
-
-def plainly_storable(value: Any) -> bool:
-    """True when `storable_problems` would find nothing."""
-    return every_text(value, storable_text)

@@ -25,7 +25,7 @@ from typing import Any
 import h11
 import httptools
 
-from contracts.documents import plainly_storable, storable_problems
+from contracts.documents import storable_problems
 from contracts.kinds import KINDS
 from contracts.models import MAX_ERROR_PATH, MORE_ERRORS, FieldError, TriggerEvent
 from contracts.validation import BoundedErrors, pointer
@@ -45,7 +45,8 @@ def event_errors(
     if replay:
         errors = _unstorable(document)
     elif not (
-        plainly_safe(contents, storable=True, any_scheme=True) and plainly_storable(event.metadata)
+        plainly_safe(contents, storable=True, any_scheme=True)
+        and plainly_safe(event.metadata, urls=False, storable=True)
     ):  # one pass for the common case; the walks that say where only when needed
         errors = _unstorable(document) + url_errors(contents, "", any_scheme=True)
     # Types whose trigger data carries an HTTP request's `headers` say so (their kind).
@@ -64,7 +65,7 @@ def event_errors(
 def _unstorable(document: dict[str, Any]) -> list[FieldError]:
     """The request's own storability rule, on what goes out (one code: where it came from is
     the event, not a value the caller wrote as such)."""
-    if plainly_storable(document):
+    if plainly_safe(document, urls=False, storable=True):
         return []
     errors = BoundedErrors()
     for links, _, problem in storable_problems(document):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import socket
 from collections.abc import Iterator
 from functools import lru_cache, partial
@@ -16,8 +17,8 @@ from urllib.parse import urlsplit
 
 import ada_url
 
-from contracts.documents import Links, every_text, path_of, storable_problems, storable_text, walk
-from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError
+from contracts.documents import Links, path_of, storable_problems, walk
+from contracts.models import MAX_BODY_BYTES, MAX_ERROR_PATH, MAX_STRING, FieldError, unstorable
 from contracts.regex import linear
 from contracts.validation import BoundedErrors, pointer
 
@@ -302,14 +303,35 @@ def _judged_text(text: str, any_scheme: bool) -> str | None:
 _cached_text_problem = lru_cache(maxsize=8192)(_judged_text)
 
 
-def plainly_safe(value: Any, *, storable: bool = False, any_scheme: bool = False) -> bool:
-    """True when no string or member name of the value holds a URL `url_errors` would refuse
-    (and, with `storable`, none is text no store can hold), in one pass that builds no paths."""
-    if storable:
-        return every_text(
-            value, lambda text: storable_text(text) and not _text_problem(text, any_scheme)
-        )
-    return every_text(value, lambda text: not _text_problem(text, any_scheme))
+def plainly_safe(
+    value: Any, *, urls: bool = True, storable: bool = False, any_scheme: bool = False
+) -> bool:
+    """One pass that builds no paths: True when no string or member name of the value holds a
+    URL `url_errors` would refuse (with `urls`) or text no store can hold, and no number is
+    infinite (with `storable`). The checks run their walks, which say where, only when this
+    says there may be something to say: the common case is nothing. (Inlined: it looks at
+    every string of every event.)"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts: Any = (item,)
+        elif isinstance(item, dict):
+            texts = item.keys()
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        elif storable and isinstance(item, float) and not math.isfinite(item):
+            return False
+        else:
+            continue
+        for text in texts:
+            if storable and ("\x00" in text or (not text.isascii() and unstorable(text))):
+                return False
+            if urls and ":" in text and _text_problem(text, any_scheme):
+                return False
+    return True
 
 
 def url_errors(value: Any, base: str, *, any_scheme: bool = False) -> list[FieldError]:

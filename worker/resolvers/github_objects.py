@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from contracts.ids import derived_hex
@@ -95,6 +96,7 @@ FEATURES = {
 }
 
 
+@lru_cache(maxsize=1024)  # a repository's, delivery after delivery; only ever spread (**)
 def _api_urls(api: str) -> dict[str, str]:
     """A repository object's API URLs and URL templates, in GitHub's order."""
     return {
