@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
+import pydantic_core
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -241,7 +242,13 @@ class InvokeResult(_Message):
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    """The size of the value as an answer carries it: pydantic's serializer (the one that
+    writes the answer) measures it; text it cannot encode (a lone surrogate) is measured
+    escaped, an upper bound."""
+    try:
+        return len(pydantic_core.to_json(value, fallback=str))
+    except pydantic_core.PydanticSerializationError:
+        return len(json.dumps(value, separators=(",", ":"), default=str))
 
 
 def _cut_strings(value: Any, limit: int) -> Any:
