@@ -8,6 +8,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aio_pika
+import aiormq
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -613,3 +615,36 @@ async def test_a_batch_decides_each_request_as_if_alone(
 
 def _accepted(result: Any) -> bool:
     return not isinstance(result, Exception) and result[0].status is InvokeStatus.ACCEPTED
+
+
+async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unrouted(
+    side: Settings, broker: AbstractRobustConnection
+) -> None:
+    channel = await amqp.confirmed_channel(broker)
+    name = f"{side.topology.trigger_exchange}.publish-test"
+    exchange = await channel.declare_exchange(name, "topic", auto_delete=True)
+    event = TriggerEvent(
+        event_id=f"evt-{uuid.uuid4()}",
+        workflow_id="wf_demo",
+        trigger_id="trig_webhook_1",
+        trigger_type=TriggerType.WEBHOOK,
+        trigger_data={},
+        input_data={},
+        metadata={},
+        occurred_at=FIXED_TIME,
+    )
+    try:
+        # Nothing bound: the broker returns it, and the publish fails rather than drop it
+        with pytest.raises(aiormq.exceptions.PublishError):
+            await amqp.publish_event(exchange, event)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="#")
+        await amqp.publish_event(exchange, event)
+        message = await queue.get(timeout=5)
+        await message.ack()
+    finally:
+        await channel.close()
+    assert message.body == event.body()
+    assert (message.message_id, message.content_type) == (event.event_id, "application/json")
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.timestamp is not None
