@@ -67,7 +67,7 @@ class InvocationSource(StrEnum):
 
 class _Message(BaseModel):
     def body(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.__pydantic_serializer__.to_json(self)  # model_dump_json's bytes, uncopied
 
     @classmethod
     def parse(cls, body: bytes | str) -> Self:
