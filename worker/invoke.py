@@ -164,8 +164,10 @@ class InvokeWorker:
         await each(still_open(works), self._publish)
         await each([w for w in works if refused(w)], self._charge_refusal)
         await self._record(works)
+        # A request whose answer could not be kept is retried, and answered then.
         await each(
-            [w for w in works if w.result is not None and w.message.reply_to], self._reply_to
+            [w for w in works if w.result is not None and w.error is None and w.message.reply_to],
+            self._reply_to,
         )
         return [
             w.error if w.error is not None else (w.result, w.trigger_type)  # type: ignore[misc]

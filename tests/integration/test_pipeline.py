@@ -648,3 +648,33 @@ async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unro
     assert (message.message_id, message.content_type) == (event.event_id, "application/json")
     assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
     assert message.timestamp is not None
+
+
+async def test_a_request_whose_answer_cannot_be_kept_is_not_answered_yet(
+    side: Settings,
+    pool: asyncpg.Pool,
+    redis: Any,
+    broker: AbstractRobustConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a worker whose status store fails (its answer is what a poller reads)
+    channel = await amqp.confirmed_channel(broker)
+    exchange = await channel.get_exchange(side.topology.trigger_exchange, ensure=False)
+    worker = side_worker(side, pool, broker, exchange, redis)
+    replies = await channel.declare_queue(exclusive=True)
+
+    async def failing(results: Any) -> None:
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(worker._statuses, "save_many", failing)
+    message = SettledMessage(b"")
+    message.reply_to = replies.name
+    try:
+        # When a request is run
+        (result,) = await worker.run_batch([(message, invoke_request())])
+        # Then it fails (to be retried, and answered then), and no reply went out before
+        assert isinstance(result, ConnectionError)
+        await asyncio.sleep(0.2)
+        assert await replies.get(fail=False) is None
+    finally:
+        await channel.close()
