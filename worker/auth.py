@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
@@ -55,6 +56,7 @@ class TokenVerifier:
         if not self.hmac_secret and not self.public_key_pem:
             raise ValueError("a JWT secret or public key is needed to verify tokens")
 
+    @cached_property  # a public key is parsed once, not on every request
     def _keys(self) -> dict[str, Any]:
         """Accepted algorithm -> verification key."""
         keys: dict[str, Any] = {}
@@ -74,7 +76,7 @@ class TokenVerifier:
         """The user id of a valid token; raises `InvalidToken` otherwise."""
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
-            key = self._keys().get(str(algorithm))
+            key = self._keys.get(str(algorithm))
             if key is None:
                 raise InvalidToken
             required = ["exp", "sub"] + ["aud"] * bool(self.audience) + ["iss"] * bool(self.issuer)
