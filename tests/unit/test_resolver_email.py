@@ -203,6 +203,17 @@ def test_a_custom_header_cannot_duplicate_a_structural_one(name: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("names", [("Reply-To", "reply-to"), ("Bcc", "BCC")])
+def test_a_header_allowed_once_given_twice_is_refused_where_it_was_given(
+    names: tuple[str, str],
+) -> None:
+    with pytest.raises(InvalidInvocation) as exc:
+        resolve({"headers": dict.fromkeys(names, "<a@example.com>")})
+    assert [(e.path, e.code) for e in exc.value.errors] == [
+        ("/parameters/headers", "invalid_message")
+    ]
+
+
 @pytest.mark.parametrize(
     ("parameters", "path"),
     [

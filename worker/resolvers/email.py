@@ -277,7 +277,12 @@ def packaged_message(
 ) -> tuple[str, dict[str, str]]:
     """(raw message, headers) as the `email` package builds them; refused unless the message
     reads back as meant."""
-    message = build_message(parameters, attachments, message_id, request)
+    try:
+        message = build_message(parameters, attachments, message_id, request)
+    except ValueError as exc:  # e.g. `Reply-To` and `reply-to`: a header allowed only once
+        raise invalid(
+            "/parameters/headers", f"cannot build the message: {exc}", "invalid_message"
+        ) from None
     raw_message = _raw(message)
     names = [name for name, _, _ in attachments]
     if errors := read_back_errors(message, raw_message, parameters, names):
