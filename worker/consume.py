@@ -22,7 +22,6 @@ message rather than leave it unacked.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import time
 from typing import Any, Generic, Protocol, TypeVar
@@ -196,28 +195,24 @@ class BatchConsumer(Consumer[T, R]):
             else:
                 settled[index] = outcome
         results = iter(zip(admitted, await self._batch_through_outages(admitted), strict=True))
-        failures = []
         for index, message in enumerate(messages):
             if index in settled:
-                if settled[index] is Outcome.RETRY:  # waits out a backoff: not in line
-                    failures.append(self.settle(message, Outcome.RETRY))
-                else:
-                    await self.settle(message, settled[index])
+                await self._settle_in_line(message, settled[index])
                 continue
             (_, item), result = next(results)
-            if isinstance(result, Exception):
-                failures.append(self._settle_failed(message, item, result))
-                continue
-            await self.settle(message, Outcome.ACK)
             with structlog.contextvars.bound_contextvars(**role.context(item)):
-                role.done(message, item, result, time.perf_counter() - started)
-        await asyncio.gather(*failures)  # each retry waits out its own backoff
+                if isinstance(result, Exception):
+                    await self._settle_in_line(message, role.failed(item, result))
+                else:
+                    await self.settle(message, Outcome.ACK)
+                    role.done(message, item, result, time.perf_counter() - started)
 
-    async def _settle_failed(
-        self, message: AbstractIncomingMessage, item: T, error: Exception
-    ) -> None:
-        with structlog.contextvars.bound_contextvars(**self._role.context(item)):
-            await self.settle(message, self._role.failed(item, error))
+    async def _settle_in_line(self, message: AbstractIncomingMessage, outcome: Outcome) -> None:
+        if outcome is Outcome.RETRY:
+            # Each retry waits out its own backoff beside the batch, never holding it up
+            amqp.beside(self.settle(message, Outcome.RETRY))
+        else:
+            await self.settle(message, outcome)  # an ack or a dead letter: queued, no wait
 
     async def _batch_through_outages(
         self, admitted: list[tuple[AbstractIncomingMessage, T]]

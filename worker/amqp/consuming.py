@@ -34,7 +34,8 @@ Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
 BatchHandler = Callable[[list[AbstractIncomingMessage]], Awaitable[None]]
 # Past this many doublings every backoff is at its cap anyway; a forged header cannot overflow.
 MAX_BACKOFF_DOUBLINGS = 32
-MAX_BATCH = 64  # deliveries per batch: a prefetch of 200 keeps a few batches in flight
+MAX_BATCH = 64  # deliveries per batch
+MAX_BATCHES_IN_FLIGHT = 2  # one at work while the next one's I/O is awaited
 
 
 class Settler:
@@ -192,12 +193,27 @@ _RUNNING: contextvars.ContextVar[set[asyncio.Task[None]] | None] = contextvars.C
 )
 
 
-def _spawn(work: Awaitable[None]) -> None:
+def beside(work: Awaitable[None]) -> None:
+    """Run `work` beside the batch that asks (a retry waiting out its backoff): the batch is
+    done without it, and a stop of `consume_until` still waits for it."""
+    if _RUNNING.get() is not None:
+        _spawn(work)
+        return
+    task = asyncio.ensure_future(work)  # a batch handled outside consume_until (tests)
+    _OUTSIDE.add(task)
+    task.add_done_callback(_OUTSIDE.discard)
+
+
+_OUTSIDE: set[asyncio.Future[None]] = set()
+
+
+def _spawn(work: Awaitable[None]) -> asyncio.Task[None]:
     running = _RUNNING.get()
     assert running is not None, "handlers run inside consume_until"
     task = asyncio.ensure_future(work)
     running.add(task)
     task.add_done_callback(running.discard)
+    return task
 
 
 async def consume_until(
@@ -250,15 +266,22 @@ async def _consume(
     log.info("consuming", queue=queue.name)
     stopping = asyncio.ensure_future(stop.wait())
     lost = asyncio.ensure_future(queue.channel.closed())
+    batches: set[asyncio.Task[None]] = set()
     try:
         while not stopping.done() and not lost.done():
             waiting = asyncio.ensure_future(arrived.wait())
             await asyncio.wait({waiting, stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             await asyncio.sleep(0)  # the rest of this turn's deliveries join the batch
+            # While enough batches are at work, deliveries wait and join the next one: under
+            # load batches grow by themselves, and an idle consumer starts one at once.
+            while len(batches) >= MAX_BATCHES_IN_FLIGHT and not lost.done():
+                await asyncio.wait({*batches, lost}, return_when=asyncio.FIRST_COMPLETED)
             while inbox and not lost.done():
                 batch, inbox[:] = inbox[:max_batch], inbox[max_batch:]
-                _spawn(_batch_guarded(handle_batch, batch))
+                task = _spawn(_batch_guarded(handle_batch, batch))
+                batches.add(task)
+                task.add_done_callback(batches.discard)
             arrived.clear()
     finally:
         stopping.cancel()
