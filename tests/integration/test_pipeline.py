@@ -29,7 +29,7 @@ from tests.helpers import (
 )
 from worker import amqp, store
 from worker import invoke as invoke_module
-from worker.consume import Consumer, Outcome
+from worker.consume import BatchConsumer, Consumer, Outcome
 from worker.invocations import IdempotencyStore, InvocationStatusStore
 from worker.invoke import InvokeWorker
 from worker.ratelimit import RateLimiter
@@ -539,6 +539,51 @@ async def test_the_consumer_lifecycle_settles_each_message_by_its_outcome(
     await Consumer(role, fast, None).handle(message)  # type: ignore[arg-type]
     assert message.settled == [settled]
     assert role.seen == seen
+
+
+class RecordingBatchRole(RecordingRole):
+    """The same role, run a batch at a time: "boom" fails (retried), "gone" is unrecordable."""
+
+    async def run_batch(self, items: list[tuple[Any, str]]) -> list[str | Exception]:
+        failures: dict[str, Exception] = {"boom": RuntimeError("boom"), "gone": KeyError("gone")}
+        return [failures.get(item, item.upper()) for _, item in items]  # type: ignore[misc]
+
+
+async def test_a_batch_settles_in_arrival_order_and_no_retry_holds_it_up(
+    settings: Settings,
+) -> None:
+    # Given a batch with a retried message (a long backoff), dead letters and acks
+    role = RecordingBatchRole()
+    slow = settings.model_copy(update={"retry_backoff_seconds": 60.0})
+    bodies = [b'"a"', b'"boom"', b'"gone"', b"{bad", b'"refused"', b'"b"']
+    messages = [SettledMessage(body) for body in bodies]
+    order: list[tuple[int, str]] = []
+    for index, message in enumerate(messages):
+        message.settled = _Recorded(order, index)
+    consumer = BatchConsumer(role, slow, None)  # type: ignore[arg-type]
+    try:
+        # When it is handled, then it is done long before the retry's backoff would end
+        await asyncio.wait_for(consumer.handle_batch(messages), timeout=5)  # type: ignore[arg-type]
+    finally:
+        waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in waiting:  # the retry, still waiting out its backoff beside the batch
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+    # And each of the others is settled as its outcome says, in arrival order
+    assert order == [(0, "ack"), (2, "dead_letter"), (3, "dead_letter"), (4, "ack"), (5, "ack")]
+    assert ("done", "A") in role.seen and ("done", "B") in role.seen
+
+
+class _Recorded(list[str]):
+    """A message's settling, also written to a log shared by the batch (the order)."""
+
+    def __init__(self, order: list[tuple[int, str]], index: int) -> None:
+        super().__init__()
+        self._order, self._index = order, index
+
+    def append(self, how: str) -> None:
+        super().append(how)
+        self._order.append((self._index, how))
 
 
 async def test_a_batch_decides_each_request_as_if_alone(
