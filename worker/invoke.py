@@ -5,9 +5,9 @@ idempotency key -> load workflow and trigger -> authorize -> rate-limit -> valid
 resolve -> dry run? -> publish the event (confirmed) -> record status, reply -> ack.
 
 Requests come in batches (what the prefetch delivered in one turn of the event loop,
-`worker.amqp.consume_until`), and each stage runs once for the batch: one Redis pipeline for
+`worker.amqp.consume_until`), and each stage runs once for the batch: one Redis script call for
 the rate limits (which also read earlier answers), the events published with their confirms
-in flight together, one pipeline for the statuses, the replies together, the acks coalesced.
+in flight together, one script call for the statuses, the replies together, the acks coalesced.
 Each request is still decided as if alone: one that fails fails only itself.
 Permanent failures (bad input, unknown, denied, limited, unauthenticated) are answered and
 acked; anything that raises is transient and goes back to the queue with a backoff, bounded
