@@ -561,14 +561,18 @@ async def test_a_batch_settles_in_arrival_order_and_no_retry_holds_it_up(
     for index, message in enumerate(messages):
         message.settled = _Recorded(order, index)
     consumer = BatchConsumer(role, slow, None)  # type: ignore[arg-type]
+    before = asyncio.all_tasks()
     try:
         # When it is handled, then it is done long before the retry's backoff would end
         await asyncio.wait_for(consumer.handle_batch(messages), timeout=5)  # type: ignore[arg-type]
     finally:
-        waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in waiting:  # the retry, still waiting out its backoff beside the batch
+        # The retry, still waiting out its backoff beside the batch (only the tasks this
+        # batch started: the session's connections run tasks of their own)
+        waiting = asyncio.all_tasks() - before
+        for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
+    assert len(waiting) == 1
     # And each of the others is settled as its outcome says, in arrival order
     assert order == [(0, "ack"), (2, "dead_letter"), (3, "dead_letter"), (4, "ack"), (5, "ack")]
     assert ("done", "A") in role.seen and ("done", "B") in role.seen
