@@ -203,6 +203,19 @@ def test_a_custom_header_cannot_duplicate_a_structural_one(name: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("name", [".", ". ", "=?utf-8?q?.?=", "=?utf-8?q?._?="])
+@pytest.mark.parametrize("where", ["from", "to"])
+def test_a_display_name_the_email_package_cannot_read_is_refused(where: str, name: str) -> None:
+    # The email package's own parser crashes on these (AttributeError, TypeError): refused,
+    # never an exception of the resolver's
+    parameters = {
+        "from": {"from": f"{name} <test@example.com>"},
+        "to": {"to": ["support@demo.example.com", f"{name} <b@example.com>"]},
+    }[where]
+    with pytest.raises(InvalidInvocation):
+        resolve(parameters)
+
+
 @pytest.mark.parametrize("names", [("Reply-To", "reply-to"), ("Bcc", "BCC")])
 def test_a_header_allowed_once_given_twice_is_refused_where_it_was_given(
     names: tuple[str, str],

@@ -25,6 +25,7 @@ from contracts.regex import linear
 from contracts.validation import pointer
 from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
 from worker.resolvers.email_reading import (
+    PARSER_ERRORS,
     POLICY,
     address_of,
     decoded,
@@ -285,7 +286,15 @@ def packaged_message(
         ) from None
     raw_message = _raw(message)
     names = [name for name, _, _ in attachments]
-    if errors := read_back_errors(message, raw_message, parameters, names):
+    try:
+        errors = read_back_errors(message, raw_message, parameters, names)
+    except PARSER_ERRORS as exc:  # no mail reader could read it back at all
+        raise invalid(
+            "/parameters",
+            f"a mail reader could not read this message back ({type(exc).__name__})",
+            "invalid_message",
+        ) from None
+    if errors:
         raise InvalidInvocation(errors)
     return raw_message, {name: str(value) for name, value in message.items()}
 

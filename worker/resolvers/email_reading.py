@@ -48,13 +48,19 @@ def mailboxes(field: str) -> list[str]:
     return list(_mailboxes(field))
 
 
+# What the `email` package's parser raises on text it cannot read: besides its own errors
+# (ValueError subclasses), it crashes on some display names (a lone "." as one:
+# AttributeError, TypeError), so any of these means "no reader can read this".
+PARSER_ERRORS = (ValueError, TypeError, IndexError, AttributeError)
+
+
 # The same few addresses are read several times per message (checks, filters, the sender's
 # domain) and message after message; the email package's parser is slow.
 @lru_cache(maxsize=4096)
 def _mailboxes(field: str) -> tuple[str, ...]:
     try:
         return tuple(a.addr_spec.lower() for a in _header("To", field).addresses)
-    except (ValueError, TypeError, IndexError):
+    except PARSER_ERRORS:
         return ()
 
 
@@ -70,7 +76,7 @@ def decoded(value: str) -> str:
     (or body) injection once serialised."""
     try:
         return str(_header("Subject", value))
-    except (ValueError, TypeError, IndexError):
+    except PARSER_ERRORS:
         return value
 
 
