@@ -85,9 +85,6 @@ class InvocationStatusStore(_RedisRecords):
         key = self.key(request.invocation_id)
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
 
-    async def save(self, result: InvokeResult) -> None:
-        await self.save_many([result])
-
     async def save_many(self, results: list[InvokeResult]) -> None:
         """Keep the answers, in one command: a final one for the full TTL, a refusal only
         briefly (refused requests must not cost a day of storage each)."""

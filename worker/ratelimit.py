@@ -137,13 +137,31 @@ class RateLimiter:
     ) -> list[Decision]:
         """`acquire` for each (user, workflow, limits, answer key), in one call of the script
         (one round trip, one command): each decided as if alone, in order."""
-        calls = []
-        for user_id, workflow_id, limits, answer_key in invocations:
-            per_minute = {
-                "user": limits.per_user_per_minute,
-                "workflow": limits.per_workflow_per_minute,
-            }
-            calls.append((self._invocation_keys(user_id, workflow_id), per_minute, answer_key))
+        calls = [
+            (
+                self._invocation_keys(user_id, workflow_id),
+                {"user": limits.per_user_per_minute, "workflow": limits.per_workflow_per_minute},
+                answer_key,
+            )
+            for user_id, workflow_id, limits, answer_key in invocations
+        ]
+        return await self._charge(calls, invocations=len(calls))
+
+    async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
+        """Count one refused request (403/404) against the user's refusal budget: probing for
+        workflows one may not see is bounded, and so is the work it costs."""
+        key = self._topology.redis_key("ratelimit", "refusals", user_id)
+        (decision,) = await self._charge(
+            [({"user": key}, {"user": per_minute}, None)], user_id=user_id
+        )
+        return decision
+
+    async def _charge(
+        self, calls: list[tuple[dict[str, str], dict[str, int], str | None]], **context: Any
+    ) -> list[Decision]:
+        """Run the script once for all `calls` (scope -> key, scope -> limit, answer key), each
+        decided in turn: all its scopes counted, or the first that refuses and when to come
+        back; or the answer under its answer key."""
         keys: list[str] = []
         args: list[int] = [PERIOD_MS]
         for scoped, per_minute, answer_key in calls:
@@ -155,37 +173,12 @@ class RateLimiter:
         except REDIS_ERRORS:
             if not self._fail_open:
                 raise  # fail closed: the requests wait for Redis (retried with backoff)
-            log.warning("rate limiter unavailable; failing open", invocations=len(calls))
+            log.warning("rate limiter unavailable; failing open", **context)
             return [Decision(allowed=True) for _ in calls]
         return [
             _decision(reply, list(scoped), per_minute)
             for reply, (scoped, per_minute, _) in zip(replies, calls, strict=True)
         ]
-
-    async def charge_refusal(self, user_id: str, per_minute: int) -> Decision:
-        """Count one refused request (403/404) against the user's refusal budget: probing for
-        workflows one may not see is bounded, and so is the work it costs."""
-        key = self._topology.redis_key("ratelimit", "refusals", user_id)
-        return await self._charge({"user": key}, {"user": per_minute}, None, user_id=user_id)
-
-    async def _charge(
-        self,
-        keys: dict[str, str],
-        per_minute: dict[str, int],
-        answer_key: str | None,
-        **context: str,
-    ) -> Decision:
-        """Run the script over `keys` (scope -> key, in order): all counted, or the first
-        scope that refuses and when to come back; or the answer under `answer_key`."""
-        script_keys, args = _script_call(keys, per_minute, answer_key)
-        try:
-            (reply,) = await self._script(keys=script_keys, args=[PERIOD_MS, *args])
-        except REDIS_ERRORS:
-            if not self._fail_open:
-                raise  # fail closed: the request waits for Redis (retried with backoff)
-            log.warning("rate limiter unavailable; failing open", **context)
-            return Decision(allowed=True)
-        return _decision(reply, list(keys), per_minute)
 
 
 def _script_call(

@@ -4,7 +4,7 @@ worker/consume.py's lifecycle.
 
 Deliveries that arrive in one turn of the event loop (up to `max_batch`) go to one call of the
 batch handler: a role that does each stage once for the lot (the invoke worker: one Redis
-pipeline, its events' confirms in flight together) pays per-message costs once per batch. A
+call per stage, its events' confirms in flight together) pays per-message costs once per batch. A
 role that handles messages one by one gets a task per message, as before.
 
 Acks and rejects are coalesced (`Settler`): those given in one loop turn go out together at

@@ -28,16 +28,16 @@ def _schedule(expression: str) -> croniter:
     return croniter(expression, 0, second_at_beginning=with_seconds(expression))
 
 
-def _next_after(expression: str, moment: datetime) -> datetime:
+def _schedule_at(expression: str, moment: datetime) -> croniter:
     schedule = _schedule(expression)
     schedule.set_current(moment, force=True)
-    following: datetime = schedule.get_next(datetime)
-    return following
+    return schedule
 
 
 def _fires_at(expression: str, moment: datetime) -> bool:
     """True when the schedule fires exactly at `moment` (to the second)."""
-    return _next_after(expression, moment - timedelta(seconds=1)) == moment
+    following = _schedule_at(expression, moment - timedelta(seconds=1)).get_next(datetime)
+    return bool(following == moment)
 
 
 def most_recent_firing(expression: str, moment: datetime) -> datetime:
@@ -47,9 +47,7 @@ def most_recent_firing(expression: str, moment: datetime) -> datetime:
         floor = floor.replace(second=0)
     if _fires_at(expression, floor):
         return floor
-    schedule = _schedule(expression)
-    schedule.set_current(floor, force=True)
-    previous: datetime = schedule.get_prev(datetime)
+    previous: datetime = _schedule_at(expression, floor).get_prev(datetime)
     return previous
 
 
