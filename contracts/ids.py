@@ -15,17 +15,13 @@ _REPLAYS = uuid.UUID("4c8e2b7d-1f3a-4d5e-8b9c-0a1b2c3d4e5f")
 _EXECUTIONS = uuid.UUID("0e4d1f0a-9c55-4b8e-8f0e-2d7d3f6a9b17")
 
 
-def idempotent_invocation_id(user_id: str, idempotency_key: str) -> str:
-    """The invocation id for a keyed request: the same user and key always make the same
-    event, so effects stay exactly-once even if the idempotency record is lost."""
-    return str(uuid.uuid5(_IDEMPOTENT_INVOCATIONS, f"{user_id}\n{idempotency_key}"))
-
-
-def new_invocation_id(user_id: str, idempotency_key: str | None) -> str:
-    """A fresh invocation id, or for a keyed request the one its (user, key) always gets."""
-    return (
-        idempotent_invocation_id(user_id, idempotency_key) if idempotency_key else str(uuid.uuid4())
-    )
+def idempotent_invocation_id(user_id: str, idempotency_key: str, fingerprint: str) -> str:
+    """The invocation id of a keyed request: the same user, key and request (its
+    `InvokeRequest.fingerprint()`) always make the same event, so a retry stays exactly-once
+    even when the idempotency record is gone. What it asks for is part of the identity: after
+    the record is gone (Redis emptied, the key reused after its TTL), the same key with another
+    body is a new invocation with its own execution, never an answer about the first one."""
+    return str(uuid.uuid5(_IDEMPOTENT_INVOCATIONS, f"{user_id}\n{idempotency_key}\n{fingerprint}"))
 
 
 def replay_invocation_id(event_id: str, again: str = "") -> str:

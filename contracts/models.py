@@ -6,7 +6,9 @@ builds a dict by hand and every consumer rejects the same malformed input the sa
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -23,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.ids import idempotent_invocation_id
 from contracts.registry import TriggerType as TriggerType  # re-exported: the list of types
 from contracts.topology import trigger_event_routing_key
 
@@ -113,6 +116,26 @@ class InvokeRequest(_Message):
     replay_of: TriggerEvent | None = Field(
         default=None, description="The dead-lettered event this request replays."
     )
+
+    @classmethod
+    def identified(cls, **fields: Any) -> InvokeRequest:
+        """A new request with its invocation id: fresh, or for a keyed request the one its
+        user, key and fingerprint always get (contracts/ids.py)."""
+        request = cls(invocation_id=str(uuid.uuid4()), **fields)
+        if request.idempotency_key is None:
+            return request
+        invocation_id = idempotent_invocation_id(
+            request.user_id, request.idempotency_key, request.fingerprint()
+        )
+        return request.model_copy(update={"invocation_id": invocation_id})
+
+    def fingerprint(self) -> str:
+        """What makes two keyed requests "the same request": where, what and whether dry."""
+        essence = self.model_dump(
+            mode="json",
+            include={"workflow_id", "trigger_id", "parameters", "description", "dry_run"},
+        )
+        return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
 
 
 class InvokeStatus(StrEnum):

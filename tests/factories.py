@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from contracts.ids import idempotent_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
 from contracts.specs import Trigger
 from worker.catalog import demo_catalog
@@ -27,6 +28,16 @@ def invoke_request(**overrides: Any) -> InvokeRequest:
     }
     fields.update(overrides)
     return InvokeRequest(**fields)
+
+
+def keyed_request(key: str, **overrides: Any) -> InvokeRequest:
+    """A request with an Idempotency-Key and the invocation id the shim and the CLI give it."""
+    request = invoke_request(idempotency_key=key, **overrides)
+    return request.model_copy(
+        update={
+            "invocation_id": idempotent_invocation_id(request.user_id, key, request.fingerprint())
+        }
+    )
 
 
 def trigger(

@@ -104,14 +104,6 @@ class InvocationStatusStore(_RedisRecords):
         return result if result is not None and result.status is not InvokeStatus.QUEUED else None
 
 
-def fingerprint(request: InvokeRequest) -> str:
-    """What makes two keyed requests "the same request"."""
-    essence = request.model_dump(
-        mode="json", include={"workflow_id", "trigger_id", "parameters", "description", "dry_run"}
-    )
-    return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class PriorUse:
     invocation_id: str
@@ -133,7 +125,7 @@ class IdempotencyStore(_RedisRecords):
         digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()
         key = self._topology.redis_key("idempotency", request.user_id, digest)
         mine = json.dumps(
-            {"invocation_id": request.invocation_id, "fingerprint": fingerprint(request)}
+            {"invocation_id": request.invocation_id, "fingerprint": request.fingerprint()}
         )
         return key, mine
 
@@ -152,4 +144,4 @@ class IdempotencyStore(_RedisRecords):
         if raw is None:  # expired in between, or Redis failed open
             return None
         first = json.loads(raw)
-        return PriorUse(first["invocation_id"], first["fingerprint"] == fingerprint(request))
+        return PriorUse(first["invocation_id"], first["fingerprint"] == request.fingerprint())

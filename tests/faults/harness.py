@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
-from contracts.ids import idempotent_invocation_id, manual_event_id
+from contracts.ids import manual_event_id
 from contracts.models import InvocationSource, InvokeRequest, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, Topology, dead_letter_queue
 from tests.helpers import CLI, TEST_JWT_SECRET, cli_env, eventually
@@ -280,11 +280,20 @@ class Load:
 
     async def http_invoke(self, key: str) -> bool:
         """Invoke over HTTP, retrying with the same key until answered 202, as a client would."""
-        self.sent_http[key] = manual_event_id(idempotent_invocation_id(USER, key))
+        body = {"parameters": {"environment": "staging"}, "description": key}
+        # The invocation the shim makes of it: its id derives from the user, key and body.
+        invocation = InvokeRequest.identified(
+            workflow_id=WORKFLOW,
+            trigger_id=MANUAL_TRIGGER,
+            user_id=USER,
+            requested_at=datetime.now(UTC),
+            idempotency_key=key,
+            **body,
+        )
+        self.sent_http[key] = manual_event_id(invocation.invocation_id)
         token = mint_token(TEST_JWT_SECRET, USER, 3600)
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
         path = f"/api/v1/workflows/{WORKFLOW}/triggers/{MANUAL_TRIGGER}/manual-invoke"
-        body = {"parameters": {"environment": "staging"}, "description": key}
         deadline = time.monotonic() + self.give_up_after
         if self._http is None:  # one client, its connections pooled, for the whole load
             self._http = httpx.AsyncClient(base_url=self.system.url, timeout=REPLY_TIMEOUT + 10)

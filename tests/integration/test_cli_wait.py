@@ -11,7 +11,8 @@ import uuid
 import asyncpg
 import pytest
 
-from contracts.ids import execution_id_for_event, idempotent_invocation_id, manual_event_id
+from contracts.ids import execution_id_for_event, manual_event_id
+from tests.factories import keyed_request
 from tests.helpers import RunningSystem, eventually, run_cli, set_execution_status
 from worker import store
 from worker.settings import Settings
@@ -24,8 +25,9 @@ MANUAL = ("wf_demo", "trig_manual_1", "-p", "environment=staging")
 def keyed() -> tuple[str, str]:
     """An idempotency key, and the execution id its invocation will have."""
     key = f"wait-{uuid.uuid4()}"
-    invocation_id = idempotent_invocation_id("demo-user", key)
-    return key, execution_id_for_event(manual_event_id(invocation_id))
+    # What `invoke wf_demo trig_manual_1 -p environment=staging --idempotency-key KEY` sends
+    request = keyed_request(key, trigger_id="trig_manual_1", parameters={"environment": "staging"})
+    return key, execution_id_for_event(manual_event_id(request.invocation_id))
 
 
 def wait_for(settings: Settings, *args: str) -> asyncio.Task[tuple[int, str, str]]:

@@ -14,9 +14,8 @@ from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from contracts.ids import idempotent_invocation_id
 from contracts.models import MAX_BODY_BYTES, InvokeResult, InvokeStatus
-from tests.factories import invoke_request
+from tests.factories import invoke_request, keyed_request
 from tests.helpers import RunningSystem, direct_publish, eventually
 from worker.ratelimit import Limits, RateLimiter
 from worker.settings import Settings
@@ -198,12 +197,7 @@ async def test_same_idempotency_key_returns_the_first_result_and_starts_nothing(
     system: RunningSystem, pool: asyncpg.Pool
 ) -> None:
     key = f"key-{uuid.uuid4()}"
-    first = await call(
-        system,
-        idempotency_key=key,
-        parameters={"body": {"n": 1}},
-        invocation_id=idempotent_invocation_id("demo-user", key),
-    )
+    first = await keyed_call(system, key, parameters={"body": {"n": 1}})
     # A client that does not derive the invocation id (a plain AMQP publisher) is covered too
     again = await call(system, idempotency_key=key, parameters={"body": {"n": 1}})
     assert first.status is InvokeStatus.ACCEPTED
@@ -231,30 +225,68 @@ async def test_same_idempotency_key_returns_the_first_result_and_starts_nothing(
     assert other.status is InvokeStatus.ACCEPTED and other.invocation_id != first.invocation_id
 
 
+async def keyed_call(system: RunningSystem, key: str, **fields: Any) -> InvokeResult:
+    result = await system.client.call(keyed_request(key, **fields), timeout=10)
+    assert result is not None, "no reply from the worker"
+    return result
+
+
+async def forget_everything(redis: Redis, settings: Settings) -> None:
+    """Redis restarted empty, or every record of this namespace past its TTL."""
+    async for stored in redis.scan_iter(match=settings.topology.redis_key("*")):
+        await redis.delete(stored)
+
+
+async def executions_of(pool: asyncpg.Pool, event_id: str | None) -> list[asyncpg.Record]:
+    return list(
+        await pool.fetch("SELECT input_data FROM workflow_executions WHERE event_id = $1", event_id)
+    )
+
+
 async def test_effects_stay_exactly_once_when_redis_loses_the_key(
     system: RunningSystem, pool: asyncpg.Pool, redis: Redis, settings: Settings
 ) -> None:
     key = f"key-{uuid.uuid4()}"
-    invocation_id = idempotent_invocation_id("demo-user", key)
-    first = await call(system, idempotency_key=key, invocation_id=invocation_id)
-    await eventually(
-        lambda: pool.fetchval(
-            "SELECT count(*) FROM workflow_executions WHERE event_id = $1", first.event_id
-        )
-    )
+    first = await keyed_call(system, key)
+    await eventually(lambda: executions_of(pool, first.event_id))
     # When Redis forgets everything about it
-    async for stored in redis.scan_iter(match=settings.topology.redis_key("*")):
-        await redis.delete(stored)
-    again = await call(system, idempotency_key=key, invocation_id=invocation_id)
+    await forget_everything(redis, settings)
+    again = await keyed_call(system, key)
     # Then the same event is emitted again and the scheduler's unique key drops it
     assert again.event_id == first.event_id
     await asyncio.sleep(0.5)
-    assert (
-        await pool.fetchval(
-            "SELECT count(*) FROM workflow_executions WHERE event_id = $1", first.event_id
-        )
-        == 1
+    assert len(await executions_of(pool, first.event_id)) == 1
+
+
+@pytest.mark.parametrize("forgotten", [True, False], ids=["records-gone", "records-kept"])
+async def test_a_key_reused_with_another_body_never_answers_for_the_first_execution(
+    system: RunningSystem, pool: asyncpg.Pool, redis: Redis, settings: Settings, forgotten: bool
+) -> None:
+    # Given a keyed request for staging, recorded
+    key = f"key-{uuid.uuid4()}"
+    staging = await keyed_call(
+        system, key, trigger_id="trig_manual_1", parameters={"environment": "staging"}
     )
+    assert staging.status is InvokeStatus.ACCEPTED
+    await eventually(lambda: executions_of(pool, staging.event_id))
+    if forgotten:  # Redis restarted empty, or the key came back after its TTL
+        await forget_everything(redis, settings)
+    # When the same key comes with production
+    production = await keyed_call(
+        system, key, trigger_id="trig_manual_1", parameters={"environment": "production"}
+    )
+    # Then it is a refusal while the record lasts, and a new execution of its own after
+    if not forgotten:
+        assert production.status is InvokeStatus.CONFLICT
+        assert production.errors[0].code == "idempotency_key_reused"
+        return
+    assert production.status is InvokeStatus.ACCEPTED
+    assert production.execution_id != staging.execution_id
+    assert production.event_id != staging.event_id
+    rows = await eventually(lambda: executions_of(pool, production.event_id))
+    assert rows[0]["input_data"]["environment"] == "production"
+    (first,) = await executions_of(pool, staging.event_id)
+    assert first["input_data"]["environment"] == "staging"
 
 
 async def test_direct_publishers_meet_the_same_input_limits(

@@ -16,10 +16,9 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from contracts.ids import idempotent_invocation_id
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.factories import FIXED_TIME, invoke_request
+from tests.factories import FIXED_TIME, invoke_request, keyed_request
 from tests.helpers import (
     FlakyPool,
     RunningSystem,
@@ -273,17 +272,16 @@ async def test_a_keyed_request_refused_for_its_rate_is_decided_afresh_on_retry(
     for _ in range(3):
         await system.client.call(invoke_request(dry_run=True, **limited), 5)
     key = f"key-{uuid.uuid4()}"
-    keyed = {**limited, "idempotency_key": key}
-    keyed["invocation_id"] = idempotent_invocation_id("limit-user", key)
-    first = await system.client.call(invoke_request(**keyed), 5)
+    request = keyed_request(key, **limited)
+    first = await system.client.call(request, 5)
     assert first is not None and first.status is InvokeStatus.RATE_LIMITED
     # When the limit has passed (its buckets emptied) and the client retries with its key
     async for bucket in redis.scan_iter(match=settings.topology.redis_key("ratelimit", "*")):
         await redis.delete(bucket)
-    retry = await system.client.call(invoke_request(**keyed), 5)
+    retry = await system.client.call(request, 5)
     # Then the retry is decided afresh, not answered with the first 429
     assert retry is not None and retry.status is InvokeStatus.ACCEPTED
-    again = await system.client.call(invoke_request(**keyed), 5)
+    again = await system.client.call(request, 5)
     assert isinstance(again, InvokeResult) and again == retry  # a final answer is replayed
 
 

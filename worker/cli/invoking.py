@@ -16,7 +16,6 @@ from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
 
-from contracts.ids import new_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeResult, InvokeStatus
 from contracts.specs import Trigger
 from contracts.triggers import describe_trigger, trigger_spec
@@ -218,8 +217,7 @@ def _request(
 ) -> InvokeRequest:
     """The request as the CLI sends it; exit 2 when it is not a valid one."""
     try:
-        return InvokeRequest(
-            invocation_id=new_invocation_id(who, idempotency_key),
+        return InvokeRequest.identified(
             workflow_id=workflow,
             trigger_id=trigger,
             user_id=who,

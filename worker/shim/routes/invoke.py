@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from contracts.ids import new_invocation_id
 from contracts.models import (
     MAX_ANSWER_BYTES,
     MAX_BODY_BYTES,
@@ -70,8 +69,7 @@ async def manual_invoke(
     body = await _invoke_body(http_request)
     if not (IDENTIFIER.match(workflow_id) and IDENTIFIER.match(trigger_id)):
         raise not_found("Trigger")
-    request = InvokeRequest(
-        invocation_id=new_invocation_id(user, idempotency_key),
+    request = InvokeRequest.identified(
         workflow_id=workflow_id,
         trigger_id=trigger_id,
         user_id=user,
