@@ -76,6 +76,12 @@ class Topology:
         return self._name("scheduler.execution-updates")
 
     @property
+    def progress_queue(self) -> str:
+        """Where every process publishes its progress probes (worker/amqp/connection.py): a
+        quorum queue that keeps only the newest one, and that nobody consumes."""
+        return self._name("progress")
+
+    @property
     def consumer_queues(self) -> tuple[str, ...]:
         """The queues that have a delivery limit and a dead-letter queue of their own."""
         return (self.invoke_queue, self.scheduler_queue, self.updates_queue)
@@ -89,7 +95,8 @@ class Topology:
     @property
     def queues(self) -> tuple[str, ...]:
         """Every queue `manual-trigger topology` declares."""
-        return (*self.consumer_queues, *(dead_letter_queue(q) for q in self.consumer_queues))
+        dead = tuple(dead_letter_queue(q) for q in self.consumer_queues)
+        return (*self.consumer_queues, *dead, self.progress_queue)
 
     def redis_key(self, *parts: str) -> str:
         return ":".join([self.namespace or "default", "mti", *parts])

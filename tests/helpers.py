@@ -325,7 +325,11 @@ async def running(
                 if process.poll() is not None:
                     raise AssertionError(f"{role} exited early:\n{log.read_text()}")
                 try:
-                    if (await client.get(f"{url}/readyz")).status_code == 200:
+                    ready = await client.get(f"{url}/readyz")
+                    # A process that runs a worker: its shim has seen the worker consume too
+                    # (else it answers every invocation "queued" at once).
+                    workers = ready.json().get("invoke_queue", {}).get("consumers", 0)
+                    if ready.status_code == 200 and (role != "run" or workers > 0):
                         break
                 except httpx.TransportError:
                     pass

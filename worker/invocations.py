@@ -70,20 +70,21 @@ class InvocationStatusStore(_RedisRecords):
     def key(self, invocation_id: str) -> str:
         return self._topology.redis_key("invocation", invocation_id)
 
-    async def mark_queued(self, request: InvokeRequest) -> None:
-        """Record that a request is waiting for a worker (a caller stopped waiting for the
-        answer and will poll); never overwrites a worker's answer."""
+    async def mark_queued(self, request: InvokeRequest) -> InvokeResult:
+        """Record that a request, confirmed by the broker, is waiting for a worker (its caller
+        will poll); never overwrites a worker's answer. Returns the queued status."""
         queued = InvokeResult(
             invocation_id=request.invocation_id,
             status=InvokeStatus.QUEUED,
             success=False,
-            message="Waiting for a worker",
+            message="Queued: waiting for a worker; poll its status",
             workflow_id=request.workflow_id,
             trigger_id=request.trigger_id,
             requested_by=request.user_id,
         )
         key = self.key(request.invocation_id)
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
+        return queued
 
     async def save_many(self, results: list[InvokeResult]) -> None:
         """Keep the answers, in one command: a final one for the full TTL, a refusal only

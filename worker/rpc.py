@@ -32,31 +32,48 @@ class BrokerUnavailable(ConnectionError):
 
 
 class InvokeClient:
-    def __init__(self, source: amqp.Broker | AbstractConnection, topology: Topology) -> None:
+    def __init__(
+        self,
+        source: amqp.Broker | AbstractConnection,
+        topology: Topology,
+        confirm_bound: float | None = None,
+    ) -> None:
         self._source = source
         self._topology = topology
+        # A publish not confirmed within this (when given) leaves the broker's node: the
+        # request goes again to the next node while the caller's time lasts.
+        self._confirm_bound = confirm_bound
         # The broker user this process publishes as: the validated `user_id` property of each
         # request, an identity the worker checks (worker/identity.py).
         self._user_id = amqp.broker_user(source)
         self._channel: AbstractChannel | None = None
+        self._connection: AbstractConnection | None = None  # the channel's
         self._exchange: AbstractExchange | None = None
         self._opening = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[InvokeResult]] = {}
 
     @classmethod
     async def open(
-        cls, source: amqp.Broker | AbstractConnection, topology: Topology
+        cls,
+        source: amqp.Broker | AbstractConnection,
+        topology: Topology,
+        confirm_bound: float | None = None,
     ) -> InvokeClient:
         """A client on a process's `Broker` (it follows the broker to its next connection) or
         on one connection; fails now if the broker does not answer."""
-        client = cls(source, topology)
+        client = cls(source, topology, confirm_bound)
         await client._publisher()
         return client
 
     async def _publisher(self) -> tuple[AbstractChannel, AbstractExchange]:
         """The publishing channel with its reply consumer, opened afresh after a loss."""
         async with self._opening:
-            if self._channel is None or self._exchange is None or self._channel.is_closed:
+            if (
+                self._channel is None
+                or self._exchange is None
+                or self._channel.is_closed
+                or self._connection is not self._current_connection()
+            ):
                 connection = await amqp.live_connection(self._source)
                 channel = await amqp.confirmed_channel(connection)
                 exchange = await channel.get_exchange(self._topology.invoke_exchange, ensure=False)
@@ -65,7 +82,15 @@ class InvokeClient:
                 replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
                 await replies.consume(self._on_reply, no_ack=True)
                 self._channel, self._exchange = channel, exchange
+                self._connection = connection
             return self._channel, self._exchange
+
+    def _current_connection(self) -> AbstractConnection | None:
+        """The connection to publish on now: the broker may have moved to another node while
+        a channel of the one it left still looks open."""
+        if isinstance(self._source, amqp.Broker):
+            return self._source.connection if self._source.is_connected else self._connection
+        return self._source
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         waiter = self._waiting.pop(message.correlation_id or "", None)
@@ -105,23 +130,41 @@ class InvokeClient:
         Without `timeout` one attempt, raising what the broker raised. With it, a publish that
         failed with the connection is made again on the next one until the time is up (the
         invocation id keeps it exactly-once), then `BrokerUnavailable`; so is a publish that a
-        blocked (alarmed) broker does not confirm in time."""
+        blocked (alarmed) broker does not confirm in time. A publish its node does not confirm
+        within the client's `confirm_bound` is made again on the next node."""
         if timeout is None:
             return await self._publish(request, want_reply, correlation_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            remaining = deadline - loop.time()
+            remaining = max(deadline - loop.time(), 0.0)
+            attempt = min(remaining, self._confirm_bound or remaining)
             try:
                 return await asyncio.wait_for(
-                    self._publish(request, want_reply, correlation_id), max(remaining, 0.0)
+                    self._publish(request, want_reply, correlation_id), attempt
                 )
             except TimeoutError:
-                raise BrokerUnavailable("the broker did not confirm the request in time") from None
+                if attempt >= remaining or not await self._abandon_node():
+                    raise BrokerUnavailable(
+                        "the broker did not confirm the request in time"
+                    ) from None
             except BROKER_ERRORS as exc:
                 if deadline - loop.time() <= RETRY_PAUSE_SECONDS:
                     raise BrokerUnavailable(f"broker unavailable: {type(exc).__name__}") from exc
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
+
+    async def _abandon_node(self) -> bool:
+        """After a publish its node did not confirm in time: leave the node (a partition cut it
+        off from its quorum) and say whether to try the next; not while a resource alarm
+        blocks publishers, which a move cannot help."""
+        connection = self._connection
+        if not isinstance(self._source, amqp.Broker) or connection is None:
+            return False
+        if amqp.is_blocked(connection):
+            return False
+        self._channel = None  # the next publish opens one on the next connection
+        await self._source.abandon(connection, "an invoke request was not confirmed in time")
+        return True
 
     async def call(self, request: InvokeRequest, timeout: float) -> InvokeResult | None:
         """Publish and wait for the worker's answer; None when none came within `timeout`

@@ -40,7 +40,7 @@ CONSUME_PAUSE_MAX_SECONDS = 4.0
 
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resources]:
-    broker = amqp.Broker(settings.amqp_url.get_secret_value(), name)
+    broker = progressing_broker(settings, name)
     await broker.start()
     pool: asyncpg.Pool | None = None
     redis: Redis | None = None
@@ -57,6 +57,16 @@ async def open_resources(settings: Settings, name: str) -> AsyncIterator[Resourc
             await pool.close()
         if redis is not None:
             await redis.aclose()
+
+
+def progressing_broker(settings: Settings, name: str) -> amqp.Broker:
+    """A long-running process's broker link, which leaves a node that cannot make progress."""
+    return amqp.Broker(
+        settings.amqp_url.get_secret_value(),
+        name,
+        progress_queue=settings.topology.progress_queue,
+        progress_bound=settings.progress_bound_seconds,
+    )
 
 
 def _redis(settings: Settings) -> Redis:
@@ -143,9 +153,7 @@ async def run_worker(resources: Resources, stop: asyncio.Event) -> None:
     access = store.AccessCache(resources.pool)
     await access.start(settings.database_url.get_secret_value())
     # Replies go out on a connection of their own (see `amqp.ReplyPublisher`).
-    reply_broker = amqp.Broker(
-        settings.amqp_url.get_secret_value(), f"{resources.broker.name} (replies)"
-    )
+    reply_broker = progressing_broker(settings, f"{resources.broker.name} (replies)")
     replies = amqp.ReplyPublisher(reply_broker)
 
     async def worker_on(channel: AbstractChannel) -> amqp.BatchHandler:

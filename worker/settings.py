@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = Field(0.5, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)
     reply_timeout_seconds: float = Field(10.0, gt=0)
+    progress_bound_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="A broker node that confirms no publish for this long (a partition) is "
+        "left for the next node of MTI_AMQP_URL; /readyz fails meanwhile.",
+    )
+    queued_answer_depth: int = Field(
+        2000,
+        ge=1,
+        description="Invoke requests waiting in the queue past which the shim answers 202 "
+        "queued (with where to poll) at once instead of waiting for the worker's reply.",
+    )
     rate_limit_per_user_per_minute: int = Field(60, ge=1)
     rate_limit_per_workflow_per_minute: int = Field(600, ge=1)
     cache_fail_open: bool = Field(

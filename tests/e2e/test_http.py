@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -305,26 +306,30 @@ async def test_health_readiness_metrics_and_openapi(
     )
 
 
-async def test_no_worker_means_504_with_an_invocation_to_poll(
+async def test_no_worker_means_a_queued_answer_at_once_with_where_to_poll(
     settings: Settings,
     pool: asyncpg.Pool,
     broker: AbstractRobustConnection,
     redis: Redis,
     tmp_path: Any,
 ) -> None:
-    # Given a shim with no worker behind it
+    # Given a shim with no worker behind it (its readiness checks see no consumer)
     async with (
         running(
-            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=0.5
+            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=30
         ) as shim,
-        httpx.AsyncClient(base_url=shim.url) as http,
+        httpx.AsyncClient(base_url=shim.url, timeout=60) as http,
     ):
-        # When a request is sent, it times out with the invocation id to poll
+        # When a request is sent, it is confirmed and answered as queued, without waiting for
+        # a reply that cannot come, with the invocation to poll
+        started = time.monotonic()
         response = await http.post(WEBHOOK, headers=shim.token("demo-user"), json={})
-        assert response.status_code == 504
-        problem = response.json()
-        assert problem["invocation_id"]
-        status = await http.get(problem["status_url"], headers=shim.token("demo-user"))
+        assert time.monotonic() - started < 15, "the caller waited for the reply timeout"
+        assert response.status_code == 202
+        answer = response.json()
+        assert answer["status"] == "queued" and answer["invocation_id"]
+        assert response.headers["Location"] == f"/api/v1/invocations/{answer['invocation_id']}"
+        status = await http.get(response.headers["Location"], headers=shim.token("demo-user"))
         assert status.status_code == 200
         assert status.json()["status"] == "queued"
     assert shim.process.returncode == 0

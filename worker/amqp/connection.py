@@ -4,6 +4,7 @@ next node that answers when it is lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,16 @@ log = structlog.get_logger(__name__)
 
 # Pause between two rounds over every node when none answers.
 RECONNECT_SECONDS = 1.0
+# A process that watches its progress proves this often that its node still gets a publish
+# confirmed by a quorum (see `Broker`); a node that confirms none within the bound is left.
+PROGRESS_INTERVAL_SECONDS = 2.0
+PROGRESS_BOUND_SECONDS = 5.0
+# A connection that stopped answering (a cut link, a node that holds every byte) is known lost
+# after about twice this, on both sides: only then does the node hand the messages its
+# consumer held to the consumers that are alive (RabbitMQ's advice: 5 to 20 s).
+HEARTBEAT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 5.0
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 def url_user(setting: str) -> str:
@@ -63,7 +74,14 @@ class Broker:
     move to another node of a cluster.
     """
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        *,
+        progress_queue: str | None = None,
+        progress_bound: float = PROGRESS_BOUND_SECONDS,
+    ) -> None:
         self._urls = node_urls(url)
         self._name = name
         self._next = 0  # the node tried first when (re)connecting
@@ -72,6 +90,10 @@ class Broker:
         self._lost = asyncio.Event()
         self._closing = False
         self._supervisor: asyncio.Task[None] | None = None
+        self._progress_queue = progress_queue
+        self._progress_bound = progress_bound
+        self._progress: asyncio.Task[None] | None = None
+        self._confirmed_at = 0.0  # loop time of the last confirmed probe (or connection)
 
     @property
     def user(self) -> str:
@@ -97,6 +119,36 @@ class Broker:
         """Connect to the first node that answers; raises when none does (fail at start)."""
         await self._connect_any()
         self._supervisor = asyncio.create_task(self._supervise())
+        if self._progress_queue is not None:
+            self._progress = asyncio.create_task(self._watch_progress(self._progress_queue))
+
+    @property
+    def progressing(self) -> bool:
+        """Connected, and the node confirmed a publish lately (always true for a process that
+        does not watch its progress): what `/readyz` reports for the broker."""
+        if not self.is_connected:
+            return False
+        if self._progress is None:
+            return True
+        since = asyncio.get_running_loop().time() - self._confirmed_at
+        return since <= PROGRESS_INTERVAL_SECONDS + self._progress_bound
+
+    async def abandon(self, connection: AbstractConnection, reason: str) -> None:
+        """Leave a node that cannot make progress: drop its connection, so that every role of
+        the process starts afresh on the next node of the list. Whatever was unconfirmed is
+        published again there under the same ids, and what was unacked is delivered again;
+        the ids keep both exactly-once."""
+        if connection is not self._connection or self._closing:
+            return
+        log.warning("broker node makes no progress; moving to the next node", reason=reason)
+        # The supervisor moves on at once, and nobody takes this connection again meanwhile.
+        self._ready.clear()
+        self._lost.set()
+        # aiormq waits up to 2 s for the node's close-ok, then closes the socket itself; the
+        # bound is for a close that hangs anyway. Its channels close with it, so whatever
+        # waits on them starts afresh on the next connection.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_SECONDS)
 
     async def connected(self, stop: asyncio.Event | None = None) -> AbstractConnection | None:
         """The live connection, waiting for the next one if it was lost; None once `stop` is set
@@ -113,9 +165,10 @@ class Broker:
 
     async def close(self) -> None:
         self._closing = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
+        for task in (self._progress, self._supervisor):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
 
@@ -125,7 +178,11 @@ class Broker:
             url = self._urls[self._next]
             try:
                 connection = await aio_pika.connect(
-                    url, client_properties={"connection_name": self._name}
+                    url,
+                    client_properties={"connection_name": self._name},
+                    heartbeat=HEARTBEAT_SECONDS,
+                    # A node that takes the socket but never answers is the next one's turn.
+                    timeout=CONNECT_TIMEOUT_SECONDS,
                 )
             except BROKER_ERRORS as exc:
                 error = exc
@@ -134,6 +191,7 @@ class Broker:
             self._lost.clear()
             connection.close_callbacks.add(functools.partial(self._closed, connection))
             self._connection = connection
+            self._confirmed_at = asyncio.get_running_loop().time()  # a grace to prove itself
             self._ready.set()
             log.info("broker connected", node=_node(url))
             return
@@ -162,6 +220,53 @@ class Broker:
                 except BROKER_ERRORS as exc:
                     log.warning("no broker node answers", error=str(exc), retry_s=RECONNECT_SECONDS)
                     await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _watch_progress(self, queue: str) -> None:
+        """Every `PROGRESS_INTERVAL_SECONDS`, a probe published to `queue` (a quorum queue
+        that keeps one message) and confirmed: proof that the node still reaches a quorum.
+
+        A node cut off from the rest of its cluster keeps the connection open and accepts
+        publishes, but confirms none and delivers nothing; an operator's partition handling
+        (pause_minority) closes its connections only once the node noticed, which takes up to
+        net_ticktime. A probe not confirmed within the bound moves the process on at once. Not
+        while the connection is blocked by a resource alarm: an alarm blocks publishers on
+        every node, so a move cannot help, and each move would return the messages a consumer
+        holds and spend their delivery limit.
+        """
+        channel: AbstractChannel | None = None
+        loop = asyncio.get_running_loop()
+        probe = aio_pika.Message(b"", type="mti.progress-probe")
+        while True:
+            connection = await self.connected()
+            assert connection is not None
+            try:
+                if channel is None or channel.is_closed:
+                    channel = await asyncio.wait_for(
+                        confirmed_channel(connection), self._progress_bound
+                    )
+                await asyncio.wait_for(
+                    channel.default_exchange.publish(probe, routing_key=queue),
+                    self._progress_bound,
+                )
+                self._confirmed_at = loop.time()
+            except TimeoutError:
+                channel = None
+                if not is_blocked(connection):
+                    await self.abandon(
+                        connection, f"no publish confirmed within {self._progress_bound} s"
+                    )
+            except Exception as exc:  # a lost connection is the supervisor's; keep probing
+                channel = None
+                log.debug("progress probe failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(PROGRESS_INTERVAL_SECONDS)
+
+
+def is_blocked(connection: AbstractConnection) -> bool:
+    """Whether RabbitMQ blocked this connection's publishers (a resource alarm)."""
+    underlay = getattr(getattr(connection, "transport", None), "connection", None)
+    # aiormq keeps the state private; without it, a connection counts as unblocked.
+    unblocked = getattr(underlay, "_Connection__connection_unblocked", None)
+    return isinstance(unblocked, asyncio.Event) and not unblocked.is_set()
 
 
 async def confirmed_channel(

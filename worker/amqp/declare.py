@@ -62,6 +62,12 @@ async def declare_topology(
     await queues[topology.invoke_queue].bind(invoke_exchange, INVOKE_ROUTING_KEY)
     await queues[topology.scheduler_queue].bind(trigger_exchange, ALL_TRIGGER_EVENTS)
     await queues[topology.updates_queue].bind(updates_exchange, ALL_EXECUTION_UPDATES)
+    # Each probe replaces the one before: the queue never holds more than one message.
+    await _declare_quorum_queue(
+        channel,
+        topology.progress_queue,
+        {"x-queue-type": "quorum", "x-max-length": 1, "x-overflow": "drop-head"},
+    )
 
 
 async def _declare_quorum_queue(
@@ -87,6 +93,7 @@ async def delete_topology(channel: AbstractChannel, topology: Topology) -> None:
         for queue in (name, dead_letter_queue(name)):
             await channel.queue_delete(queue)
         await channel.exchange_delete(dead_letter_exchange(name))
+    await channel.queue_delete(topology.progress_queue)
     await channel.exchange_delete(topology.invoke_exchange)
     await channel.exchange_delete(topology.updates_exchange)
     if topology.platform_trigger_exchange is None:

@@ -21,6 +21,7 @@ from worker.shim.dependencies import ShimContext
 from worker.shim.limits import BodySizeLimit
 from worker.shim.panel import serve_panel
 from worker.shim.problems import install_problem_handlers, problem_openapi, storable_request
+from worker.shim.readiness import Readiness
 from worker.shim.refusals import CountShimRefusals
 from worker.shim.routes import executions, health, invoke, reads, stream
 from worker.shim.server import run_server
@@ -37,10 +38,14 @@ def execution_watch(settings: Settings) -> ExecutionWatch:
 
 
 def create_app(
-    resources: Resources, client: InvokeClient, watch: ExecutionWatch | None = None
+    resources: Resources,
+    client: InvokeClient,
+    watch: ExecutionWatch | None = None,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
-    """The app; `watch` (started by `serve`) feeds the status streams: without one, an
-    unstarted watch stands in (the OpenAPI document, tests of other routes)."""
+    """The app; `watch` and `readiness` (started by `serve`) feed the status streams and
+    /readyz: without them, unstarted ones stand in (the OpenAPI document, tests of other
+    routes)."""
     settings = resources.settings
     # /docs and /redoc load their scripts and styles from the installed package, not a CDN:
     # they work offline and behind a strict egress policy.
@@ -51,7 +56,9 @@ def create_app(
         version="0.1.0",
         description="Fire any trigger of any workflow by hand, with simulated parameters.",
     )
-    ShimContext.of(resources, client, watch or execution_watch(settings)).attach(app)
+    ShimContext.of(
+        resources, client, watch or execution_watch(settings), readiness or Readiness(resources)
+    ).attach(app)
     _add_middleware(app, settings)
     install_problem_handlers(app)
     app.include_router(reads.router)
@@ -87,16 +94,22 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
 async def serve(resources: Resources, stop: asyncio.Event) -> None:
     """The HTTP role: the app on `MTI_HTTP_HOST:MTI_HTTP_PORT` until `stop` is set. Open
     status streams end as soon as it is (they would hold uvicorn's graceful shutdown)."""
-    client = await InvokeClient.open(resources.broker, resources.settings.topology)
-    watch = execution_watch(resources.settings)
+    settings = resources.settings
+    client = await InvokeClient.open(
+        resources.broker, settings.topology, confirm_bound=settings.progress_bound_seconds
+    )
+    watch = execution_watch(settings)
     await watch.start()
+    readiness = Readiness(resources)
+    await readiness.start()
     ending = asyncio.create_task(_close_when(stop, watch))
     try:
-        await run_server(create_app(resources, client, watch), resources.settings, stop)
+        await run_server(create_app(resources, client, watch, readiness), settings, stop)
     finally:
         ending.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ending
+        await readiness.close()
         await watch.close()
         await client.close()
     log.info("http server stopped")

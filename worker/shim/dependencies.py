@@ -19,6 +19,7 @@ from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.settings import Settings
 from worker.shim.problems import Problem, not_found
+from worker.shim.readiness import Readiness
 from worker.watch import ExecutionWatch
 
 IDENTIFIER = linear(IDENTIFIER_PATTERN)
@@ -34,15 +35,23 @@ class ShimContext:
     verifier: TokenVerifier
     statuses: InvocationStatusStore
     watch: ExecutionWatch
+    readiness: Readiness
 
     @classmethod
-    def of(cls, resources: Resources, client: InvokeClient, watch: ExecutionWatch) -> "ShimContext":
+    def of(
+        cls,
+        resources: Resources,
+        client: InvokeClient,
+        watch: ExecutionWatch,
+        readiness: Readiness,
+    ) -> "ShimContext":
         return cls(
             resources=resources,
             client=client,
             verifier=resources.settings.token_verifier(),
             statuses=resources.statuses,
             watch=watch,
+            readiness=readiness,
         )
 
     @property

@@ -130,14 +130,13 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
     return invalid(errors).response()
 
 
+def unavailable(detail: str = "a dependency is unavailable; retry") -> Problem:
+    return Problem(503, "Service unavailable", detail, headers={"Retry-After": "5"})
+
+
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("dependency unavailable", error=type(exc).__name__)
-    return Problem(
-        503,
-        "Service unavailable",
-        "a dependency is unavailable; retry",
-        headers={"Retry-After": "5"},
-    ).response()
+    return unavailable().response()
 
 
 def install_problem_handlers(app: FastAPI) -> None:

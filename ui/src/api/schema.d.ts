@@ -197,7 +197,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readyz */
+        /**
+         * Readyz
+         * @description Ready when the broker's node confirms publishes and the database and the cache answer,
+         *     as the shim's background checks saw them within the last second or two (a load balancer
+         *     polling this costs nothing; worker/shim/readiness.py).
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;

@@ -22,9 +22,9 @@ from contracts.models import (
 from contracts.triggers import WirePreview, wire_preview
 from contracts.validation import from_pydantic
 from worker.safety import TooLarge, parse_json, shape_errors
-from worker.shim.dependencies import IDENTIFIER, Context, User
+from worker.shim.dependencies import IDENTIFIER, Context, ShimContext, User
 from worker.shim.models import InvokeAnswer, InvokeBody
-from worker.shim.problems import Problem, invalid, not_found, problem_responses
+from worker.shim.problems import Problem, invalid, not_found, problem_responses, unavailable
 
 router = APIRouter()
 
@@ -69,6 +69,10 @@ async def manual_invoke(
     body = await _invoke_body(http_request)
     if not (IDENTIFIER.match(workflow_id) and IDENTIFIER.match(trigger_id)):
         raise not_found("Trigger")
+    if down := context.readiness.down():
+        # Known now: publishing would only queue a copy that cannot be served, and make
+        # the caller wait for a reply that cannot come.
+        raise unavailable(f"unavailable: {', '.join(down)}; retry")
     request = InvokeRequest.identified(
         workflow_id=workflow_id,
         trigger_id=trigger_id,
@@ -80,7 +84,14 @@ async def manual_invoke(
         source=InvocationSource.HTTP,
         idempotency_key=idempotency_key,
     )
-    result = await context.client.call(request, context.settings.reply_timeout_seconds)
+    timeout = context.settings.reply_timeout_seconds
+    if request.idempotency_key and (known := await _known(context, request)) is not None:
+        return invoke_response(known)
+    if context.readiness.backlogged():
+        # No reply could come in time: confirmed, the request is answered as queued at once.
+        await context.client.send(request, want_reply=False, timeout=timeout)
+        return invoke_response(await context.statuses.mark_queued(request))
+    result = await context.client.call(request, timeout)
     if result is None:
         # Written only now that the caller is told to poll: a request answered in time
         # costs no status write of its own, a refused one only a short-lived record.
@@ -94,6 +105,16 @@ async def manual_invoke(
         )
     http_request.state.answered_by_worker = True  # the worker counted it
     return invoke_response(result)
+
+
+async def _known(context: ShimContext, request: InvokeRequest) -> InvokeResult | None:
+    """What a keyed request's invocation already is, when no new copy of it may be queued:
+    waiting in the queue (a retry after a 504), or answered for good. Its id derives from the
+    key and the body, so the record is this very request's."""
+    known = await context.statuses.get(request.invocation_id)
+    if known is None or not (known.status is InvokeStatus.QUEUED or known.status.final):
+        return None  # new, or refused before: the worker decides afresh
+    return known
 
 
 def _is_json(content_type: str) -> bool:
@@ -146,7 +167,10 @@ def invoke_response(result: InvokeResult) -> Response:
             invocation_id=result.invocation_id,
             rate_limit=result.rate_limit,
         ).response()
-    headers = {"Location": result.execution_url} if result.execution_url else None
+    location = result.execution_url
+    if result.status is InvokeStatus.QUEUED:
+        location = f"/api/v1/invocations/{result.invocation_id}"  # where to poll
+    headers = {"Location": location} if location else None
     return Response(answer_content(result), status, headers=headers, media_type="application/json")
 
 
