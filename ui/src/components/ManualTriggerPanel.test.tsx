@@ -207,6 +207,44 @@ test("504 polls the invocation's status until it settles", async () => {
   expect(polls).toBe(2);
 });
 
+test("a 202 queued answer (no worker yet, or a backlog) polls its status the same way", async () => {
+  let polls = 0;
+  const { user } = setup({
+    [INVOKE]: () => ({
+      status: 202,
+      body: {
+        invocation_id: "inv-4",
+        status: "queued",
+        success: false,
+        message: "Queued: waiting for a worker; poll its status",
+        workflow_id: "wf_demo",
+        trigger_id: "trig_manual_1",
+      },
+    }),
+    "GET /api/v1/invocations/inv-4": () => {
+      polls += 1;
+      const settled = polls >= 2;
+      return {
+        status: 200,
+        body: {
+          invocation_id: "inv-4",
+          status: settled ? "dry_run" : "queued",
+          success: true,
+          message: settled ? "ok" : "queued",
+          workflow_id: "wf_demo",
+          trigger_id: "trig_manual_1",
+          trigger_data: settled ? { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } } : null,
+        },
+      };
+    },
+  });
+  await choose(user, "trig_manual_1");
+  await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
+  expect(await screen.findByText(/is queued/)).toBeInTheDocument();
+  expect(await screen.findByText(/Nothing was sent or recorded/, {}, { timeout: 5000 })).toBeInTheDocument();
+  expect(polls).toBe(2);
+});
+
 test("401 hands back to sign-in", async () => {
   const { user, onUnauthorized } = setup({
     [INVOKE]: () => ({ status: 401, body: { title: "Unauthorized", status: 401 } }),

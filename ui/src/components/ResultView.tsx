@@ -96,7 +96,7 @@ function Answer({ state, executionHref, onOpenExecution }: Omit<Props, "headingR
     case "waiting":
       return (
         <p role="status">
-          No worker answered in time; invocation <code>{state.invocationId}</code> is queued.
+          Invocation <code>{state.invocationId}</code> is queued: no worker has answered yet.
           Checking its status ({state.polls})…
         </p>
       );

@@ -6,7 +6,7 @@ import type { OnUnauthorized } from "./useUnauthorized";
 export type InvokeState =
   | { phase: "idle" }
   | { phase: "sending" }
-  /** No worker answered in time (504): the invocation is queued; its status is polled. */
+  /** Queued (a 504, or a 202 "queued" when no reply could come in time): its status is polled. */
   | { phase: "waiting"; invocationId: string; polls: number }
   /** The answer; a polled status has no `wire_preview`. */
   | { phase: "done"; result: InvokeAnswer }
@@ -17,7 +17,8 @@ export type InvokeState =
 const POLL_MS = 1000;
 const MAX_POLLS = 120;
 
-/** Send one invocation and follow it to its answer: 429 waits, 504 polls, 401 signs out. */
+/** Send one invocation and follow it to its answer: 429 waits, a queued one (504, or 202
+ * "queued") polls, 401 signs out. */
 export function useInvoke(api: Api, onUnauthorized: OnUnauthorized) {
   const [state, setState] = useState<InvokeState>({ phase: "idle" });
   const alive = useRef(true);
@@ -59,7 +60,10 @@ export function useInvoke(api: Api, onUnauthorized: OnUnauthorized) {
       setState({ phase: "sending" });
       try {
         const result = await api.invoke(workflowId, triggerId, body, idempotencyKey);
-        if (alive.current) setState({ phase: "done", result });
+        if (!alive.current) return;
+        // Confirmed but not answered yet (no worker, or a backlog): follow its status.
+        if (result.status === "queued") await poll(result.invocation_id);
+        else setState({ phase: "done", result });
       } catch (error) {
         if (!alive.current) return;
         if (!(error instanceof ApiError)) {
