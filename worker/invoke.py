@@ -320,7 +320,12 @@ class InvokeWorker:
         together), then the request is accepted."""
         prepared, request = work.prepared, work.request
         assert prepared is not None and work.access is not None and work.access.trigger
-        await amqp.publish_event(self._trigger_exchange, prepared.event, prepared.body)
+        await amqp.publish_event(
+            self._trigger_exchange,
+            prepared.event,
+            prepared.body,
+            confirm_timeout=self._settings.progress_bound_seconds,
+        )
         execution_id = execution_id_for_event(prepared.event.event_id)
         work.decide(
             answer(

@@ -40,8 +40,8 @@ class InvokeClient:
     ) -> None:
         self._source = source
         self._topology = topology
-        # A publish not confirmed within this (when given) leaves the broker's node: the
-        # request goes again to the next node while the caller's time lasts.
+        # A publish not confirmed within this (when given) is made again on a fresh channel
+        # while the caller's time lasts.
         self._confirm_bound = confirm_bound
         # The broker user this process publishes as: the validated `user_id` property of each
         # request, an identity the worker checks (worker/identity.py).
@@ -130,8 +130,8 @@ class InvokeClient:
         Without `timeout` one attempt, raising what the broker raised. With it, a publish that
         failed with the connection is made again on the next one until the time is up (the
         invocation id keeps it exactly-once), then `BrokerUnavailable`; so is a publish that a
-        blocked (alarmed) broker does not confirm in time. A publish its node does not confirm
-        within the client's `confirm_bound` is made again on the next node."""
+        blocked (alarmed) broker does not confirm in time. A publish not confirmed within the
+        client's `confirm_bound` is made again on a fresh channel."""
         if timeout is None:
             return await self._publish(request, want_reply, correlation_id)
         loop = asyncio.get_running_loop()
@@ -144,7 +144,12 @@ class InvokeClient:
                     self._publish(request, want_reply, correlation_id), attempt
                 )
             except TimeoutError:
-                if attempt >= remaining or not await self._abandon_node():
+                # A channel that published to a quorum queue whose leader was cut off waits
+                # for it for ever (RabbitMQ 3.x): the next try goes on a fresh one. Leaving a
+                # node that confirms nothing at all is the broker's own progress probe's call.
+                amqp.close_soon(self._channel)
+                self._channel = None
+                if attempt >= remaining:
                     raise BrokerUnavailable(
                         "the broker did not confirm the request in time"
                     ) from None
@@ -152,19 +157,6 @@ class InvokeClient:
                 if deadline - loop.time() <= RETRY_PAUSE_SECONDS:
                     raise BrokerUnavailable(f"broker unavailable: {type(exc).__name__}") from exc
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
-
-    async def _abandon_node(self) -> bool:
-        """After a publish its node did not confirm in time: leave the node (a partition cut it
-        off from its quorum) and say whether to try the next; not while a resource alarm
-        blocks publishers, which a move cannot help."""
-        connection = self._connection
-        if not isinstance(self._source, amqp.Broker) or connection is None:
-            return False
-        if amqp.is_blocked(connection):
-            return False
-        self._channel = None  # the next publish opens one on the next connection
-        await self._source.abandon(connection, "an invoke request was not confirmed in time")
-        return True
 
     async def call(self, request: InvokeRequest, timeout: float) -> InvokeResult | None:
         """Publish and wait for the worker's answer; None when none came within `timeout`

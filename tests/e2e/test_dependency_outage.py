@@ -18,7 +18,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.faults.proxy import FaultProxy
+from tests.faults.proxy import FaultProxy, proxy_for
 from tests.helpers import eventually, running
 from worker.settings import Settings
 
@@ -28,12 +28,10 @@ MANUAL = "/api/v1/workflows/wf_demo/triggers/trig_manual_1/manual-invoke"
 
 
 @pytest.fixture
-async def database_proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
-    url = httpx.URL(settings.database_url.get_secret_value())
-    made = FaultProxy(url.host, url.port or 5432)
-    await made.start()
-    yield made
-    await made.close()
+async def proxied(settings: Settings) -> AsyncIterator[tuple[FaultProxy, str]]:
+    """PostgreSQL behind a proxy, and the URL through it."""
+    async with proxy_for(settings.database_url.get_secret_value()) as made:
+        yield made
 
 
 async def test_a_keyed_retry_during_a_database_outage_is_503_at_once_and_queues_nothing(
@@ -41,17 +39,17 @@ async def test_a_keyed_retry_during_a_database_outage_is_503_at_once_and_queues_
     pool: asyncpg.Pool,  # the demo workflow, seeded
     broker: AbstractRobustConnection,
     redis: Redis,
-    database_proxy: FaultProxy,
+    proxied: tuple[FaultProxy, str],
     tmp_path: Any,
 ) -> None:
-    database = httpx.URL(settings.database_url.get_secret_value())
+    database_proxy, database_url = proxied
     async with running(
         "run",
         settings,
         broker,
         redis,
         tmp_path / "run.log",
-        database_url=str(database.copy_with(port=database_proxy.port)),
+        database_url=database_url,
         reply_timeout_seconds=3,
     ) as system:
         invoke_queue = system.settings.topology.invoke_queue

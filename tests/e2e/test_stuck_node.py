@@ -19,7 +19,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.faults.proxy import FaultProxy
+from tests.faults.proxy import FaultProxy, proxy_for
 from tests.helpers import Service, eventually, running
 from worker.settings import Settings
 
@@ -30,17 +30,10 @@ BOUND = 2.0  # MTI_PROGRESS_BOUND_SECONDS here: a probe is sent every 2 s
 
 
 @pytest.fixture
-async def proxy(settings: Settings) -> AsyncIterator[FaultProxy]:
-    url = httpx.URL(settings.amqp_url.get_secret_value().split(",")[0])
-    made = FaultProxy(url.host, url.port or 5672)
-    await made.start()
-    yield made
-    await made.close()
-
-
-def through(settings: Settings, proxy: FaultProxy) -> str:
-    url = httpx.URL(settings.amqp_url.get_secret_value().split(",")[0])
-    return str(url.copy_with(port=proxy.port))
+async def proxied(settings: Settings) -> AsyncIterator[tuple[FaultProxy, str]]:
+    """The broker behind a proxy, and the URL through it."""
+    async with proxy_for(settings.amqp_url.get_secret_value()) as made:
+        yield made
 
 
 async def readyz(service: Service) -> tuple[int, dict[str, Any]]:
@@ -53,9 +46,10 @@ async def test_readyz_fails_while_the_node_confirms_nothing_and_passes_after(
     settings: Settings,
     broker: AbstractRobustConnection,
     redis: Redis,
-    proxy: FaultProxy,
+    proxied: tuple[FaultProxy, str],
     tmp_path: Any,
 ) -> None:
+    proxy, url = proxied
     # Given a shim whose only broker node is behind the proxy
     async with running(
         "shim",
@@ -63,7 +57,7 @@ async def test_readyz_fails_while_the_node_confirms_nothing_and_passes_after(
         broker,
         redis,
         tmp_path / "shim.log",
-        amqp_url=through(settings, proxy),
+        amqp_url=url,
         progress_bound_seconds=BOUND,
     ) as shim:
         assert (await readyz(shim))[0] == 200
@@ -101,9 +95,10 @@ async def test_a_process_leaves_a_node_that_confirms_nothing_for_the_next_one(
     pool: asyncpg.Pool,  # the demo workflow, seeded
     broker: AbstractRobustConnection,
     redis: Redis,
-    proxy: FaultProxy,
+    proxied: tuple[FaultProxy, str],
     tmp_path: Any,
 ) -> None:
+    proxy, url = proxied
     # Given the whole system on a list of two nodes, the first behind the proxy
     direct = settings.amqp_url.get_secret_value().split(",")[0]
     async with running(
@@ -112,7 +107,7 @@ async def test_a_process_leaves_a_node_that_confirms_nothing_for_the_next_one(
         broker,
         redis,
         tmp_path / "run.log",
-        amqp_url=f"{through(settings, proxy)},{direct}",
+        amqp_url=f"{url},{direct}",
         progress_bound_seconds=BOUND,
     ) as system:
         async with httpx.AsyncClient(base_url=system.url, timeout=30) as http:

@@ -48,21 +48,25 @@ class Node:
     dist_port: int
     base: Path
     process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"  # where its listeners are, and clients reach it
 
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+        return f"amqp://guest:guest@{self.host}:{self.amqp_port}/"
 
 
 class Cluster:
     def __init__(self, root: Path, size: int = 3) -> None:
         self.root = root
+        self.nodes = self._make_nodes(size)
+        self._stopped: set[str] = set()
+
+    def _make_nodes(self, size: int) -> list[Node]:
         prefix = f"mtif{uuid.uuid4().hex[:6]}"
-        self.nodes = [
-            Node(f"{prefix}-{n}@localhost", free_port(), free_port(), root / f"node{n}")
+        return [
+            Node(f"{prefix}-{n}@localhost", free_port(), free_port(), self.root / f"node{n}")
             for n in range(1, size + 1)
         ]
-        self._stopped: set[str] = set()
 
     @property
     def urls(self) -> str:
@@ -76,8 +80,8 @@ class Cluster:
         self, node: Node, *args: str, timeout: float = CTL_TIMEOUT, tool: str = "rabbitmqctl"
     ) -> str:
         result = subprocess.run(
-            ["runuser", "-u", "rabbitmq", "--", str(RABBITMQ_BIN / tool), "-n", node.name, *args],
-            env={"HOME": RABBITMQ_HOME, "PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+            self._as_rabbitmq(node, [str(RABBITMQ_BIN / tool), "-n", node.name, *args]),
+            env=self._env(node),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -86,6 +90,44 @@ class Cluster:
         if result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} on {node.name}: {result.stderr}")
         return result.stdout
+
+    def _as_rabbitmq(self, node: Node, argv: list[str]) -> list[str]:
+        """The command line that runs `argv` as the rabbitmq user, where `node` can be reached
+        (here: anywhere; a subclass may run it elsewhere, in a network namespace say)."""
+        return ["runuser", "-u", "rabbitmq", "--", *argv]
+
+    def _env(self, node: Node) -> dict[str, str]:
+        """The environment of `node`'s server and of rabbitmqctl calls on it: HOME finds the
+        shared cookie."""
+        return {"HOME": RABBITMQ_HOME, "PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+
+    def _config(self, node: Node) -> str:
+        """The node's rabbitmq.conf."""
+        return (
+            f"listeners.tcp.default = {node.host}:{node.amqp_port}\n"
+            "loopback_users = none\n"
+            # The machine is shared: do not let a busy disk raise alarms the test did not ask for.
+            "disk_free_limit.absolute = 1MB\n"
+            # What docs/operations.md recommends ("Partition handling"), and why.
+            "cluster_partition_handling = autoheal\n"
+        )
+
+    def _server_env(self, node: Node) -> dict[str, str]:
+        """rabbitmq-server's environment: the node's name, ports and own directories."""
+        erl_ip = "{" + node.host.replace(".", ",") + "}"  # as Erlang writes it: {127,0,0,1}
+        return {
+            **self._env(node),
+            "RABBITMQ_CONF_ENV_FILE": str(node.base / "rabbitmq-env.conf"),
+            "RABBITMQ_NODENAME": node.name,
+            "RABBITMQ_NODE_IP_ADDRESS": node.host,
+            "RABBITMQ_NODE_PORT": str(node.amqp_port),
+            "RABBITMQ_DIST_PORT": str(node.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(node.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(node.base / "log"),
+            "RABBITMQ_CONFIG_FILE": str(node.base / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(node.base / "enabled_plugins"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"-kernel inet_dist_use_interface {erl_ip}",
+        }
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -107,33 +149,13 @@ class Cluster:
             (node.base / sub).mkdir(parents=True, exist_ok=True)
         (node.base / "enabled_plugins").write_text("[].\n")
         (node.base / "rabbitmq-env.conf").write_text("")
-        (node.base / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = 127.0.0.1:{node.amqp_port}\n"
-            "loopback_users = none\n"
-            # The machine is shared: do not let a busy disk raise alarms the test did not ask for.
-            "disk_free_limit.absolute = 1MB\n"
-        )
+        (node.base / "rabbitmq.conf").write_text(self._config(node))
         for path in [node.base, *node.base.rglob("*")]:
             shutil.chown(path, "rabbitmq", "rabbitmq")
-        env = {
-            "HOME": RABBITMQ_HOME,
-            "PATH": os.environ["PATH"],
-            "LANG": "C.UTF-8",
-            "RABBITMQ_CONF_ENV_FILE": str(node.base / "rabbitmq-env.conf"),
-            "RABBITMQ_NODENAME": node.name,
-            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": str(node.amqp_port),
-            "RABBITMQ_DIST_PORT": str(node.dist_port),
-            "RABBITMQ_MNESIA_BASE": str(node.base / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(node.base / "log"),
-            "RABBITMQ_CONFIG_FILE": str(node.base / "rabbitmq.conf"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(node.base / "enabled_plugins"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
-        }
         with (node.base / "server.out").open("wb") as out:
             node.process = subprocess.Popen(
-                ["runuser", "-u", "rabbitmq", "--", str(RABBITMQ_BIN / "rabbitmq-server")],
-                env=env,
+                self._as_rabbitmq(node, [str(RABBITMQ_BIN / "rabbitmq-server")]),
+                env=self._server_env(node),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

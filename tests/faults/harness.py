@@ -56,6 +56,9 @@ class FaultResult:
     dead_lettered: int
     lost: int
     recovery_s: float | None
+    healed_s: float | None = None  # partitions: from the link's return to a recorded request
+    cluster_whole_s: float | None = None  # partitions: until every node ran again, if it did
+    answer_p99_s: float | None = None  # HTTP answers during the run, any status
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -433,4 +436,13 @@ class Load:
             dead_lettered=dead,
             lost=len(expected - recorded),
             recovery_s=recovery_s,
+            answer_p99_s=self.answer_p99(),
         )
+
+    def answer_p99(self, since: float = 0.0, until: float = float("inf")) -> float | None:
+        """The 99th percentile of the HTTP answers' times (any status, timeouts included) of
+        the requests started in [since, until)."""
+        times = sorted(a.seconds for a in self.answers if since <= a.started < until)
+        if not times:
+            return None
+        return round(times[min(len(times) - 1, int(0.99 * len(times)))], 2)

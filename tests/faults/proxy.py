@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_PORTS = {"amqp": 5672, "postgresql": 5432, "postgres": 5432, "redis": 6379}
 
 
 class FaultProxy:
@@ -98,3 +102,25 @@ class FaultProxy:
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
+
+
+def through(url: str, proxy: FaultProxy) -> str:
+    """`url` with the proxy's address in place of the service's."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{proxy.port}"
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+
+
+@contextlib.asynccontextmanager
+async def proxy_for(url: str) -> AsyncIterator[tuple[FaultProxy, str]]:
+    """A started proxy to the service `url` names (the first of a comma-separated list), and
+    the URL that goes through it; closed afterwards."""
+    first = url.split(",")[0].strip()
+    parts = urlsplit(first)
+    proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORTS[parts.scheme])
+    await proxy.start()
+    try:
+        yield proxy, through(first, proxy)
+    finally:
+        await proxy.close()

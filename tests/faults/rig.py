@@ -4,7 +4,6 @@ exactly-once check."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -26,14 +25,9 @@ FAULTS = (
     "Redis unreachable 30 s (fail-closed)",
     "poison messages",
     "SIGTERM under load",
+    "partition: the service's node cut off from the other two, 60 s",
+    "partition: a node without the service's connections cut off, 60 s",
 )
-
-
-def through(url: str, proxy: FaultProxy) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
 
 
 @dataclass

@@ -228,14 +228,18 @@ class Broker:
         A node cut off from the rest of its cluster keeps the connection open and accepts
         publishes, but confirms none and delivers nothing; an operator's partition handling
         (pause_minority) closes its connections only once the node noticed, which takes up to
-        net_ticktime. A probe not confirmed within the bound moves the process on at once. Not
-        while the connection is blocked by a resource alarm: an alarm blocks publishers on
-        every node, so a move cannot help, and each move would return the messages a consumer
-        holds and spend their delivery limit.
+        net_ticktime. So a probe not confirmed within the bound is tried again at once on a
+        fresh channel (RabbitMQ 3.x: a channel that published to a quorum queue whose leader
+        was cut off waits for that leader for ever, while a new channel reaches the new one),
+        and when that one is not confirmed either, the process moves on. Not while the
+        connection is blocked by a resource alarm: an alarm blocks publishers on every node,
+        so a move cannot help, and each move would return the messages a consumer holds and
+        spend their delivery limit.
         """
         channel: AbstractChannel | None = None
         loop = asyncio.get_running_loop()
         probe = aio_pika.Message(b"", type="mti.progress-probe")
+        strikes = 0
         while True:
             connection = await self.connected()
             assert connection is not None
@@ -249,21 +253,47 @@ class Broker:
                     self._progress_bound,
                 )
                 self._confirmed_at = loop.time()
+                strikes = 0
             except TimeoutError:
+                close_soon(channel)
                 channel = None
-                if not is_blocked(connection):
+                strikes = 0 if is_blocked(connection) else strikes + 1
+                if strikes == 1:
+                    continue  # at once, on a fresh channel
+                if strikes:
+                    strikes = 0
                     await self.abandon(
                         connection, f"no publish confirmed within {self._progress_bound} s"
                     )
             except Exception as exc:  # a lost connection is the supervisor's; keep probing
                 channel = None
+                strikes = 0
                 log.debug("progress probe failed", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(PROGRESS_INTERVAL_SECONDS)
 
 
-def is_blocked(connection: AbstractConnection) -> bool:
-    """Whether RabbitMQ blocked this connection's publishers (a resource alarm)."""
-    underlay = getattr(getattr(connection, "transport", None), "connection", None)
+_CLOSING: set[asyncio.Task[None]] = set()  # held here: the loop keeps only weak references
+
+
+def close_soon(channel: AbstractChannel | None) -> None:
+    """Close a channel given up on, without waiting for it (a stuck node may never answer)."""
+    if channel is None or channel.is_closed:
+        return
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(channel.close(), CLOSE_TIMEOUT_SECONDS)
+
+    task = asyncio.create_task(close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+def is_blocked(connection: Any) -> bool:
+    """Whether RabbitMQ blocked this connection's publishers (a resource alarm); an aio-pika
+    connection or aiormq's own."""
+    transport = getattr(connection, "transport", None)
+    underlay = getattr(transport, "connection", connection)
     # aiormq keeps the state private; without it, a connection counts as unblocked.
     unblocked = getattr(underlay, "_Connection__connection_unblocked", None)
     return isinstance(unblocked, asyncio.Event) and not unblocked.is_set()

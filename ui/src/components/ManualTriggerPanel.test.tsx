@@ -176,39 +176,46 @@ test("429 counts down from Retry-After and holds the button until then", async (
   }
 });
 
+/** An invocation's status as polled: queued on the first poll, a dry run from the second on. */
+function settlingInvocation(id: string) {
+  const seen = { polls: 0 };
+  const handler = () => {
+    seen.polls += 1;
+    const settled = seen.polls >= 2;
+    return {
+      status: 200,
+      body: {
+        invocation_id: id,
+        status: settled ? "dry_run" : "queued",
+        success: true,
+        message: settled ? "ok" : "queued",
+        workflow_id: "wf_demo",
+        trigger_id: "trig_manual_1",
+        trigger_data: settled ? { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } } : null,
+      },
+    };
+  };
+  return { seen, handler };
+}
+
 test("504 polls the invocation's status until it settles", async () => {
-  let polls = 0;
+  const { seen, handler } = settlingInvocation("inv-3");
   const { user } = setup({
     [INVOKE]: () => ({
       status: 504,
       body: { title: "No reply in time", status: 504, invocation_id: "inv-3", status_url: "/api/v1/invocations/inv-3" },
     }),
-    "GET /api/v1/invocations/inv-3": () => {
-      polls += 1;
-      const settled = polls >= 2;
-      return {
-        status: 200,
-        body: {
-          invocation_id: "inv-3",
-          status: settled ? "dry_run" : "queued",
-          success: true,
-          message: settled ? "ok" : "queued",
-          workflow_id: "wf_demo",
-          trigger_id: "trig_manual_1",
-          trigger_data: settled ? { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } } : null,
-        },
-      };
-    },
+    "GET /api/v1/invocations/inv-3": handler,
   });
   await choose(user, "trig_manual_1");
   await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
   expect(await screen.findByText(/is queued/)).toBeInTheDocument();
   expect(await screen.findByText(/Nothing was sent or recorded/, {}, { timeout: 5000 })).toBeInTheDocument();
-  expect(polls).toBe(2);
+  expect(seen.polls).toBe(2);
 });
 
 test("a 202 queued answer (no worker yet, or a backlog) polls its status the same way", async () => {
-  let polls = 0;
+  const { seen, handler } = settlingInvocation("inv-4");
   const { user } = setup({
     [INVOKE]: () => ({
       status: 202,
@@ -221,28 +228,13 @@ test("a 202 queued answer (no worker yet, or a backlog) polls its status the sam
         trigger_id: "trig_manual_1",
       },
     }),
-    "GET /api/v1/invocations/inv-4": () => {
-      polls += 1;
-      const settled = polls >= 2;
-      return {
-        status: 200,
-        body: {
-          invocation_id: "inv-4",
-          status: settled ? "dry_run" : "queued",
-          success: true,
-          message: settled ? "ok" : "queued",
-          workflow_id: "wf_demo",
-          trigger_id: "trig_manual_1",
-          trigger_data: settled ? { trigger_type: "MANUAL", resolved_parameters: { inputs: {} } } : null,
-        },
-      };
-    },
+    "GET /api/v1/invocations/inv-4": handler,
   });
   await choose(user, "trig_manual_1");
   await user.click(screen.getByRole("button", { name: "Validate Trigger" }));
   expect(await screen.findByText(/is queued/)).toBeInTheDocument();
   expect(await screen.findByText(/Nothing was sent or recorded/, {}, { timeout: 5000 })).toBeInTheDocument();
-  expect(polls).toBe(2);
+  expect(seen.polls).toBe(2);
 });
 
 test("401 hands back to sign-in", async () => {
