@@ -69,8 +69,8 @@ test: install services browsers ## Run the whole test suite against the local se
 test-unit: install ## Run the unit tests only (no services needed)
 	$(BIN)/pytest tests/unit
 
-test-faults: install services ## Fault suite on its own 3-node RabbitMQ cluster (root); writes docs/RELIABILITY.md
-	$(BIN)/pytest tests/faults
+test-faults: install services ## Fault suite on its own 3-node RabbitMQ clusters (root), partitions included; writes docs/RELIABILITY.md
+	$(BIN)/pytest tests/faults -m 'faults or partitions'
 
 lint: install ## ruff, formatting and mypy; the panel's TypeScript and ESLint
 	$(BIN)/ruff check .

@@ -254,6 +254,11 @@ class Load:
     give_up_after: float = 120.0
 
     async def close(self) -> None:
+        """Stop what is still in flight (a failed test leaves requests retrying), then the
+        client: nothing of a load outlives its test."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
 

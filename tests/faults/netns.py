@@ -320,7 +320,7 @@ class NetnsCluster(Cluster):
                     f"app running: {self.is_running_app(node)}, running nodes: "
                     f"{status.get('running_nodes')}, partitions: {status.get('partitions')}"
                 )
-            except (RuntimeError, subprocess.TimeoutExpired) as error:
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
                 return f"no answer: {str(error)[:300]}"
 
         return dict(zip((n.name for n in self.nodes), self._on_each(state), strict=True))
@@ -330,7 +330,7 @@ class NetnsCluster(Cluster):
             if not self.is_running_app(node):
                 return False
             status = self.cluster_status(node)
-        except (RuntimeError, subprocess.TimeoutExpired):
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError):  # ValueError: no JSON
             return False
         sees_all = set(status.get("running_nodes") or []) >= {n.name for n in self.nodes}
         return sees_all and not any((status.get("partitions") or {}).values())
