@@ -19,7 +19,7 @@ from contracts.topology import Topology
 from tests.factories import invoke_request
 from tests.faults.proxy import FaultProxy
 from tests.helpers import RunningSystem, direct_reply_address, free_port
-from worker import amqp
+from worker import amqp, runtime
 from worker.amqp import declare as amqp_declare
 from worker.amqp import replies as amqp_replies
 from worker.rpc import BrokerUnavailable, InvokeClient
@@ -193,3 +193,48 @@ async def test_replies_lost_with_their_connection_go_again_except_the_one_it_wen
     assert await asyncio.wait_for(rig.received.get(), 10) == b'"second"'
     await asyncio.sleep(0.5)
     assert rig.received.empty()
+
+
+async def test_a_consumer_the_broker_cancels_consumes_again(urls: dict[str, str]) -> None:
+    # Given a role consuming a quorum queue through `keep_consuming`
+    name = f"tests.cancelled.{uuid.uuid4().hex[:8]}"
+    quorum = {"x-queue-type": "quorum"}
+    broker = amqp.Broker(urls["MTI_AMQP_URL"], "tests cancelled consumer")
+    await broker.start()
+    admin = await broker.connection.channel()
+    await admin.declare_queue(name, durable=True, arguments=quorum)
+    handled: asyncio.Queue[bytes] = asyncio.Queue()
+    stop = asyncio.Event()
+
+    async def handle(message: AbstractIncomingMessage) -> None:
+        await handled.put(message.body)
+        await message.ack()
+
+    async def consume(connection: aio_pika.abc.AbstractConnection) -> None:
+        channel = await connection.channel()
+        try:
+            queue = await channel.get_queue(name, ensure=False)
+            await amqp.consume_until(queue, handle, stop, grace_seconds=1.0)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    consuming = asyncio.create_task(runtime.keep_consuming(broker, consume, stop))
+    try:
+        await admin.default_exchange.publish(aio_pika.Message(b"one"), routing_key=name)
+        assert await asyncio.wait_for(handled.get(), 10) == b"one"
+        # When the broker cancels its consumer (here: the queue deleted and declared again;
+        # a node leaving does the same) while the channel stays open
+        await admin.queue_delete(name)
+        # (RabbitMQ drops the cancel of a queue declared again under the same name at once)
+        await asyncio.sleep(1.0)
+        await admin.declare_queue(name, durable=True, arguments=quorum)
+        await admin.default_exchange.publish(aio_pika.Message(b"two"), routing_key=name)
+        # Then the role consumes again and gets what comes next, not silence for ever
+        assert await asyncio.wait_for(handled.get(), 15) == b"two"
+    finally:
+        stop.set()
+        await asyncio.wait_for(consuming, 10)
+        await admin.queue_delete(name)
+        await admin.close()
+        await broker.close()

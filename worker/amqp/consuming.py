@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import enum
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -25,6 +26,7 @@ import structlog
 from aio_pika import IncomingMessage
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
 
 from worker import metrics
 
@@ -36,6 +38,16 @@ BatchHandler = Callable[[list[AbstractIncomingMessage]], Awaitable[None]]
 MAX_BACKOFF_DOUBLINGS = 32
 MAX_BATCH = 64  # deliveries per batch
 MAX_BATCHES_IN_FLIGHT = 2  # one at work while the next one's I/O is awaited
+
+
+class Ended(enum.Enum):
+    """Why a consumer stopped: the role asked it to, its channel was lost (nothing in flight
+    can be acked any more), or the broker cancelled it (the channel still acks what is in
+    flight; the caller consumes anew)."""
+
+    STOPPED = "stopped"
+    LOST = "lost"
+    CANCELLED = "cancelled by the broker"
 
 
 class Settler:
@@ -225,10 +237,10 @@ async def consume_until(
     batches: BatchHandler | None = None,
     max_batch: int = MAX_BATCH,
 ) -> None:
-    """Consume until `stop` is set or the channel is lost, handing the deliveries to `handler`
-    one by one, or in batches to `batches`; on `stop`, stop consuming, let in-flight messages
-    finish within the grace period and cancel the rest (their messages go back to the queue
-    unacked)."""
+    """Consume until `stop` is set, the channel is lost or the broker cancels the consumer,
+    handing the deliveries to `handler` one by one, or in batches to `batches`; on `stop` or
+    a cancel, stop consuming, let in-flight messages finish within the grace period and cancel
+    the rest (their messages go back to the queue unacked)."""
     handle_batch = batches if batches is not None else one_by_one(_required(handler))
     settler = Settler()
     running: set[asyncio.Task[None]] = set()
@@ -244,8 +256,8 @@ async def consume_until(
 
     tokens = _SETTLER.set(settler), _RUNNING.set(running)
     try:
-        await _consume(queue, deliver, arrived, inbox, handle_batch, max_batch, stop)
-        await _stop_consuming(queue, stop, running, settler, grace_seconds)
+        ended = await _consume(queue, deliver, arrived, inbox, handle_batch, max_batch, stop)
+        await _stop_consuming(queue, ended, running, settler, grace_seconds)
     finally:
         _SETTLER.reset(tokens[0])
         _RUNNING.reset(tokens[1])
@@ -259,18 +271,29 @@ async def _consume(
     handle_batch: BatchHandler,
     max_batch: int,
     stop: asyncio.Event,
-) -> None:
+) -> Ended:
     underlay = await queue.channel.get_underlay_channel()
+    # The broker may end the consumer and keep the channel (the queue deleted, or its node
+    # leaving: Basic.Cancel); a consumer that waited on would receive nothing, for ever.
+    cancelled = asyncio.get_running_loop().create_future()
+    tag: str | None = None
+
+    def on_cancel(frame: Basic.Cancel) -> None:
+        if frame.consumer_tag == tag and not cancelled.done():
+            cancelled.set_result(None)
+
+    underlay.on_consumer_cancel_callbacks.add(on_cancel)
     tag = (await underlay.basic_consume(queue.name, deliver)).consumer_tag
     assert tag is not None
     log.info("consuming", queue=queue.name)
     stopping = asyncio.ensure_future(stop.wait())
     lost = asyncio.ensure_future(queue.channel.closed())
     batches: set[asyncio.Task[None]] = set()
+    ends = {stopping, lost, cancelled}
     try:
-        while not stopping.done() and not lost.done():
+        while not any(end.done() for end in ends):
             waiting = asyncio.ensure_future(arrived.wait())
-            await asyncio.wait({waiting, stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({waiting, *ends}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             await asyncio.sleep(0)  # the rest of this turn's deliveries join the batch
             # While enough batches are at work, deliveries wait and join the next one: under
@@ -284,10 +307,16 @@ async def _consume(
                 task.add_done_callback(batches.discard)
             arrived.clear()
     finally:
+        underlay.on_consumer_cancel_callbacks.discard(on_cancel)
         stopping.cancel()
         lost.cancel()
-    if stop.is_set():
-        await queue.cancel(tag)
+    if lost.done() and not lost.cancelled():
+        return Ended.LOST
+    if cancelled.done():
+        log.warning("consumer cancelled by the broker", queue=queue.name)
+        return Ended.CANCELLED
+    await queue.cancel(tag)
+    return Ended.STOPPED
 
 
 async def _batch_guarded(handle_batch: BatchHandler, batch: list[AbstractIncomingMessage]) -> None:
@@ -305,13 +334,13 @@ def _required(handler: Handler | None) -> Handler:
 
 async def _stop_consuming(
     queue: AbstractQueue,
-    stop: asyncio.Event,
+    ended: Ended,
     running: set[asyncio.Task[None]],
     settler: Settler,
     grace_seconds: float,
 ) -> None:
     pending: set[asyncio.Task[None]] = set()
-    if not stop.is_set():
+    if ended is Ended.LOST:
         # The channel or its connection is gone: no message in flight can be acked any more,
         # and the broker hands every one of them out again; the caller consumes anew.
         pending = set(running)
@@ -328,4 +357,4 @@ async def _stop_consuming(
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     await settler.drained()
-    log.info("stopped consuming", queue=queue.name, cancelled=len(pending))
+    log.info("stopped consuming", queue=queue.name, cancelled=len(pending), why=ended.value)
