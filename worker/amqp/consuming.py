@@ -273,8 +273,8 @@ async def _consume(
     stop: asyncio.Event,
 ) -> Ended:
     underlay = await queue.channel.get_underlay_channel()
-    # The broker may end the consumer and keep the channel (the queue deleted, or its node
-    # leaving: Basic.Cancel); a consumer that waited on would receive nothing, for ever.
+    # The broker may end the consumer and keep the channel (Basic.Cancel, as when the queue is
+    # deleted); a consumer that waited on would receive nothing, for ever.
     cancelled = asyncio.get_running_loop().create_future()
     tag: str | None = None
 
