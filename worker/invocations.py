@@ -86,6 +86,19 @@ class InvocationStatusStore(_RedisRecords):
         await self._guard(self._redis.set(key, queued.body(), ex=self._ttl, nx=True), None)
         return queued
 
+    def _sending_key(self, invocation_id: str) -> str:
+        return self._topology.redis_key("sending", invocation_id)
+
+    async def start_sending(self, invocation_id: str, seconds: int) -> bool:
+        """Take the sending of an invocation for up to `seconds` (its caller's wait for an
+        answer); False while another caller is sending it (a keyed retry that came early).
+        Expires by itself, so a caller that died holds nothing for long."""
+        key = self._sending_key(invocation_id)
+        return bool(await self._guard(self._redis.set(key, b"1", ex=seconds, nx=True), True))
+
+    async def done_sending(self, invocation_id: str) -> None:
+        await self._guard(self._redis.delete(self._sending_key(invocation_id)), None)
+
     async def save_many(self, results: list[InvokeResult]) -> None:
         """Keep the answers, in one command: a final one for the full TTL, a refusal only
         briefly (refused requests must not cost a day of storage each)."""

@@ -335,6 +335,62 @@ async def test_no_worker_means_a_queued_answer_at_once_with_where_to_poll(
     assert shim.process.returncode == 0
 
 
+async def test_a_keyed_retry_while_the_first_try_waits_queues_no_second_copy(
+    settings: Settings,
+    broker: AbstractRobustConnection,
+    redis: Redis,
+    tmp_path: Any,
+) -> None:
+    async with (
+        running(
+            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=3
+        ) as shim,
+        httpx.AsyncClient(base_url=shim.url, timeout=30) as http,
+    ):
+        # Given a shim whose worker takes requests and answers none (slow, or stuck)
+        channel = await broker.channel()
+        await channel.set_qos(prefetch_count=100)
+        queue = await channel.get_queue(shim.settings.topology.invoke_queue, ensure=False)
+        held: list[Any] = []
+
+        async def hold(message: Any) -> None:
+            held.append(message)
+
+        await queue.consume(hold)
+        try:
+
+            async def has_a_worker() -> bool:
+                ready = (await http.get("/readyz")).json()
+                return bool(ready.get("invoke_queue", {}).get("consumers"))
+
+            await eventually(has_a_worker, timeout=10)
+            headers = shim.token("demo-user") | {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+            # When a client sends one keyed request five times at once (impatient retries)
+            tries = await asyncio.gather(
+                *(
+                    http.post(WEBHOOK, headers=headers, json={"parameters": {"body": {"n": 1}}})
+                    for _ in range(5)
+                )
+            )
+            # Then one copy is queued: one try waits and is told to poll, the others are
+            # told at once that it is in progress, and when to retry
+            codes = sorted(response.status_code for response in tries)
+            assert codes == [409, 409, 409, 409, 504], [r.text for r in tries]
+            for response in tries:
+                if response.status_code == 409:
+                    assert response.headers["Retry-After"] == "1"
+                    assert problem_paths(response) == ["/idempotency_key"]
+            # And a retry after the first try's answer is answered from it: queued, no copy
+            again = await http.post(
+                WEBHOOK, headers=headers, json={"parameters": {"body": {"n": 1}}}
+            )
+            assert again.status_code == 202 and again.json()["status"] == "queued"
+            await asyncio.sleep(0.5)  # a second copy, had one been published, would be here
+            assert len(held) == 1
+        finally:
+            await channel.close()  # what it held goes back, and with the shim's queues
+
+
 DEMO_TRIGGERS = {
     "CRON": ("trig_cron_1", {}),
     "WEBHOOK": ("trig_webhook_1", {"body": {"deploy": 1}}),

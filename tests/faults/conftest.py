@@ -108,7 +108,7 @@ def write_results(collected: list[FaultResult]) -> None:
         "majority). `p99 answer`: the 99th",
         "percentile of the HTTP answers' times (any status) during the run. The partitions run",
         "on a second 3-node cluster whose nodes live in network namespaces of their own",
-        "(tests/faults/netns.py), with `cluster_partition_handling = pause_minority`. See",
+        "(tests/faults/netns.py), with `cluster_partition_handling = autoheal`. See",
         "docs/operations.md for what each fault does.",
         "",
         "| fault | sent | accepted | recorded | duplicates | dead-lettered | lost "

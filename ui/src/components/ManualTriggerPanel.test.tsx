@@ -260,20 +260,31 @@ test("Copy as curl is exactly the request the button sends", async () => {
   expect(await screen.findByLabelText("Request as CLI")).toHaveTextContent("--user demo-user");
 });
 
-test("a retry after no answer reuses the Idempotency-Key; a new request gets a new one", async () => {
+const NO_ANSWERS = {
+  "a 503": { status: 503, body: { title: "Service unavailable", status: 503 }, headers: { "Retry-After": "5" } },
+  "a 409 for a try still being answered": {
+    status: 409,
+    body: {
+      title: "Request in progress",
+      status: 409,
+      errors: [{ path: "/idempotency_key", message: "still in progress", code: "idempotency_key_in_progress" }],
+    },
+    headers: { "Retry-After": "1" },
+  },
+};
+
+test.each(Object.entries(NO_ANSWERS))("a retry after %s reuses the Idempotency-Key; a new request gets a new one", async (_, noAnswer) => {
   let calls = 0;
   const { user, shim } = setup({
     [INVOKE]: (_, body) => {
       calls += 1;
-      return calls === 1
-        ? { status: 503, body: { title: "Service unavailable", status: 503 }, headers: { "Retry-After": "5" } }
-        : dryRunAnswer(body as never);
+      return calls === 1 ? noAnswer : dryRunAnswer(body as never);
     },
   });
   await choose(user, "trig_manual_1");
   const validate = () => user.click(screen.getByRole("button", { name: "Validate Trigger" }));
   await validate();
-  expect(await screen.findByText(/Service unavailable/)).toBeInTheDocument();
+  expect(await screen.findByText(new RegExp(noAnswer.body.title))).toBeInTheDocument();
   await validate();
   await screen.findByText(/Nothing was sent or recorded/);
   await validate();

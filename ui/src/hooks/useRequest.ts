@@ -34,8 +34,9 @@ export function useRequest(
     const errors = state.phase === "done" ? (state.result.errors ?? []) : state.phase === "failed" ? (state.problem?.errors ?? []) : [];
     if (state.phase !== "rate-limited") setApiErrors(errors.length ? mapApiErrors(errors, jsonFields(schema ?? {})) : NO_ERRORS);
     // An answer settles the request: the next click is a new one. No answer (a lost
-    // connection, 503, a 504 still queued) keeps the key, so trying again cannot run it twice.
-    if (!(state.phase === "failed" && [0, 503, 504].includes(state.status))) idempotencyKey.current = crypto.randomUUID();
+    // connection, 503, a 504 still queued, a 409 for a try still being answered, from
+    // another tab) keeps the key, so trying again cannot run it twice.
+    if (!(state.phase === "failed" && unanswered(state.status, state.problem))) idempotencyKey.current = crypto.randomUUID();
     if (state.phase === "done" && state.result.status === "accepted" && state.result.execution_id) {
       onAccepted(state.result.execution_id, state.result.completed_at ?? null);
     }
@@ -84,4 +85,10 @@ export function useRequest(
   };
 
   return { state, apiErrors, held, resultHeading, send, newRequest, changed, restart };
+}
+
+/** A failure that is no answer to the request: the same request, under the same key, may be sent again. */
+function unanswered(status: number, problem: { errors?: { code: string }[] } | null): boolean {
+  if ([0, 503, 504].includes(status)) return true;
+  return status === 409 && (problem?.errors ?? []).some((e) => e.code === "idempotency_key_in_progress");
 }

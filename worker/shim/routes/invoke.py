@@ -1,7 +1,10 @@
 """The one write: an invocation, published to the invoke queue and answered by a worker.
 (No `from __future__ import annotations`: FastAPI must see the dependency annotations.)"""
 
+import contextlib
 import json
+import math
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,12 +24,16 @@ from contracts.models import (
 )
 from contracts.triggers import WirePreview, wire_preview
 from contracts.validation import from_pydantic
+from worker.outage import REDIS_ERRORS
 from worker.safety import TooLarge, parse_json, shape_errors
 from worker.shim.dependencies import IDENTIFIER, Context, ShimContext, User
 from worker.shim.models import InvokeAnswer, InvokeBody
 from worker.shim.problems import Problem, invalid, not_found, problem_responses, unavailable
 
 router = APIRouter()
+# How much longer than the caller's wait a keyed invocation stays "being sent" when the shim
+# that sends it dies before it can say it is done.
+SENDING_GRACE_SECONDS = 5
 
 HTTP_STATUS = {
     InvokeStatus.QUEUED: 202,
@@ -84,9 +91,19 @@ async def manual_invoke(
         source=InvocationSource.HTTP,
         idempotency_key=idempotency_key,
     )
+    if not request.idempotency_key:
+        return await _send(context, request, http_request)
+    async with _sent_once_at_a_time(context, request):
+        # Looked up while no other try can send it: an answer saved just now is seen.
+        if (known := await _known(context, request)) is not None:
+            return invoke_response(known)
+        return await _send(context, request, http_request)
+
+
+async def _send(context: ShimContext, request: InvokeRequest, http_request: Request) -> Response:
+    """Publish the request and answer with the worker's reply; or, when none can come in
+    time, with where to poll."""
     timeout = context.settings.reply_timeout_seconds
-    if request.idempotency_key and (known := await _known(context, request)) is not None:
-        return invoke_response(known)
     if context.readiness.backlogged():
         # No reply could come in time: confirmed, the request is answered as queued at once.
         await context.client.send(request, want_reply=False, timeout=timeout)
@@ -115,6 +132,34 @@ async def _known(context: ShimContext, request: InvokeRequest) -> InvokeResult |
     if known is None or not (known.status is InvokeStatus.QUEUED or known.status.final):
         return None  # new, or refused before: the worker decides afresh
     return known
+
+
+@contextlib.asynccontextmanager
+async def _sent_once_at_a_time(context: ShimContext, request: InvokeRequest) -> AsyncIterator[None]:
+    """A keyed invocation is sent by one HTTP request at a time: a retry that comes while an
+    earlier try still waits for its answer would only queue a second copy of it (answered
+    409 with Retry-After; by then the first try's answer is there to replay)."""
+    wait = math.ceil(context.settings.reply_timeout_seconds) + SENDING_GRACE_SECONDS
+    if not await context.statuses.start_sending(request.invocation_id, wait):
+        raise Problem(
+            409,
+            "Request in progress",
+            "A request with this Idempotency-Key is still being answered; retry",
+            errors=[
+                FieldError(
+                    path="/idempotency_key",
+                    code="idempotency_key_in_progress",
+                    message="A request with this Idempotency-Key is still in progress",
+                )
+            ],
+            headers={"Retry-After": "1"},
+            invocation_id=request.invocation_id,
+        )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(*REDIS_ERRORS):  # it expires by itself
+            await context.statuses.done_sending(request.invocation_id)
 
 
 def _is_json(content_type: str) -> bool:
