@@ -183,11 +183,12 @@ class StandInEngine:
                     self._settings.topology.updates_exchange, ensure=False
                 )
                 message_id = f"{update.execution_id}:{update.status.value}"
-                await exchange.publish(
-                    amqp.json_message(update.body(), message_id=message_id),
-                    routing_key=execution_update_routing_key(update.status),
-                    mandatory=True,
-                )
+                with amqp.as_broker_failure():
+                    await exchange.publish(
+                        amqp.json_message(update.body(), message_id=message_id),
+                        routing_key=execution_update_routing_key(update.status),
+                        mandatory=True,
+                    )
                 log.info("reported", execution_id=update.execution_id, status=update.status.value)
                 return
             except PUBLISH_PROBLEMS as exc:

@@ -133,16 +133,18 @@ class InvokeClient:
         blocked (alarmed) broker does not confirm in time. A publish not confirmed within the
         client's `confirm_bound` is made again on a fresh channel."""
         if timeout is None:
-            return await self._publish(request, want_reply, correlation_id)
+            with amqp.as_broker_failure():
+                return await self._publish(request, want_reply, correlation_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             remaining = max(deadline - loop.time(), 0.0)
             attempt = min(remaining, self._confirm_bound or remaining)
             try:
-                return await asyncio.wait_for(
-                    self._publish(request, want_reply, correlation_id), attempt
-                )
+                with amqp.as_broker_failure():
+                    return await asyncio.wait_for(
+                        self._publish(request, want_reply, correlation_id), attempt
+                    )
             except TimeoutError:
                 # A channel that published to a quorum queue whose leader was cut off waits
                 # for it for ever (RabbitMQ 3.x): the next try goes on a fresh one. Leaving a

@@ -100,7 +100,8 @@ async def keep_consuming(
     while (connection := await broker.connected(stop)) is not None:
         started = loop.time()
         try:
-            await consume(connection)
+            with amqp.as_broker_failure():
+                await consume(connection)
         except BROKER_ERRORS as exc:
             log.warning("could not consume; trying again", error=f"{type(exc).__name__}: {exc}")
         if stop.is_set():

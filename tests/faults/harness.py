@@ -214,20 +214,23 @@ async def publish(
         connection = await broker.connected()
         assert connection is not None
         try:
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            try:
-                target = await channel.get_exchange(exchange, ensure=False)
-                message = aio_pika.Message(
-                    body,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    reply_to=reply_to,
-                    user_id=broker.user,  # the identity the worker verifies
-                )
-                await target.publish(message, routing_key=routing_key, mandatory=True)
-                return
-            finally:
-                if not channel.is_closed:
-                    await channel.close()
+            # A connection aiormq finds stuck fails what waits on it with CancelledError: as
+            # a careful client would, this one takes that for the connection's loss.
+            with amqp.as_broker_failure():
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+                try:
+                    target = await channel.get_exchange(exchange, ensure=False)
+                    message = aio_pika.Message(
+                        body,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        reply_to=reply_to,
+                        user_id=broker.user,  # the identity the worker verifies
+                    )
+                    await target.publish(message, routing_key=routing_key, mandatory=True)
+                    return
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
         except CONNECTION_EXCEPTIONS:
             await asyncio.sleep(0.2)
 

@@ -27,6 +27,7 @@ FAULTS = (
     "SIGTERM under load",
     "partition: the service's node cut off from the other two, 60 s",
     "partition: a node without the service's connections cut off, 60 s",
+    "partition: the service's node unreachable for everyone (its link down), 60 s",
 )
 
 

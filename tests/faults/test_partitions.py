@@ -139,3 +139,11 @@ async def test_partition_with_the_service_on_the_majority_side(rig: Rig) -> None
     # with the majority.
     assert isinstance(rig.cluster, NetnsCluster)
     await run_partition(rig, FAULTS[12], rig.cluster.partition, 2)
+
+
+async def test_partition_that_takes_the_service_node_off_the_network(rig: Rig) -> None:
+    # Node 1's link goes down: its peers and its clients all get silence. Connections to it
+    # end by heartbeat on both sides; the roles move on, and when the link returns the
+    # cluster mends by itself.
+    assert isinstance(rig.cluster, NetnsCluster)
+    await run_partition(rig, FAULTS[13], rig.cluster.cut_link, 0)

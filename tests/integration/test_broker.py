@@ -238,3 +238,65 @@ async def test_a_consumer_the_broker_cancels_consumes_again(urls: dict[str, str]
         await admin.queue_delete(name)
         await admin.close()
         await broker.close()
+
+
+async def test_a_wait_whose_connection_closes_under_it_is_a_broker_failure(
+    cuttable: tuple[FaultProxy, str],
+) -> None:
+    # Given a publish waiting for a confirm that cannot come (the link holds every byte)
+    proxy, url = cuttable
+    connection = await aio_pika.connect(url)
+    channel = await amqp.confirmed_channel(connection)
+    proxy.pause()
+
+    async def publish() -> None:
+        with amqp.as_broker_failure():
+            await channel.default_exchange.publish(aio_pika.Message(b"x"), routing_key="none")
+
+    waiting = asyncio.create_task(publish())
+    await asyncio.sleep(0.2)
+    # When its connection is closed under it (aiormq fails such waits with CancelledError,
+    # the same when it finds a connection stuck)
+    await asyncio.wait_for(connection.close(), 10)
+    # Then the wait ends as a broker failure the caller retries, not as a cancellation
+    with pytest.raises(amqp.ClosedUnderneath):
+        await waiting
+    # While a cancellation of the waiting task itself is still one
+    parked = asyncio.create_task(wait_for_ever())
+    await asyncio.sleep(0.1)
+    parked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await parked
+
+
+async def wait_for_ever() -> None:
+    with amqp.as_broker_failure():
+        await asyncio.Event().wait()
+
+
+async def test_a_call_in_flight_when_its_node_is_left_is_answered_from_the_next(
+    cuttable: tuple[FaultProxy, str],
+    urls: dict[str, str],
+    settings: Settings,
+    system: RunningSystem,
+) -> None:
+    # Given a shim's client on the first node of two (through a proxy), with a call waiting
+    # for a confirm that node cannot give
+    proxy, url = cuttable
+    broker = amqp.Broker(f"{url},{urls['MTI_AMQP_URL']}", "tests left node")
+    await broker.start()
+    client = await InvokeClient.open(broker, settings.topology)
+    try:
+        assert await client.call(invoke_request(), timeout=10) is not None
+        proxy.pause()
+        calling = asyncio.create_task(client.call(invoke_request(), timeout=15))
+        await asyncio.sleep(0.5)
+        # When the process leaves that node (its progress probe found it stuck)
+        await broker.abandon(broker.connection, "test: no confirms")
+        # Then the call is made again on the next node and answered there
+        result = await calling
+        assert result is not None and result.success
+    finally:
+        proxy.restore()
+        await client.close()
+        await broker.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -244,14 +245,15 @@ class Broker:
             connection = await self.connected()
             assert connection is not None
             try:
-                if channel is None or channel.is_closed:
-                    channel = await asyncio.wait_for(
-                        confirmed_channel(connection), self._progress_bound
+                with as_broker_failure():
+                    if channel is None or channel.is_closed:
+                        channel = await asyncio.wait_for(
+                            confirmed_channel(connection), self._progress_bound
+                        )
+                    await asyncio.wait_for(
+                        channel.default_exchange.publish(probe, routing_key=queue),
+                        self._progress_bound,
                     )
-                await asyncio.wait_for(
-                    channel.default_exchange.publish(probe, routing_key=queue),
-                    self._progress_bound,
-                )
                 self._confirmed_at = loop.time()
                 strikes = 0
             except TimeoutError:
@@ -270,6 +272,26 @@ class Broker:
                 strikes = 0
                 log.debug("progress probe failed", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(PROGRESS_INTERVAL_SECONDS)
+
+
+class ClosedUnderneath(ConnectionError):
+    """An operation whose connection was closed while it waited."""
+
+
+@contextlib.contextmanager
+def as_broker_failure() -> Iterator[None]:
+    """Around an await on the broker: aiormq ends whatever waits on a connection it closes
+    (one left for another node, or one it found without frames for three heartbeats) with
+    CancelledError, though nobody cancelled the waiting task. That is the connection's loss,
+    and the caller must see it as one (`ClosedUnderneath`, a broker failure it retries); a
+    cancellation of the task itself goes on as it is."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise
+        raise ClosedUnderneath("the broker connection was closed under this operation") from None
 
 
 _CLOSING: set[asyncio.Task[None]] = set()  # held here: the loop keeps only weak references

@@ -11,7 +11,7 @@ import aiormq
 from aio_pika.abc import AbstractExchange
 
 from contracts.models import TriggerEvent
-from worker.amqp.connection import close_soon, is_blocked
+from worker.amqp.connection import as_broker_failure, close_soon, is_blocked
 
 JSON = "application/json"
 
@@ -60,7 +60,8 @@ async def publish_event(
     confirmation = asyncio.ensure_future(_publish(channel, exchange.name, event, body))
     while True:
         try:
-            await asyncio.wait_for(asyncio.shield(confirmation), confirm_timeout)
+            with as_broker_failure():
+                await asyncio.wait_for(asyncio.shield(confirmation), confirm_timeout)
             return
         except TimeoutError:
             if is_blocked(channel.connection):

@@ -10,7 +10,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 
-from worker.amqp.connection import Broker, live_connection
+from worker.amqp.connection import Broker, as_broker_failure, live_connection
 from worker.outage import BROKER_ERRORS
 
 log = structlog.get_logger(__name__)
@@ -75,9 +75,10 @@ class ReplyPublisher:
             number = next(self._numbers)
             link.in_flight.add(number)
             try:
-                await link.channel.default_exchange.publish(
-                    message, routing_key=reply_to, mandatory=False
-                )
+                with as_broker_failure():
+                    await link.channel.default_exchange.publish(
+                        message, routing_key=reply_to, mandatory=False
+                    )
                 return
             except BROKER_ERRORS as exc:
                 if self._link is link:
@@ -97,7 +98,8 @@ class ReplyPublisher:
                 while self._link is None or self._link.channel.is_closed:
                     try:
                         connection = await live_connection(self._source)
-                        channel = await connection.channel(publisher_confirms=True)
+                        with as_broker_failure():
+                            channel = await connection.channel(publisher_confirms=True)
                         self._link = _ReplyLink(channel)
                     except BROKER_ERRORS:
                         # Lost before the process noticed: the next one is being made.

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from contracts.ids import replay_invocation_id
 from contracts.models import InvocationSource, InvokeRequest, InvokeStatus
+from worker import amqp
 from worker.identity import AUTHORIZATION_HEADER
 from worker.outage import BROKER_FAILURES
 from worker.replay.letters import MALFORMED_X_DEATH, DeadLetter, DeadLetterQueue
@@ -99,7 +100,8 @@ async def republish(channel: Any, letter: DeadLetter, user_id: str, sender: str)
         user_id=sender,
     )
     try:
-        await exchange.publish(message, routing_key=letter.routing_key, mandatory=True)
+        with amqp.as_broker_failure():
+            await exchange.publish(message, routing_key=letter.routing_key, mandatory=True)
     except BROKER_FAILURES as exc:
         raise Unavailable(Halt.PUBLISH_FAILED, exc) from exc
     return ReplayOutcome.REPLAYED

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aio_pika.abc import AbstractChannel
 
+from worker import amqp
 from worker.resources import Resources
 
 log = structlog.get_logger(__name__)
@@ -84,7 +85,8 @@ class Readiness:
         while True:
             await asyncio.sleep(CHECK_INTERVAL_SECONDS)
             try:
-                await self.refresh()
+                with amqp.as_broker_failure():
+                    await self.refresh()
             except Exception:  # a check that fails unexpectedly must not end the checking
                 log.exception("readiness check failed")
 
