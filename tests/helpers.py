@@ -351,6 +351,25 @@ async def running(
         await delete_redis_keys(redis, own)
 
 
+@asynccontextmanager
+async def serving(
+    role: str,
+    settings: Settings,
+    broker: AbstractRobustConnection,
+    redis: Redis,
+    log: Path,
+    *,
+    timeout: float = 30.0,
+    **env: Any,
+) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+    """`running`, and an HTTP client of the process's shim."""
+    async with (
+        running(role, settings, broker, redis, log, **env) as service,
+        httpx.AsyncClient(base_url=service.url, timeout=timeout) as http,
+    ):
+        yield service, http
+
+
 @dataclass
 class StreamEvent:
     """One Server-Sent Event as a client parses it (a comment line alone is a heartbeat)."""

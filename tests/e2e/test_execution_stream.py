@@ -14,7 +14,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from redis.asyncio import Redis
 
-from tests.helpers import Service, StreamEvent, running, sse_events
+from tests.helpers import Service, StreamEvent, running, serving, sse_events
 from worker.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -166,12 +166,9 @@ async def test_stopping_the_shim_ends_open_streams_and_it_exits_cleanly(
     tmp_path: Path,
 ) -> None:
     # Given a shim (no engine: executions stay pending) with an open stream
-    async with (
-        running(
-            "run", settings, broker, redis, tmp_path / "run.log", engine_start_seconds=60
-        ) as service,
-        httpx.AsyncClient(base_url=service.url, timeout=20) as http,
-    ):
+    async with serving(
+        "run", settings, broker, redis, tmp_path / "run.log", timeout=20, engine_start_seconds=60
+    ) as (service, http):
         headers = service.token("demo-user")
         url = await invoke(http, headers)
         async with http.stream("GET", f"{url}/events", headers=headers) as response:

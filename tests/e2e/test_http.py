@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from contracts.ids import execution_id_for_event
 from contracts.topology import INVOKE_ROUTING_KEY
 from tests.factories import invoke_request
-from tests.helpers import Service, count_executions, eventually, publish_raw, running
+from tests.helpers import Service, count_executions, eventually, publish_raw, serving
 from worker import store
 from worker.settings import Settings
 
@@ -314,12 +314,9 @@ async def test_no_worker_means_a_queued_answer_at_once_with_where_to_poll(
     tmp_path: Any,
 ) -> None:
     # Given a shim with no worker behind it (its readiness checks see no consumer)
-    async with (
-        running(
-            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=30
-        ) as shim,
-        httpx.AsyncClient(base_url=shim.url, timeout=60) as http,
-    ):
+    async with serving(
+        "shim", settings, broker, redis, tmp_path / "shim.log", timeout=60, reply_timeout_seconds=30
+    ) as (shim, http):
         # When a request is sent, it is confirmed and answered as queued, without waiting for
         # a reply that cannot come, with the invocation to poll
         started = time.monotonic()
@@ -341,12 +338,9 @@ async def test_a_keyed_retry_while_the_first_try_waits_queues_no_second_copy(
     redis: Redis,
     tmp_path: Any,
 ) -> None:
-    async with (
-        running(
-            "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=3
-        ) as shim,
-        httpx.AsyncClient(base_url=shim.url, timeout=30) as http,
-    ):
+    async with serving(
+        "shim", settings, broker, redis, tmp_path / "shim.log", reply_timeout_seconds=3
+    ) as (shim, http):
         # Given a shim whose worker takes requests and answers none (slow, or stuck)
         channel = await broker.channel()
         await channel.set_qos(prefetch_count=100)
