@@ -24,6 +24,7 @@ from worker.replay import (
     Filters,
     ReplayOptions,
     ReplayOutcome,
+    letters,
 )
 from worker.replay.sending import republish, through_worker
 
@@ -262,3 +263,21 @@ def test_json_output_stays_valid_json_without_control_characters(value: Any) -> 
     shown = json_text(json.loads(json.dumps(value, default=str)))
     assert not unsafe_in(shown.replace("\n", ""))  # its own line breaks (strings hold none)
     assert json.loads(shown) == expected
+
+
+# Text made of the pieces depth counting cares about: brackets, quotes, escapes, filler.
+json_ish = st.text(alphabet=st.sampled_from('[]{}"\\ a,:'), max_size=300)
+
+
+@settings(max_examples=500)
+@given(json_ish, st.integers(min_value=0, max_value=20))
+def test_counting_opening_brackets_never_lets_a_deeper_body_through(text: str, limit: int) -> None:
+    # Whenever the cheap count says "at most `limit` deep", the string-aware scan agrees
+    if letters._opens_at_most(text, limit):
+        assert letters._depth(text) <= limit
+
+
+def test_a_shallow_body_with_many_brackets_is_read() -> None:
+    # Past the count's bound, the scan decides: 201 siblings are 2 levels deep
+    found = letter(b"[" + b"[]," * 200 + b"[]]", {"x-death": [RABBIT_DEATH]})
+    assert found.document == [[]] * 201 and not found.problems
