@@ -103,18 +103,20 @@ class InvokeClient:
         want_reply: bool,
         correlation_id: str | None,
     ) -> AbstractChannel:
-        channel, exchange = await self._publisher()
-        await exchange.publish(
-            amqp.json_message(
-                request.body(),
-                message_id=request.invocation_id,
-                correlation_id=correlation_id or request.invocation_id,
-                reply_to=DIRECT_REPLY_TO if want_reply else None,
-                user_id=self._user_id,
-            ),
-            routing_key=INVOKE_ROUTING_KEY,
-            mandatory=True,
-        )
+        # One place for every try: opening the channel and the confirm, whichever task waits.
+        with amqp.as_broker_failure():
+            channel, exchange = await self._publisher()
+            await exchange.publish(
+                amqp.json_message(
+                    request.body(),
+                    message_id=request.invocation_id,
+                    correlation_id=correlation_id or request.invocation_id,
+                    reply_to=DIRECT_REPLY_TO if want_reply else None,
+                    user_id=self._user_id,
+                ),
+                routing_key=INVOKE_ROUTING_KEY,
+                mandatory=True,
+            )
         return channel
 
     async def send(
@@ -133,18 +135,16 @@ class InvokeClient:
         blocked (alarmed) broker does not confirm in time. A publish not confirmed within the
         client's `confirm_bound` is made again on a fresh channel."""
         if timeout is None:
-            with amqp.as_broker_failure():
-                return await self._publish(request, want_reply, correlation_id)
+            return await self._publish(request, want_reply, correlation_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             remaining = max(deadline - loop.time(), 0.0)
             attempt = min(remaining, self._confirm_bound or remaining)
             try:
-                with amqp.as_broker_failure():
-                    return await asyncio.wait_for(
-                        self._publish(request, want_reply, correlation_id), attempt
-                    )
+                return await asyncio.wait_for(
+                    self._publish(request, want_reply, correlation_id), attempt
+                )
             except TimeoutError:
                 # A channel that published to a quorum queue whose leader was cut off waits
                 # for it for ever (RabbitMQ 3.x): the next try goes on a fresh one. Leaving a
