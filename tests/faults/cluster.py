@@ -15,11 +15,14 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 RABBITMQ_HOME = "/var/lib/rabbitmq"  # where the shared Erlang cookie lives
@@ -253,3 +256,18 @@ class Cluster:
                     subprocess.run(["pkill", "-KILL", "-s", str(node.process.pid)], check=False)
                     node.process.wait(10)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+C = TypeVar("C", bound=Cluster)
+
+
+@contextlib.contextmanager
+def started(kind: type[C], prefix: str) -> Iterator[C]:
+    """A cluster of `kind` in a fresh directory, started; its nodes and directories removed
+    afterwards, whatever happened."""
+    nodes = kind(Path(tempfile.mkdtemp(prefix=prefix)))
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.close()

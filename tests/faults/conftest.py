@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -20,8 +19,8 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from tests.faults.cluster import Cluster, available
-from tests.faults.harness import FaultResult, System
+from tests.faults.cluster import Cluster, available, started
+from tests.faults.harness import FaultResult, System, harness_client
 from tests.faults.proxy import FaultProxy, through
 from tests.faults.rig import FAULTS, Proxies, Rig
 from tests.helpers import delete_redis_keys, free_port, make_settings, project_root
@@ -34,21 +33,14 @@ from worker.settings import Settings
 def cluster() -> Iterator[Cluster]:
     if (reason := available()) is not None:
         pytest.fail(f"the fault suite needs its own RabbitMQ cluster: {reason}")
-    nodes = Cluster(Path(tempfile.mkdtemp(prefix="mti-faults-")))
-    try:
-        nodes.start()
+    with started(Cluster, "mti-faults-") as nodes:
         yield nodes
-    finally:
-        nodes.close()
 
 
 @pytest.fixture(scope="module")
 async def harness_broker(cluster: Cluster) -> AsyncIterator[amqp.Broker]:
-    """The suite's own client of the cluster (it too moves to a live node when one stops)."""
-    broker = amqp.Broker(cluster.urls, "faults harness")
-    await broker.start()
-    yield broker
-    await broker.close()
+    async with harness_client(cluster.urls) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="module")

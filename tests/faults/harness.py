@@ -16,6 +16,8 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,6 +206,17 @@ async def queue_state(broker: amqp.Broker, queue: str) -> tuple[int, int]:
                 await channel.close()
         except CONNECTION_EXCEPTIONS:
             await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def harness_client(urls: str) -> AsyncIterator[amqp.Broker]:
+    """The suite's own client of a cluster (it too moves to a live node when one stops)."""
+    broker = amqp.Broker(urls, "faults harness")
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.close()
 
 
 async def publish(

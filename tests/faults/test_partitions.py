@@ -11,15 +11,13 @@ itself, with no operator step). Then the usual count: nothing lost, nothing twic
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.faults.cluster import Node
-from tests.faults.harness import Load
+from tests.faults.cluster import Node, started
+from tests.faults.harness import Load, harness_client
 from tests.faults.netns import AMQP_PORT, DIST_PORT, NetnsCluster, available
 from tests.faults.rig import FAULTS, Rig, assert_exactly_once
 from worker import amqp
@@ -41,21 +39,14 @@ CLUSTER_WHOLE_WAIT_S = 90.0
 def cluster() -> Iterator[NetnsCluster]:
     if (reason := available()) is not None:
         pytest.fail(f"the partition faults need network namespaces: {reason}")
-    nodes = NetnsCluster(Path(tempfile.mkdtemp(prefix="mti-partitions-")))
-    try:
-        nodes.start()
+    with started(NetnsCluster, "mti-partitions-") as nodes:
         yield nodes
-    finally:
-        nodes.close()
 
 
 @pytest.fixture
 async def harness_broker(cluster: NetnsCluster) -> AsyncIterator[amqp.Broker]:
-    """The suite's own client of this run's cluster."""
-    broker = amqp.Broker(cluster.urls, "faults harness")
-    await broker.start()
-    yield broker
-    await broker.close()
+    async with harness_client(cluster.urls) as broker:
+        yield broker
 
 
 async def run_partition(rig: Rig, fault: str, cut: Callable[[Node], None], index: int) -> None:
