@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 
+import uuid
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import asyncapi
 from contracts.export import ASYNCAPI_PATH, SCHEMA_DIR, rendered_schemas
-from contracts.ids import execution_id_for_event, manual_event_id
+from contracts.ids import dashed, execution_id_for_event, manual_event_id, uuid5_hex
 from contracts.kinds import SPECS
 from contracts.models import InvokeRequest, TriggerEvent, TriggerType
 from contracts.topology import Topology, dead_letter_exchange, dead_letter_queue
@@ -85,6 +89,13 @@ def test_ids_are_deterministic_and_distinct() -> None:
     event_id = manual_event_id("inv-1")
     assert execution_id_for_event(event_id) == execution_id_for_event(event_id)
     assert execution_id_for_event(event_id).startswith("exec_")
+
+
+@given(namespace=st.uuids(), name=st.text())
+def test_derived_ids_are_the_standard_name_based_uuids(namespace: uuid.UUID, name: str) -> None:
+    expected = uuid.uuid5(namespace, name)
+    assert uuid5_hex(namespace, name) == expected.hex
+    assert dashed(uuid5_hex(namespace, name)) == str(expected)
 
 
 def test_topology_names_carry_the_namespace() -> None:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contracts.ids import derived_hex
+from contracts.ids import derived_hex, uuid5_hex
 from contracts.models import FieldError, InvokeRequest
 
 _DERIVED = uuid.UUID("2b0c8f9e-5d7a-4f0e-9c41-7e1f3b6a2d55")
@@ -70,8 +70,9 @@ class Resolver(Protocol):
     ) -> dict[str, Any]: ...
 
 
-def derived_uuid(request: InvokeRequest, purpose: str) -> uuid.UUID:
-    return uuid.uuid5(_DERIVED, f"{request.invocation_id}:{purpose}")
+def derived_uuid_hex(request: InvokeRequest, purpose: str) -> str:
+    """A UUID's hex digits, the same for the same request and purpose."""
+    return uuid5_hex(_DERIVED, f"{request.invocation_id}:{purpose}")
 
 
 def derived_int(seed: str, low: int, high: int) -> int:

@@ -23,7 +23,7 @@ from contracts.kinds.email import EmailKind
 from contracts.models import FieldError, InvokeRequest
 from contracts.regex import linear
 from contracts.validation import pointer
-from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid, invalid
+from worker.resolvers.base import InvalidInvocation, Resolution, derived_uuid_hex, invalid
 from worker.resolvers.email_reading import (
     PARSER_ERRORS,
     POLICY,
@@ -302,7 +302,7 @@ def packaged_message(
 def message_id_of(parameters: dict[str, Any], request: InvokeRequest) -> str:
     """Derived from the request, at the sender's domain, as a mail server names a message."""
     sender_domain = address_of(parameters["from"]).rpartition("@")[2]
-    return f"<{derived_uuid(request, 'message-id').hex}@{sender_domain}>"
+    return f"<{derived_uuid_hex(request, 'message-id')}@{sender_domain}>"
 
 
 class EmailResolver(EmailKind):

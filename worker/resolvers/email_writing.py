@@ -22,7 +22,7 @@ from typing import Any, cast
 from contracts.models import InvokeRequest
 from contracts.regex import linear
 from contracts.specs import HEADER_NAME_PATTERN
-from worker.resolvers.base import derived_uuid
+from worker.resolvers.base import derived_uuid_hex
 from worker.resolvers.email_reading import POLICY
 
 LINESEP: str = POLICY.linesep
@@ -53,7 +53,7 @@ _MIME_VERSION = ("MIME-Version", "1.0")
 def boundary(request: InvokeRequest, index: int) -> str:
     """The MIME boundary of the multipart entity at `index` in `walk()` order: derived from the
     request, where the `email` package would pick a random one."""
-    return f"===============manual{derived_uuid(request, f'b{index}').hex}=="
+    return f"===============manual{derived_uuid_hex(request, f'b{index}')}=="
 
 
 def _one_line(name: str, value: str) -> str | None:

@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 from urllib.parse import urljoin
 
-from contracts.ids import derived_hex
+from contracts.ids import dashed, derived_hex
 from contracts.kinds.base import event_types
 from contracts.kinds.github import (
     GITHUB_ACTIONS,
@@ -27,7 +27,7 @@ from worker.resolvers.base import (
     Resolution,
     compact_json,
     derived_int,
-    derived_uuid,
+    derived_uuid_hex,
     unsubscribed,
 )
 from worker.resolvers.github_identity import header_errors, payload_edit_errors
@@ -193,7 +193,7 @@ class GitHubResolver(GitHubKind):
         hook_id = config.get("hook_id") or derived_int(f"hook:{config['repository']}", 10**8, 10**9)
         payload = _payload(config, p, delivery, hook_id)
         raw_body = compact_json(payload)
-        delivery_id = str(derived_uuid(request, "github-delivery"))
+        delivery_id = dashed(derived_uuid_hex(request, "github-delivery"))
         headers = _headers(
             config,
             event,

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.ids import derived_hex
+from contracts.ids import dashed, derived_hex
 from contracts.kinds.base import event_types
 from contracts.kinds.slack import (
     DEFAULT_REACTION,
@@ -31,7 +31,7 @@ from worker.resolvers.base import (
     InvalidInvocation,
     Resolution,
     compact_json,
-    derived_uuid,
+    derived_uuid_hex,
     same_json,
     unsubscribed,
     value_at,
@@ -205,7 +205,7 @@ def _message_event(d: _Delivery, p: dict[str, Any], text: str) -> dict[str, Any]
         "user": d.user,
         "type": d.event_type,
         "ts": d.ts,
-        "client_msg_id": str(derived_uuid(d.request, "slack-client-msg")),
+        "client_msg_id": dashed(derived_uuid_hex(d.request, "slack-client-msg")),
         "text": text,
         "team": d.team,
     }
