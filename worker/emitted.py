@@ -19,6 +19,7 @@ the event names one, and says where in the event it sits.
 
 from __future__ import annotations
 
+import string
 from functools import partial
 from typing import Any
 
@@ -93,10 +94,45 @@ def header_errors(headers: Any) -> list[FieldError]:
 
 
 def _reads_back(headers: dict[str, Any]) -> bool:
+    sent = [(str(name), str(value)) for name, value in headers.items()]
+    return plainly_read_back(sent) or parsers_read_back(sent)
+
+
+# What an HTTP token (a header name) is made of (RFC 9110 section 5.6.2).
+_NOT_TOKEN = str.maketrans("", "", "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits)
+# Headers a parser acts on rather than only reads (the host, the framing, upgrades and
+# expectations): always left to the parsers, except a plain Content-Length.
+_ACTED_ON = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "upgrade", "expect", "te",
+     "trailer", "keep-alive", "proxy-connection"}
+)  # fmt: skip
+
+
+def plainly_read_back(sent: list[tuple[str, str]]) -> bool:
+    """True when every header is plainly a line both parsers read back as sent: a token name
+    that no parser acts on, and a value of visible ASCII with spaces only inside; at most one
+    Content-Length, of a few digits. Most simulated deliveries are; the parsers judge the rest
+    (a property test holds this to never pass what they refuse)."""
+    lengths = 0
+    for name, value in sent:
+        if not (name.isascii() and name) or name.translate(_NOT_TOKEN):
+            return False
+        if not (value.isascii() and value.isprintable() and value.strip(" ") == value and value):
+            return False
+        lowered = name.lower()
+        if lowered == "content-length":
+            lengths += 1
+            if lengths > 1 or not value.isdigit() or len(value) > 15:
+                return False
+        elif lowered in _ACTED_ON:
+            return False
+    return True
+
+
+def parsers_read_back(sent: list[tuple[str, str]]) -> bool:
     """Whether both of the HTTP/1.1 parsers a receiving server is likely to run read these
     headers back as the very names and values sent: h11 (pure Python, lenient about control
     characters) and llhttp through httptools (Node's parser, uvicorn's default: strict)."""
-    sent = [(str(name), str(value)) for name, value in headers.items()]
     host = [] if any(name.lower() == "host" for name, _ in sent) else [("Host", "ingress.example")]
     lines = b"".join(f"{name}: {value}\r\n".encode() for name, value in host + sent)
     request = b"POST / HTTP/1.1\r\n" + lines + b"\r\n"
@@ -126,6 +162,8 @@ def _llhttp_reads(request: bytes, skip: int) -> list[tuple[str, str]] | None:
 
     try:
         httptools.HttpRequestParser(Reader()).feed_data(request)
+    except httptools.HttpParserUpgrade:
+        pass  # an upgrade (`Connection: upgrade`) stops the parser after the headers it read
     except httptools.HttpParserError:
         return None
     return read[skip:]

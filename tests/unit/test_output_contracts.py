@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts.kinds import SPECS
 from contracts.models import (
     MAX_ANSWER_BYTES,
     MAX_ERROR_PATH,
@@ -32,6 +33,7 @@ from contracts.regex import OTHER_SPACES, linear
 from contracts.validation import validate
 from tests.benchmarks.worst import measure
 from tests.factories import demo_request, demo_trigger
+from worker import emitted
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.resolvers.email_reading import decoded
 from worker.safety import MAX_KEY_LENGTH, MAX_VALUES, shape_errors, url_errors
@@ -211,6 +213,52 @@ def test_emitted_headers_obey_the_http_grammar_or_are_refused(headers: dict[str,
     for name, value in prepared.event.trigger_data["headers"].items():
         assert name and _TOKEN.issuperset(name), name
         assert _field_value(value), value
+
+
+_HEADER_NAMES = st.one_of(
+    st.sampled_from(
+        ["X-A", "User-Agent", "Content-Length", "content-LENGTH", "Host", "Transfer-Encoding",
+         "Connection", "Upgrade", "Expect", "TE", "Trailer", "Keep-Alive", "Proxy-Connection"]
+    ),
+    _HEADER_TEXT,
+    st.text(st.sampled_from([*"aZ-_!~|.'"]), max_size=6),
+)  # fmt: skip
+_HEADER_VALUES = st.one_of(
+    _HEADER_TEXT,
+    st.text(st.sampled_from([*"0123456789"]), max_size=22),
+    st.text(st.characters(min_codepoint=0x1F, max_codepoint=0x80), max_size=12),
+    st.sampled_from(["chunked", "upgrade", "close", "100-continue", "websocket", "gzip, chunked"]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=5))
+def test_headers_passed_as_plain_are_read_back_by_both_parsers(sent: list[tuple[str, str]]) -> None:
+    verdict = emitted.parsers_read_back(sent)  # a verdict for any headers, never an exception
+    if emitted.plainly_read_back(sent):
+        assert verdict
+
+
+def test_an_upgrade_request_s_headers_are_judged_not_raised() -> None:
+    """llhttp stops at an upgrade with its own exception (not a parser error): the headers it
+    read are judged like any others, and the invocation is answered, not failed."""
+    headers = {"Connection": "upgrade", "Upgrade": "websocket"}
+    prepared = prepare_invocation(
+        demo_request(WEBHOOK, parameters={"headers": headers}), demo_trigger(WEBHOOK)
+    )
+    assert prepared.event.trigger_data["headers"]["Upgrade"] == "websocket"
+
+
+def test_the_examples_delivery_headers_are_plainly_read_back() -> None:
+    """The shortcut takes the common case: every example delivery's headers."""
+    for trigger_type in (WEBHOOK, TriggerType.GITHUB, TriggerType.SLACK):
+        for example in SPECS[trigger_type].parameter_examples:
+            prepared = prepare_invocation(
+                demo_request(trigger_type, parameters=example.parameters),
+                demo_trigger(trigger_type),
+            )
+            headers = prepared.event.trigger_data["headers"]
+            assert emitted.plainly_read_back([(n, str(v)) for n, v in headers.items()]), headers
 
 
 # URLs after decoding -----------------------------------------------------------------------
