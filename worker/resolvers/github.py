@@ -141,7 +141,10 @@ def _payload(
         )
     else:
         payload = BUILDERS.get(event, gh.generic)(delivery, p)
-    edited = deep_merge(payload, p.get("payload", {}))
+    edits = p.get("payload", {})
+    if edits == {}:
+        return payload  # nothing merged over it: what goes out is what was built
+    edited = deep_merge(payload, edits)
     if errors := payload_edit_errors(config["repository"], payload, edited, event):
         raise InvalidInvocation(errors)
     result: dict[str, Any] = edited
