@@ -309,28 +309,41 @@ def plainly_safe(
     """One pass that builds no paths: True when no string or member name of the value holds a
     URL `url_errors` would refuse (with `urls`) or text no store can hold, and no number is
     infinite (with `storable`). The checks run their walks, which say where, only when this
-    says there may be something to say: the common case is nothing. (Inlined: it looks at
-    every string of every event.)"""
+    says there may be something to say: the common case is nothing. (It looks at every string
+    of every event, so the texts of each object or array are judged together: joined, one
+    scan each finds that none holds a NUL, a non-ASCII character or a colon.)"""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            texts: Any = (item,)
-        elif isinstance(item, dict):
-            texts = item.keys()
-            stack.extend(item.values())
+        if isinstance(item, dict):
+            texts = [*item]  # member names
+            children: Any = item.values()
         elif isinstance(item, list):
-            stack.extend(item)
-            continue
-        elif storable and isinstance(item, float) and not math.isfinite(item):
-            return False
+            texts, children = [], item
         else:
-            continue
-        for text in texts:
-            if storable and ("\x00" in text or (not text.isascii() and unstorable(text))):
+            texts, children = [], (item,)
+        for child in children:
+            if isinstance(child, str):
+                texts.append(child)
+            elif isinstance(child, dict | list):
+                stack.append(child)
+            elif storable and isinstance(child, float) and not math.isfinite(child):
                 return False
-            if urls and ":" in text and _text_problem(text, any_scheme):
-                return False
+        if texts and not _texts_plainly_safe(texts, urls, storable, any_scheme):
+            return False
+    return True
+
+
+def _texts_plainly_safe(texts: list[str], urls: bool, storable: bool, any_scheme: bool) -> bool:
+    joined = "\x01".join(texts)
+    if (
+        storable
+        and ("\x00" in joined or not joined.isascii())
+        and any("\x00" in text or (not text.isascii() and unstorable(text)) for text in texts)
+    ):
+        return False
+    if urls and ":" in joined:
+        return not any(_text_problem(text, any_scheme) for text in texts if ":" in text)
     return True
 
 
