@@ -130,17 +130,18 @@ class InvokeWorker:
             reason = refused.reason
         else:
             return None
-        log.warning("invoke request unauthenticated", reason=reason, user_id=request.user_id)
-        metrics.INVOCATIONS.labels(
-            workflow_id=metrics.UNKNOWN,
-            trigger_type=metrics.UNKNOWN,
-            status=InvokeStatus.UNAUTHENTICATED.value,
-            reason="unauthenticated",
-        ).inc()
-        await self._reply(
-            message,
-            answer(request, InvokeStatus.UNAUTHENTICATED, reason, code="unauthenticated"),
-        )
+        with structlog.contextvars.bound_contextvars(**self.context(request)):
+            log.warning("invoke request unauthenticated", reason=reason, user_id=request.user_id)
+            metrics.INVOCATIONS.labels(
+                workflow_id=metrics.UNKNOWN,
+                trigger_type=metrics.UNKNOWN,
+                status=InvokeStatus.UNAUTHENTICATED.value,
+                reason="unauthenticated",
+            ).inc()
+            await self._reply(
+                message,
+                answer(request, InvokeStatus.UNAUTHENTICATED, reason, code="unauthenticated"),
+            )
         return Outcome.ACK
 
     async def run(self, message: AbstractIncomingMessage, request: InvokeRequest) -> Answered:

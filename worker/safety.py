@@ -240,6 +240,9 @@ def url_like(text: str) -> str | None:
     With `//` after it any scheme is a URL; special schemes are URLs without (`http:x`)."""
     if ":" not in text:
         return None  # the common case, found by one scan
+    first = text.lstrip(_C0_AND_SPACE)[:1]  # what the cleaned text starts with
+    if not (first.isascii() and first.isalpha()):
+        return None  # no scheme starts it (a JSON body, say): no need to clean it all
     cleaned = text.strip(_C0_AND_SPACE).translate(_NO_TAB_OR_NEWLINE)
     found = _scheme(cleaned)
     if found is None or not (found[0] in _SPECIAL_SCHEMES or found[1]):

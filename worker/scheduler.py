@@ -154,6 +154,7 @@ class Scheduler:
         _count(event.trigger_type.value, outcome)
         log.info(
             "trigger event handled",
+            **self.context(event),
             outcome=outcome.value,
             execution_id=execution_id,
             redelivered=message.redelivered,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from contracts.documents import storable_problems
 from contracts.models import TriggerType
 from tests.factories import demo_request, demo_trigger
+from worker import safety
 from worker.resolvers import InvalidInvocation, prepare_invocation
 from worker.safety import (
     MAX_BODY_BYTES,
@@ -23,6 +24,7 @@ from worker.safety import (
     plainly_safe,
     shape_errors,
     url_errors,
+    url_like,
     url_problem,
     walked_url_errors,
 )
@@ -256,3 +258,19 @@ def test_the_one_pass_check_never_passes_what_the_walks_refuse(
         assert list(storable_problems(document)) == []
     if plainly_safe(document, urls=False, storable=True):
         assert list(storable_problems(document)) == []
+
+
+_LEADS = st.text(st.sampled_from([*'\t\n\r \x00\x1f{"1é']), max_size=3)
+_SCHEMES = st.sampled_from(["http", "HTTPS", "h\ttp", "git", "file", "mailto", "x-1.a+b", ""])
+_RESTS = st.text(st.sampled_from([*"//:/a.b \t\n1é"]), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.tuples(_LEADS, _SCHEMES, st.sampled_from([":", "://", ":/", ""]), _RESTS).map("".join))
+def test_a_url_is_recognised_whatever_text_leads_it(text: str) -> None:
+    """`url_like` looks at the first character before cleaning the whole text: the same
+    verdict as cleaning first."""
+    cleaned = text.strip(safety._C0_AND_SPACE).translate(safety._NO_TAB_OR_NEWLINE)
+    found = safety._scheme(cleaned) if ":" in text else None
+    expected = cleaned if found and (found[0] in safety._SPECIAL_SCHEMES or found[1]) else None
+    assert url_like(text) == expected
