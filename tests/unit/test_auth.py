@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from worker import auth
 from worker.auth import ExpiredToken, InvalidToken, TokenVerifier, mint_token
 from worker.resources import Resources
 from worker.settings import Settings
@@ -212,3 +213,32 @@ async def test_the_shim_tells_an_expired_token_from_an_invalid_one(
     assert response.status_code == 401
     assert response.json()["detail"] == detail
     assert response.headers["www-authenticate"] == challenge
+
+
+def test_a_token_verified_before_is_known_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(SECRET)
+    now = int(time.time())
+    token = jwt.encode(claims(exp=now + 60), SECRET, "HS256")
+    assert verifier.verify(token) == "alice"
+    decoded: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append("again"))
+    assert verifier.verify(token) == "alice"
+    assert decoded == []  # known by its text: not parsed, nor its signature checked, again
+    # Its expiry is judged on every use, as PyJWT judges it (with the leeway).
+    monkeypatch.setattr(time, "time", lambda: now + 60 + auth.LEEWAY_SECONDS)
+    with pytest.raises(ExpiredToken):
+        verifier.verify(token)
+    assert token not in verifier._verified
+
+
+def test_refused_tokens_are_not_kept_and_the_kept_ones_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(SECRET)
+    with pytest.raises(InvalidToken):
+        verifier.verify(jwt.encode(claims(), "another-" * 6, "HS256"))
+    assert verifier._verified == {}
+    monkeypatch.setattr(auth, "VERIFIED_TOKENS_KEPT", 3)
+    tokens = [jwt.encode(claims(sub=f"u{i}"), SECRET, "HS256") for i in range(5)]
+    assert [verifier.verify(t) for t in tokens] == [f"u{i}" for i in range(5)]
+    assert list(verifier._verified) == tokens[2:]  # the latest three
