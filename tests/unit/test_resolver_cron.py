@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from contracts.kinds.cron import with_seconds
 from contracts.models import TriggerType
 from tests.factories import demo_request, demo_trigger
 from tests.unit.resolver_helpers import error_codes, error_paths
-from worker.resolvers import InvalidInvocation, prepare_invocation
+from worker.resolvers import InvalidInvocation, cron, prepare_invocation
 from worker.resolvers.cron import most_recent_firing
 
 CRON = TriggerType.CRON
@@ -127,3 +131,35 @@ def test_bad_overrides_are_400_at_their_path(parameters: dict[str, Any], path: s
     with pytest.raises(InvalidInvocation) as exc:
         resolve(datetime(2026, 3, 4, 12, 0, tzinfo=UTC), parameters)
     assert path in error_paths(exc)
+
+
+# The latest firing is remembered per schedule and zone, with the next one after it. Whatever
+# the order of the moments asked about, around the changes of summer time too, the answer is
+# the one computed afresh.
+_EXPRESSIONS = ["0 2 * * *", "30 1 * * *", "*/5 * * * *", "0 */3 * * *", "15 2,3 * * *",
+                "*/15 * * * * *", "0 0 1 * *", "59 23 * * 0", "0 1-3 * * *",
+                "*/7 1-2 * * *"]  # fmt: skip
+_ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "UTC", "America/Santiago"]
+_CHANGES = [datetime(2026, 3, 8, 7), datetime(2026, 11, 1, 6), datetime(2026, 3, 29, 1),
+            datetime(2026, 10, 25, 1), datetime(2026, 4, 4, 15),
+            datetime(2026, 9, 6, 4)]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_EXPRESSIONS),
+    st.sampled_from(_CHANGES),
+    st.lists(st.tuples(st.integers(-3 * 3600, 3 * 3600), st.sampled_from(_ZONES)), min_size=1),
+)
+def test_a_remembered_firing_is_the_one_computed_afresh(
+    expression: str, change: datetime, moments: list[tuple[int, str]]
+) -> None:
+    cron._KNOWN_FIRINGS.clear()
+    for offset, zone in moments:
+        moment = (change.replace(tzinfo=UTC) + timedelta(seconds=offset)).astimezone(ZoneInfo(zone))
+        floor = moment.replace(microsecond=0)
+        if not with_seconds(expression):
+            floor = floor.replace(second=0)
+        found = most_recent_firing(expression, moment)
+        afresh = cron._most_recent_firing_afresh(expression, floor)
+        assert (found.isoformat(), found.timestamp()) == (afresh.isoformat(), afresh.timestamp())

@@ -7,7 +7,7 @@ seconds first (`30 0 9 * * 1-5` is 09:00:30 on weekdays), as in Quartz, Spring a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,11 +40,31 @@ def _fires_at(expression: str, moment: datetime) -> bool:
     return bool(following == moment)
 
 
+# The latest firing found for each schedule and zone, and when the one after it falls (as
+# POSIX times: aware datetimes of one zone compare by wall time, blind to a repeated hour).
+# Requests come close together: each moment between the two has that firing as its latest.
+_KNOWN_FIRINGS: dict[tuple[str, tzinfo | None], tuple[float, datetime, float]] = {}
+_KNOWN_FIRINGS_KEPT = 1024
+
+
 def most_recent_firing(expression: str, moment: datetime) -> datetime:
     """The latest time at or before `moment` at which the schedule fires."""
     floor = moment.replace(microsecond=0)
     if not with_seconds(expression):
         floor = floor.replace(second=0)
+    key, at = (expression, floor.tzinfo), floor.timestamp()
+    known = _KNOWN_FIRINGS.get(key)
+    if known is not None and known[0] < at < known[2]:
+        return known[1]
+    latest = _most_recent_firing_afresh(expression, floor)
+    following = _schedule_at(expression, latest).get_next(datetime)
+    if len(_KNOWN_FIRINGS) >= _KNOWN_FIRINGS_KEPT:
+        _KNOWN_FIRINGS.clear()
+    _KNOWN_FIRINGS[key] = (latest.timestamp(), latest, following.timestamp())
+    return latest
+
+
+def _most_recent_firing_afresh(expression: str, floor: datetime) -> datetime:
     if _fires_at(expression, floor):
         return floor
     previous: datetime = _schedule_at(expression, floor).get_prev(datetime)
