@@ -235,14 +235,21 @@ def _scheme(text: str) -> tuple[str, bool] | None:
     return name.lower(), text.startswith("//", colon + 1)
 
 
+def _may_start_with_scheme(text: str) -> bool:
+    """Whether the text, cleaned, starts with an ASCII letter (as every scheme does): its
+    first character past C0 controls and spaces (cleaning removes tabs and line breaks only
+    among those, and strips them at the ends)."""
+    first = text.lstrip(_C0_AND_SPACE)[:1]
+    return first.isascii() and first.isalpha()
+
+
 def url_like(text: str) -> str | None:
     """The text as a client would parse it, when a client would take it for a URL; else None.
     With `//` after it any scheme is a URL; special schemes are URLs without (`http:x`)."""
     if ":" not in text:
         return None  # the common case, found by one scan
-    first = text.lstrip(_C0_AND_SPACE)[:1]  # what the cleaned text starts with
-    if not (first.isascii() and first.isalpha()):
-        return None  # no scheme starts it (a JSON body, say): no need to clean it all
+    if not _may_start_with_scheme(text):
+        return None  # a JSON body, a timestamp: no need to clean it all
     cleaned = text.strip(_C0_AND_SPACE).translate(_NO_TAB_OR_NEWLINE)
     found = _scheme(cleaned)
     if found is None or not (found[0] in _SPECIAL_SCHEMES or found[1]):
@@ -290,6 +297,8 @@ def _text_problem(text: str, any_scheme: bool) -> str | None:
     """Why a URL this text holds may not be used, or None (also for text that holds none)."""
     if ":" not in text:
         return None
+    if "<" not in text and not _may_start_with_scheme(text):
+        return None  # neither a URL nor link markup (a timestamp): not worth a cache entry
     if len(text) > _CACHED_TEXT_CHARS:
         return _judged_text(text, any_scheme)
     return _cached_text_problem(text, any_scheme)

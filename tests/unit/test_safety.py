@@ -274,3 +274,20 @@ def test_a_url_is_recognised_whatever_text_leads_it(text: str) -> None:
     found = safety._scheme(cleaned) if ":" in text else None
     expected = cleaned if found and (found[0] in safety._SPECIAL_SCHEMES or found[1]) else None
     assert url_like(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.tuples(
+        _LEADS,
+        st.sampled_from(["", "2026-03-02T09:00:00Z ", "note: ", "http://10.0.0.1/ ", "a:b "]),
+        st.sampled_from(["", "<http://127.0.0.1|x>", "<https://example.com>", "<mailto:a@b>"]),
+    ).map("".join),
+    st.booleans(),
+)
+def test_a_text_s_url_verdict_is_the_full_one_whatever_it_starts_with(
+    text: str, any_scheme: bool
+) -> None:
+    """Texts that neither start like a URL nor hold link markup skip the cache and the walk:
+    the verdict is still the walk's."""
+    assert safety._text_problem(text, any_scheme) == safety._judged_text(text, any_scheme)
