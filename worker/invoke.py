@@ -29,6 +29,7 @@ from contracts.models import (
     InvokeRequest,
     InvokeResult,
     InvokeStatus,
+    TriggerEvent,
 )
 from worker import amqp, answers, metrics, store
 from worker.answers import (
@@ -162,7 +163,7 @@ class InvokeWorker:
         await self._rate_limit(still_open(works))
         for work in still_open(works):
             self._prepare(work)
-        await each(still_open(works), self._publish)
+        await self._publish(still_open(works))
         await each([w for w in works if refused(w)], self._charge_refusal)
         await self._record(works)
         # A request whose answer could not be kept is retried, and answered then.
@@ -316,17 +317,35 @@ class InvokeWorker:
                 trigger_type,
             )
 
-    async def _publish(self, work: Work) -> None:
-        """The event out, confirmed (the events of a batch have their confirms in flight
-        together), then the request is accepted."""
+    async def _publish(self, works: list[Work]) -> None:
+        """The events out, their confirms in flight together; each confirmed one's request is
+        accepted, and each of the others fails alone."""
+        if not works:
+            return
+        events: list[tuple[TriggerEvent, bytes | None]] = []
+        for work in works:
+            assert work.prepared is not None  # an open work past `_prepare` has its event
+            events.append((work.prepared.event, work.prepared.body))
+        try:
+            failures = await amqp.publish_events(
+                self._trigger_exchange, events, self._settings.progress_bound_seconds
+            )
+        except Exception as exc:  # the channel itself failed: every event of the batch
+            failures = [exc] * len(works)
+        for work, failure in zip(works, failures, strict=True):
+            if failure is None:
+                try:
+                    self._accept(work)
+                    continue
+                except Exception as exc:
+                    failure = exc
+            if not isinstance(failure, Exception):
+                raise failure
+            work.error = failure
+
+    def _accept(self, work: Work) -> None:
         prepared, request = work.prepared, work.request
         assert prepared is not None and work.access is not None and work.access.trigger
-        await amqp.publish_event(
-            self._trigger_exchange,
-            prepared.event,
-            prepared.body,
-            confirm_timeout=self._settings.progress_bound_seconds,
-        )
         execution_id = execution_id_for_event(prepared.event.event_id)
         work.decide(
             answer(

@@ -699,6 +699,38 @@ async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unro
     assert message.timestamp is not None
 
 
+async def test_a_batch_of_events_is_confirmed_each_on_its_own(
+    side: Settings, broker: AbstractRobustConnection
+) -> None:
+    channel = await amqp.confirmed_channel(broker)
+    name = f"{side.topology.trigger_exchange}.batch-publish-test"
+    exchange = await channel.declare_exchange(name, "topic", auto_delete=True)
+    events = [
+        TriggerEvent(
+            event_id=f"evt-{uuid.uuid4()}",
+            workflow_id=workflow,
+            trigger_id="trig_webhook_1",
+            trigger_type=TriggerType.WEBHOOK,
+            trigger_data={},
+            occurred_at=FIXED_TIME,
+        )
+        for workflow in ("wf_demo", "wf_nobody_binds", "wf_demo")
+    ]
+    try:
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="*.wf_demo.*")
+        failures = await amqp.publish_events(exchange, [(e, None) for e in events], 5)
+        received = [await queue.get(timeout=5) for _ in range(2)]
+        for message in received:
+            await message.ack()
+    finally:
+        await channel.close()
+    # The unroutable one is returned and fails alone; its batch-mates are confirmed
+    assert failures[0] is None and failures[2] is None
+    assert isinstance(failures[1], aiormq.exceptions.PublishError)
+    assert [m.message_id for m in received] == [events[0].event_id, events[2].event_id]
+
+
 async def test_a_request_whose_answer_cannot_be_kept_is_not_answered_yet(
     side: Settings,
     pool: asyncpg.Pool,

@@ -31,6 +31,7 @@ from contracts.models import (
 )
 from contracts.regex import OTHER_SPACES, linear
 from contracts.validation import validate
+from tests.benchmarks import product
 from tests.benchmarks.worst import measure
 from tests.factories import demo_request, demo_trigger
 from worker import emitted
@@ -371,6 +372,10 @@ def test_the_worst_requests_benchmark_runs_and_every_answer_is_bounded() -> None
     for name, figures in measure(1 / 64).items():
         assert figures["answer_bytes"] < MAX_ANSWER_BYTES, name
         assert set(figures["cpu_ms"]) >= {"shape and budgets", "schema", "URLs"}, name
+
+
+def test_the_in_process_benchmark_of_the_worker_s_own_work_runs() -> None:
+    assert product.ms_per_request(requests=12, repeats=1) > 0
 
 
 # The three patterns rewritten for RE2 decide as their backtracking originals did --------------

@@ -11,7 +11,7 @@ import aiormq
 from aio_pika.abc import AbstractExchange
 
 from contracts.models import TriggerEvent
-from worker.amqp.connection import as_broker_failure, close_soon, is_blocked
+from worker.amqp.connection import ClosedUnderneath, close_soon, is_blocked
 
 JSON = "application/json"
 
@@ -42,35 +42,61 @@ async def publish_event(
     body: bytes | None = None,
     confirm_timeout: float | None = None,
 ) -> None:
-    """Publish onto the trigger events exchange and wait for the broker's confirm (`body`:
-    the event already serialised, when the caller has it). The same frames as
-    `exchange.publish(json_message(...))`, without building an aio-pika message per event (the
-    worker publishes a batch of them at a time); a nack or a return raises as there.
+    """One event onto the trigger events exchange, confirmed (`publish_events`); raises why
+    not."""
+    (failure,) = await publish_events(exchange, [(event, body)], confirm_timeout)
+    if failure is not None:
+        raise failure
 
-    A confirm that does not come within `confirm_timeout` closes the channel and raises: a
-    channel that published to a quorum queue whose leader was cut off waits for that leader
-    for ever (RabbitMQ 3.x), so its consumer starts afresh on a new channel, and what it held
-    is delivered again (the event ids keep that exactly-once). Not while a resource alarm
-    blocks the connection: then the publish waits for the alarm to clear, as every publisher
-    of the cluster does, rather than spend the delivery limit of what the consumer holds."""
+
+async def publish_events(
+    exchange: AbstractExchange,
+    events: list[tuple[TriggerEvent, bytes | None]],
+    confirm_timeout: float | None = None,
+) -> list[BaseException | None]:
+    """Publish onto the trigger events exchange with every confirm in flight together, and
+    wait for them with one timer: for each event (`body`: already serialised, when the caller
+    has it), None once the broker confirmed it, else why not. The same frames as
+    `exchange.publish(json_message(...))`, without building an aio-pika message per event; a
+    nack or a return fails its event as it would there.
+
+    Confirms that do not come within `confirm_timeout` close the channel and fail their
+    events: a channel that published to a quorum queue whose leader was cut off waits for
+    that leader for ever (RabbitMQ 3.x), so its consumer starts afresh on a new channel, and
+    what it held is delivered again (the event ids keep that exactly-once). Not while a
+    resource alarm blocks the connection: then they wait for the alarm to clear, as every
+    publisher of the cluster does, rather than spend the delivery limit of what the consumer
+    holds. A confirm that aiormq ends because the connection closed under it is a broker
+    failure (`ClosedUnderneath`), as `as_broker_failure` makes it for a single wait."""
     on = cast(aio_pika.Exchange, exchange).channel  # every exchange we get is aio-pika's
     if on.is_closed:
-        raise aiormq.exceptions.ChannelInvalidStateError(f"{on!r} closed")
+        return [aiormq.exceptions.ChannelInvalidStateError(f"{on!r} closed")] * len(events)
     channel = await on.get_underlay_channel()
-    confirmation = asyncio.ensure_future(_publish(channel, exchange.name, event, body))
-    while True:
-        try:
-            with as_broker_failure():
-                await asyncio.wait_for(asyncio.shield(confirmation), confirm_timeout)
-            return
-        except TimeoutError:
-            if is_blocked(channel.connection):
-                continue
-            confirmation.cancel()
-            close_soon(on)
-            raise aiormq.exceptions.ChannelInvalidStateError(
-                f"no confirm within {confirm_timeout} s: {on!r} closed for a fresh one"
-            ) from None
+    confirmations = [
+        asyncio.ensure_future(_publish(channel, exchange.name, event, body))
+        for event, body in events
+    ]
+    pending: set[asyncio.Future[object]] = set(confirmations)
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=confirm_timeout)
+        if pending and not is_blocked(channel.connection):
+            break
+    for confirmation in pending:
+        confirmation.cancel()
+    if pending:
+        close_soon(on)
+    late = aiormq.exceptions.ChannelInvalidStateError(
+        f"no confirm within {confirm_timeout} s: {on!r} closed for a fresh one"
+    )
+    closed = ClosedUnderneath("the broker connection was closed under this publish")
+    return [
+        late
+        if confirmation in pending
+        else closed
+        if confirmation.cancelled()
+        else confirmation.exception()
+        for confirmation in confirmations
+    ]
 
 
 async def _publish(
