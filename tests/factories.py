@@ -16,6 +16,20 @@ from worker.catalog import demo_catalog
 FIXED_TIME = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
 
 
+def trigger_event(**overrides: Any) -> TriggerEvent:
+    """A webhook event of the demo workflow, with nothing in it."""
+    fields: dict[str, Any] = {
+        "event_id": f"evt-{uuid.uuid4()}",
+        "workflow_id": "wf_demo",
+        "trigger_id": "trig_webhook_1",
+        "trigger_type": TriggerType.WEBHOOK,
+        "occurred_at": FIXED_TIME,
+        "trigger_data": {},
+    }
+    fields.update(overrides)
+    return TriggerEvent(**fields)
+
+
 def invoke_request(**overrides: Any) -> InvokeRequest:
     fields: dict[str, Any] = {
         "invocation_id": str(uuid.uuid4()),

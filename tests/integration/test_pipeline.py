@@ -12,12 +12,12 @@ import aio_pika
 import aiormq
 import asyncpg
 import pytest
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from contracts.ids import execution_id_for_event
 from contracts.models import InvokeResult, InvokeStatus, TriggerEvent, TriggerType
 from contracts.topology import INVOKE_ROUTING_KEY, dead_letter_queue
-from tests.factories import FIXED_TIME, invoke_request
+from tests.factories import FIXED_TIME, invoke_request, trigger_event
 from tests.helpers import (
     FlakyPool,
     RunningSystem,
@@ -666,33 +666,30 @@ def _accepted(result: Any) -> bool:
     return not isinstance(result, Exception) and result[0].status is InvokeStatus.ACCEPTED
 
 
-async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unrouted(
+@pytest.fixture
+async def own_exchange(
     side: Settings, broker: AbstractRobustConnection
-) -> None:
+) -> AsyncIterator[tuple[AbstractChannel, AbstractExchange]]:
+    """A topic exchange of the test's own on a confirmed channel, gone with the channel."""
     channel = await amqp.confirmed_channel(broker)
-    name = f"{side.topology.trigger_exchange}.publish-test"
-    exchange = await channel.declare_exchange(name, "topic", auto_delete=True)
-    event = TriggerEvent(
-        event_id=f"evt-{uuid.uuid4()}",
-        workflow_id="wf_demo",
-        trigger_id="trig_webhook_1",
-        trigger_type=TriggerType.WEBHOOK,
-        trigger_data={},
-        input_data={},
-        metadata={},
-        occurred_at=FIXED_TIME,
-    )
-    try:
-        # Nothing bound: the broker returns it, and the publish fails rather than drop it
-        with pytest.raises(aiormq.exceptions.PublishError):
-            await amqp.publish_event(exchange, event)
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, routing_key="#")
+    name = f"{side.topology.trigger_exchange}.test-{uuid.uuid4().hex[:8]}"
+    yield channel, await channel.declare_exchange(name, "topic", auto_delete=True)
+    await channel.close()
+
+
+async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unrouted(
+    own_exchange: tuple[AbstractChannel, AbstractExchange],
+) -> None:
+    channel, exchange = own_exchange
+    event = trigger_event()
+    # Nothing bound: the broker returns it, and the publish fails rather than drop it
+    with pytest.raises(aiormq.exceptions.PublishError):
         await amqp.publish_event(exchange, event)
-        message = await queue.get(timeout=5)
-        await message.ack()
-    finally:
-        await channel.close()
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, routing_key="#")
+    await amqp.publish_event(exchange, event)
+    message = await queue.get(timeout=5)
+    await message.ack()
     assert message.body == event.body()
     assert (message.message_id, message.content_type) == (event.event_id, "application/json")
     assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
@@ -700,31 +697,16 @@ async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unro
 
 
 async def test_a_batch_of_events_is_confirmed_each_on_its_own(
-    side: Settings, broker: AbstractRobustConnection
+    own_exchange: tuple[AbstractChannel, AbstractExchange],
 ) -> None:
-    channel = await amqp.confirmed_channel(broker)
-    name = f"{side.topology.trigger_exchange}.batch-publish-test"
-    exchange = await channel.declare_exchange(name, "topic", auto_delete=True)
-    events = [
-        TriggerEvent(
-            event_id=f"evt-{uuid.uuid4()}",
-            workflow_id=workflow,
-            trigger_id="trig_webhook_1",
-            trigger_type=TriggerType.WEBHOOK,
-            trigger_data={},
-            occurred_at=FIXED_TIME,
-        )
-        for workflow in ("wf_demo", "wf_nobody_binds", "wf_demo")
-    ]
-    try:
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, routing_key="*.wf_demo.*")
-        failures = await amqp.publish_events(exchange, [(e, None) for e in events], 5)
-        received = [await queue.get(timeout=5) for _ in range(2)]
-        for message in received:
-            await message.ack()
-    finally:
-        await channel.close()
+    channel, exchange = own_exchange
+    events = [trigger_event(workflow_id=w) for w in ("wf_demo", "wf_nobody_binds", "wf_demo")]
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, routing_key="*.wf_demo.*")
+    failures = await amqp.publish_events(exchange, [(e, None) for e in events], 5)
+    received = [await queue.get(timeout=5) for _ in range(2)]
+    for message in received:
+        await message.ack()
     # The unroutable one is returned and fails alone; its batch-mates are confirmed
     assert failures[0] is None and failures[2] is None
     assert isinstance(failures[1], aiormq.exceptions.PublishError)

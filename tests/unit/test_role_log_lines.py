@@ -8,8 +8,8 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-from contracts.models import InvokeStatus, TriggerEvent, TriggerType
-from tests.factories import FIXED_TIME, invoke_request
+from contracts.models import InvokeStatus
+from tests.factories import invoke_request, trigger_event
 from worker.answers import answer
 from worker.invoke import InvokeWorker
 from worker.scheduler import Scheduler
@@ -25,14 +25,7 @@ def _line(done: Any, *args: Any) -> dict[str, Any]:
 
 
 def test_the_scheduler_s_done_line_names_the_event() -> None:
-    event = TriggerEvent(
-        event_id="evt-1",
-        workflow_id="wf_1",
-        trigger_id="tr_1",
-        trigger_type=TriggerType.WEBHOOK,
-        occurred_at=FIXED_TIME,
-        trigger_data={},
-    )
+    event = trigger_event(event_id="evt-1")
     scheduler = object.__new__(Scheduler)  # `done` needs none of its connections
     line = _line(scheduler.done, event, "exec_1")
     assert line | Scheduler.context(scheduler, event) == line
