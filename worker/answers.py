@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from contracts.ids import execution_id_for_event, execution_url
 from contracts.models import (
     FieldError,
     InvokeRequest,
@@ -183,6 +184,19 @@ def limited(request: InvokeRequest, decision: Decision) -> InvokeResult:
             limit=decision.limit,
             retry_after_seconds=decision.retry_after_seconds,
         ),
+    )
+
+
+def accepted(prepared: PreparedInvocation, trigger: Any, request: InvokeRequest) -> InvokeResult:
+    """The answer to a request whose event the broker confirmed."""
+    execution_id = execution_id_for_event(prepared.event.event_id)
+    return answer(
+        request,
+        InvokeStatus.ACCEPTED,
+        "Workflow execution started successfully",
+        execution_id=execution_id,
+        execution_url=execution_url(execution_id),
+        **resolved(prepared, trigger, request),
     )
 
 

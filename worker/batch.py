@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from contracts.models import InvokeRequest, InvokeResult, InvokeStatus
+from contracts.models import InvokeRequest, InvokeResult, InvokeStatus, TriggerEvent
 from worker import store
 from worker.resolvers import PreparedInvocation
 
@@ -30,6 +30,10 @@ class Work:
     @property
     def open(self) -> bool:
         return self.result is None and self.error is None
+
+    def publishable(self) -> tuple[TriggerEvent, bytes]:
+        assert self.prepared is not None  # an open work past its preparation has its event
+        return self.prepared.event, self.prepared.body
 
     def decide(self, result: InvokeResult, trigger_type: str | None) -> None:
         self.result, self.trigger_type = result, trigger_type

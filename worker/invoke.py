@@ -23,16 +23,15 @@ import structlog
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 from pydantic import ValidationError
 
-from contracts.ids import execution_id_for_event, execution_url
 from contracts.models import (
     MAX_MESSAGE_BYTES,
     InvokeRequest,
     InvokeResult,
     InvokeStatus,
-    TriggerEvent,
 )
 from worker import amqp, answers, metrics, store
 from worker.answers import (
+    accepted,
     answer,
     keyed_answer,
     limited,
@@ -322,42 +321,23 @@ class InvokeWorker:
         accepted, and each of the others fails alone."""
         if not works:
             return
-        events: list[tuple[TriggerEvent, bytes | None]] = []
-        for work in works:
-            assert work.prepared is not None  # an open work past `_prepare` has its event
-            events.append((work.prepared.event, work.prepared.body))
         try:
             failures = await amqp.publish_events(
-                self._trigger_exchange, events, self._settings.progress_bound_seconds
+                self._trigger_exchange,
+                [w.publishable() for w in works],
+                self._settings.progress_bound_seconds,
             )
         except Exception as exc:  # the channel itself failed: every event of the batch
             failures = [exc] * len(works)
         for work, failure in zip(works, failures, strict=True):
-            if failure is None:
-                try:
-                    self._accept(work)
-                    continue
-                except Exception as exc:
-                    failure = exc
-            if not isinstance(failure, Exception):
-                raise failure
-            work.error = failure
-
-    def _accept(self, work: Work) -> None:
-        prepared, request = work.prepared, work.request
-        assert prepared is not None and work.access is not None and work.access.trigger
-        execution_id = execution_id_for_event(prepared.event.event_id)
-        work.decide(
-            answer(
-                request,
-                InvokeStatus.ACCEPTED,
-                "Workflow execution started successfully",
-                execution_id=execution_id,
-                execution_url=execution_url(execution_id),
-                **resolved(prepared, work.access.trigger, request),
-            ),
-            work.trigger_type,
-        )
+            try:
+                if failure is not None:
+                    raise failure
+                assert work.prepared is not None and work.access and work.access.trigger
+                trigger = work.access.trigger
+                work.decide(accepted(work.prepared, trigger, work.request), work.trigger_type)
+            except Exception as exc:  # this request's own
+                work.error = exc
 
     async def _charge_refusal(self, work: Work) -> None:
         """Refusals (403/404) count against the user's refusal budget; past it, the answer
