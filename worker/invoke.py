@@ -200,9 +200,7 @@ class InvokeWorker:
             metrics.DRY_RUNS.labels(trigger_type=label).inc()
         log.info(
             "invoke request handled",
-            invocation_id=request.invocation_id,
-            workflow_id=request.workflow_id,
-            trigger_id=request.trigger_id,
+            **self.context(request),
             user_id=request.user_id,
             source=request.source.value,
             status=result.status.value,

@@ -683,11 +683,11 @@ async def test_an_event_is_published_persistent_confirmed_and_never_dropped_unro
     channel, exchange = own_exchange
     event = trigger_event()
     # Nothing bound: the broker returns it, and the publish fails rather than drop it
-    with pytest.raises(aiormq.exceptions.PublishError):
-        await amqp.publish_event(exchange, event)
+    (failure,) = await amqp.publish_events(exchange, [(event, None)])
+    assert isinstance(failure, aiormq.exceptions.PublishError)
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(exchange, routing_key="#")
-    await amqp.publish_event(exchange, event)
+    assert await amqp.publish_events(exchange, [(event, None)]) == [None]
     message = await queue.get(timeout=5)
     await message.ack()
     assert message.body == event.body()

@@ -35,7 +35,7 @@ from worker.amqp.consuming import (
     retry_later,
 )
 from worker.amqp.declare import QUORUM_REPLICAS, declare_topology, delete_topology
-from worker.amqp.publish import JSON, json_message, publish_event, publish_events
+from worker.amqp.publish import JSON, json_message, publish_events
 from worker.amqp.replies import (
     RECONNECT_POLL_SECONDS,
     REPLY_ATTEMPTS,
@@ -72,7 +72,6 @@ __all__ = [
     "live_connection",
     "node_urls",
     "one_by_one",
-    "publish_event",
     "publish_events",
     "reject",
     "retry_later",

@@ -36,19 +36,6 @@ def json_message(
     )
 
 
-async def publish_event(
-    exchange: AbstractExchange,
-    event: TriggerEvent,
-    body: bytes | None = None,
-    confirm_timeout: float | None = None,
-) -> None:
-    """One event onto the trigger events exchange, confirmed (`publish_events`); raises why
-    not."""
-    (failure,) = await publish_events(exchange, [(event, body)], confirm_timeout)
-    if failure is not None:
-        raise failure
-
-
 async def publish_events(
     exchange: AbstractExchange,
     events: list[tuple[TriggerEvent, bytes | None]],
