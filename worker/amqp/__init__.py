@@ -35,7 +35,7 @@ from worker.amqp.consuming import (
     retry_later,
 )
 from worker.amqp.declare import QUORUM_REPLICAS, declare_topology, delete_topology
-from worker.amqp.publish import JSON, json_message, publish_events
+from worker.amqp.publish import JSON, json_message, json_properties, publish_events
 from worker.amqp.replies import (
     RECONNECT_POLL_SECONDS,
     REPLY_ATTEMPTS,
@@ -69,6 +69,7 @@ __all__ = [
     "delivery_count",
     "is_blocked",
     "json_message",
+    "json_properties",
     "live_connection",
     "node_urls",
     "one_by_one",

@@ -36,6 +36,25 @@ def json_message(
     )
 
 
+def json_properties(
+    message_id: str,
+    *,
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+    user_id: str | None = None,
+) -> aiormq.spec.Basic.Properties:
+    """`json_message`'s properties, for aiormq's own publish (no aio-pika message to build)."""
+    return aiormq.spec.Basic.Properties(
+        content_type=JSON,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT.value,
+        message_id=message_id,
+        correlation_id=correlation_id,
+        reply_to=reply_to,
+        timestamp=datetime.now(UTC),
+        user_id=user_id,
+    )
+
+
 async def publish_events(
     exchange: AbstractExchange,
     events: list[tuple[TriggerEvent, bytes | None]],
@@ -93,11 +112,6 @@ async def _publish(
         body or event.body(),
         exchange=exchange,
         routing_key=event.routing_key(),
-        properties=aiormq.spec.Basic.Properties(
-            content_type=JSON,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT.value,
-            message_id=event.event_id,
-            timestamp=datetime.now(UTC),
-        ),
+        properties=json_properties(event.event_id),
         mandatory=True,
     )
