@@ -78,6 +78,7 @@ class DeadLetter:
     count: int
     died_at: datetime | None
     problems: list[str] = field(default_factory=list)  # what could not be read, and why
+    acked: bool = False  # by a replay, on its own or in a run (worker/replay/acks.py)
 
     @classmethod
     def of(

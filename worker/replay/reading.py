@@ -91,9 +91,13 @@ async def dead_letters(
         source = await channel.declare_queue(queue, passive=True)
         held = [DeadLetter.of(message, kind) for message in await _take_all(source)]
         yield held
-        for letter in held:
-            if not letter.message.processed:
-                await letter.message.nack(requeue=True)
+        # What was not acked goes back in one nack (`multiple`: every outstanding tag up to
+        # the last one's), in its order; a tag already acked there would close the channel.
+        if back := [letter for letter in held if not letter.acked]:
+            last = back[-1].message.delivery_tag
+            assert last is not None  # every held message came with its delivery tag
+            underlay = await channel.get_underlay_channel()
+            await underlay.basic_nack(last, multiple=True, requeue=True)
     finally:
         await channel.close()
 

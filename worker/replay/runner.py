@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from worker import amqp
+from worker.replay.acks import Ack, AckRuns
 from worker.replay.letters import DeadLetter, DeadLetterQueue
 from worker.replay.outcomes import Outcome, ReplayOutcome, ReplaySummary, Unavailable
 from worker.replay.reading import dead_letters
@@ -92,9 +93,11 @@ class _Run:
         at the limit, when asked to, or once the broker or the workers are gone. Then wait
         for the ones in flight."""
         running: set[asyncio.Task[None]] = set()
-        for letter in letters:
+        acks = _Acks(letters)
+        for index, letter in enumerate(letters):
             if not self._options.filters.accept(letter):
                 self.summary.skipped += 1
+                await acks.kept(index)
                 continue
             if self._options.limit is not None and self.summary.matched >= self._options.limit:
                 break
@@ -105,24 +108,67 @@ class _Run:
                 self.summary.interrupted = True
                 break
             self.summary.matched += 1
-            task = asyncio.create_task(self._one(letter))
+            task = asyncio.create_task(self._one(letters, index, acks))
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running)
+        await acks.finish()
 
-    async def _one(self, letter: DeadLetter) -> None:
+    async def _one(self, letters: list[DeadLetter], index: int, acks: _Acks) -> None:
+        replayed = False
         try:
-            outcome = await self._send(letter)
-            if outcome is ReplayOutcome.REPLAYED:
-                await letter.message.ack()  # only now that its replay is confirmed
+            outcome = await self._send(letters[index])
+            replayed = outcome is ReplayOutcome.REPLAYED
+            if replayed:  # acked only now that its replay is confirmed
+                await acks.replayed(index)
             self.summary.count(outcome)
             self._on_progress(self.summary)
         except Unavailable as exc:
             self._halts.append(exc)
         finally:
             self._gate.release()
+            if not replayed:
+                await acks.kept(index)
 
     def finish(self) -> ReplaySummary:
         for halt in self._halts:
             self.summary.stopped(halt)
         return self.summary
+
+
+class _Acks:
+    """The acks of a replay's letters, decided by `AckRuns` and sent in the order they were
+    decided. A run's ack settles every tag still outstanding below its own: an earlier ack
+    that reached the broker after it would name a settled tag, and the broker would close the
+    channel (a full write queue of the connection can hold one task's frame while another's
+    goes)."""
+
+    def __init__(self, letters: list[DeadLetter]) -> None:
+        self._letters = letters
+        self._runs = AckRuns(len(letters))
+        self._sending = asyncio.Lock()  # first come, first served: the order of deciding
+
+    async def replayed(self, index: int) -> None:
+        await self._send(self._runs.replayed(index))
+
+    async def kept(self, index: int) -> None:
+        await self._send(self._runs.kept(index))
+
+    async def finish(self) -> None:
+        await self._send(self._runs.finish())
+
+    async def _send(self, acks: list[Ack]) -> None:
+        if not acks:
+            return
+        async with self._sending:  # taken before any await since the acks were decided
+            for ack in acks:
+                message = self._letters[ack.last].message
+                assert message.delivery_tag is not None  # held messages all came with one
+                # Queued in order, not waited for until written: the next ack need not wait
+                # for this one's write (a lost ack only hands the letter back, to be replayed
+                # again as the same invocation).
+                await message.channel.basic_ack(
+                    message.delivery_tag, multiple=ack.multiple, wait=False
+                )
+                for letter in self._letters[ack.first : ack.last + 1]:
+                    letter.acked = True

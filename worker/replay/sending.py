@@ -54,7 +54,7 @@ class ReplayOptions:
     limit: int | None = None
     description: str | None = None
     timeout: float = 30.0
-    window: int = 64  # replays in flight at once
+    window: int = 256  # replays in flight at once
     kind: DeadLetterQueue = DeadLetterQueue.events
 
 
