@@ -107,7 +107,7 @@ def lost_event(trigger_id: str, n: int, **fields: Any) -> TriggerEvent:
         workflow_id="wf_replay",
         trigger_id=trigger_id,
         trigger_type=TriggerType.WEBHOOK,
-        occurred_at=datetime(2026, 11, 20, 8, 0, n, tzinfo=UTC),
+        occurred_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC) + timedelta(seconds=n),
         trigger_data={"method": "POST", "body": {"n": n, "kind": "odd" if n % 2 else "even"}},
         input_data={"n": n},
         metadata={"ingress": "webhook-gateway"},
@@ -332,6 +332,26 @@ async def test_refused_replays_and_unmatched_events_stay_in_order(
     )
     assert (done.replayed, done.skipped) == (2, 2)
     assert await harness.order() == [events[1].event_id, events[3].event_id]
+
+
+async def test_a_replay_with_all_its_letters_in_flight_acks_each_replayed_one_and_no_other(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    """Runs of replayed letters are acked together (`multiple`) up to the first letter that
+    stays, then one by one: every letter is in flight at once here, replies come back in any
+    order, and what stays must stay, in order."""
+    trigger, untouched = trigger_name(), trigger_name()
+    events = [lost_event(trigger, n) for n in range(30)]
+    events += [lost_event(untouched if n % 3 == 0 else trigger, n) for n in range(30, 90)]
+    await dead_letter(harness, events)
+    await create_trigger(pool, trigger)
+    summary = await run_replay(
+        harness, ReplayOptions(user_id="replayer", filters=Filters(trigger=trigger))
+    )
+    stays = [e.event_id for e in events if e.trigger_id == untouched]
+    assert (summary.replayed, summary.skipped) == (len(events) - len(stays), len(stays))
+    assert await harness.order() == stays
+    await eventually(lambda: _exactly(pool, trigger, len(events) - len(stays)))
 
 
 async def test_interrupting_a_replay_loses_nothing_and_resuming_finishes_it(
