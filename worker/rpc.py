@@ -68,9 +68,9 @@ class InvokeClient:
         await client._publisher()
         return client
 
-    async def _publisher(self) -> tuple[AbstractChannel, aiormq.abc.AbstractChannel]:
-        """The publishing channel with its reply consumer (and aiormq's channel under it),
-        opened afresh after a loss."""
+    async def _publisher(self) -> aiormq.abc.AbstractChannel:
+        """aiormq's channel under the publishing channel with its reply consumer, opened
+        afresh after a loss."""
         async with self._opening:
             if (
                 self._channel is None
@@ -91,7 +91,7 @@ class InvokeClient:
                 closed.add_done_callback(self._on_channel_lost)
                 self._closed = closed
                 self._channel, self._connection = channel, connection
-            return self._channel, await self._channel.get_underlay_channel()
+            return await self._channel.get_underlay_channel()
 
     def _current_connection(self) -> AbstractConnection | None:
         """The connection to publish on now: the broker may have moved to another node while
@@ -121,7 +121,7 @@ class InvokeClient:
         # One place for every try: opening the channel and the confirm, whichever task waits.
         # aiormq's publish, without an aio-pika message: the same frames, less work per call.
         with amqp.as_broker_failure():
-            _, channel = await self._publisher()
+            channel = await self._publisher()
             await channel.basic_publish(
                 request.body(),
                 exchange=self._topology.invoke_exchange,

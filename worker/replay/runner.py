@@ -108,16 +108,16 @@ class _Run:
                 self.summary.interrupted = True
                 break
             self.summary.matched += 1
-            task = asyncio.create_task(self._one(letters, index, acks))
+            task = asyncio.create_task(self._one(letter, index, acks))
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running)
         await acks.finish()
 
-    async def _one(self, letters: list[DeadLetter], index: int, acks: _Acks) -> None:
+    async def _one(self, letter: DeadLetter, index: int, acks: _Acks) -> None:
         replayed = False
         try:
-            outcome = await self._send(letters[index])
+            outcome = await self._send(letter)
             replayed = outcome is ReplayOutcome.REPLAYED
             if replayed:  # acked only now that its replay is confirmed
                 await acks.replayed(index)
