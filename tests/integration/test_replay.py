@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aio_pika
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -25,7 +26,7 @@ from contracts.topology import dead_letter_queue
 from tests.helpers import CLI, FlakyPool, cli_env, eventually, make_settings, publish_raw, run_cli
 from worker import amqp
 from worker.catalog import Catalog, apply_catalog
-from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, replay
+from worker.replay import Filters, ReplayOptions, ReplaySummary, dead_letters, plan, reading, replay
 from worker.resources import Resources
 from worker.rpc import InvokeClient
 from worker.runtime import open_resources, run_scheduler, run_worker
@@ -191,6 +192,78 @@ async def test_listing_neither_consumes_nor_reorders(harness: Harness) -> None:
             ("rejected", harness.topology.scheduler_queue)
         }
         assert all(letter.count == 1 and letter.died_at for letter in letters)
+
+
+@pytest.fixture
+async def quorum_queue(broker: AbstractRobustConnection) -> AsyncIterator[str]:
+    """A quorum queue of its own (as every dead-letter queue is), deleted afterwards."""
+    name = f"mti-test-dlq-{uuid.uuid4().hex[:8]}"
+    setup = await broker.channel()
+    queue = await setup.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+    yield name
+    await queue.delete(if_unused=False, if_empty=False)
+    await setup.close()
+
+
+async def fill(broker: AbstractRobustConnection, queue: str, count: int) -> list[bytes]:
+    bodies = [json.dumps({"n": n}).encode() for n in range(count)]
+    publisher = await amqp.confirmed_channel(broker)
+    gate = asyncio.Semaphore(256)
+
+    async def publish(body: bytes) -> None:
+        async with gate:
+            await publisher.default_exchange.publish(aio_pika.Message(body), routing_key=queue)
+
+    await asyncio.gather(*(publish(body) for body in bodies))
+    await publisher.close()
+    return bodies
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many gets and consumers the queue's readers start."""
+    calls = {"get": 0, "consume": 0}
+    for name in calls:
+        method = getattr(aio_pika.Queue, name)
+
+        async def counting(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            calls[_method.__name__] += 1
+            return await _method(*args, **kwargs)
+
+        monkeypatch.setattr(aio_pika.Queue, name, counting)
+    return calls
+
+
+async def read_bodies(broker: AbstractRobustConnection, queue: str) -> list[bytes]:
+    async with dead_letters(broker, queue) as letters:
+        return [letter.message.body for letter in letters]
+
+
+async def test_a_queue_past_two_thousand_letters_is_taken_at_once_and_keeps_its_order(
+    broker: AbstractRobustConnection, quorum_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One consumer takes it all, and one nack hands it all back, in order, read after read.
+    (With no limit, a quorum queue stopped the consumer at 2,000; a get per letter took the
+    rest, and handing back what a consumer and hundreds of gets held reordered the queue.)"""
+    bodies = await fill(broker, quorum_queue, 2_500)
+    calls = count_calls(monkeypatch)
+    for _ in range(3):
+        assert await read_bodies(broker, quorum_queue) == bodies
+    assert calls == {"consume": 3, "get": 3}  # each read: one consumer, one get finding none
+
+
+async def test_a_queue_longer_than_one_consumer_may_hold_is_taken_share_by_share(
+    broker: AbstractRobustConnection, quorum_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past what one consumer may hold (a quorum queue stops one with no limit at 2,000), the
+    rest is taken by the next consumers, not by a `basic.get` round trip per letter."""
+    monkeypatch.setattr(reading, "PER_CONSUMER", 1_000)
+    bodies = await fill(broker, quorum_queue, 2_500)
+    calls = count_calls(monkeypatch)
+    assert await read_bodies(broker, quorum_queue) == bodies
+    # Three consumers (1,000, 1,000 and the last 498), each followed by a get: the first two
+    # found one more letter, the last one none.
+    assert calls == {"consume": 3, "get": 3}
+    assert sorted(await read_bodies(broker, quorum_queue)) == sorted(bodies)  # all back
 
 
 async def test_filters_select_by_workflow_trigger_reason_time_and_body(harness: Harness) -> None:
