@@ -248,7 +248,9 @@ async def test_a_queue_past_two_thousand_letters_is_taken_at_once_and_keeps_its_
     calls = count_calls(monkeypatch)
     for _ in range(3):
         assert await read_bodies(broker, quorum_queue) == bodies
-    assert calls == {"consume": 3, "get": 3}  # each read: one consumer, one get finding none
+    # Each read: a consumer, then a get that finds none (another pair only if the broker
+    # paused its deliveries for a moment), where the old reader made 501 gets.
+    assert calls["get"] == calls["consume"] <= 6
 
 
 async def test_a_queue_longer_than_one_consumer_may_hold_is_taken_share_by_share(
@@ -261,8 +263,8 @@ async def test_a_queue_longer_than_one_consumer_may_hold_is_taken_share_by_share
     calls = count_calls(monkeypatch)
     assert await read_bodies(broker, quorum_queue) == bodies
     # Three consumers (1,000, 1,000 and the last 498), each followed by a get: the first two
-    # found one more letter, the last one none.
-    assert calls == {"consume": 3, "get": 3}
+    # found one more letter, the last one none. (Another pair only if the broker paused.)
+    assert 3 <= calls["get"] == calls["consume"] <= 5
     assert sorted(await read_bodies(broker, quorum_queue)) == sorted(bodies)  # all back
 
 
