@@ -1,8 +1,8 @@
 """Reading a dead-letter queue without consuming or reordering it, and choosing letters from it.
 
 Messages are fetched unacknowledged (streamed by consumers, one share after another, until
-the queue says it is empty) and, when the channel closes, RabbitMQ puts every one not
-acknowledged back at its original position.
+the queue says it is empty), and whatever is not acknowledged is handed back in its order
+(`dead_letters`).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ async def dead_letters(
     The whole queue is taken before anything is looked at, and whatever is not acked is
     handed back in its original order: RabbitMQ 3.x puts returned messages at the back of a
     quorum queue, so returning only part of it would move that part behind the rest. (A crash
-    returns everything held at once, which keeps the order too.)
+    returns everything held at once, which keeps the order too of what one consumer's share
+    held: up to PER_CONSUMER letters.)
     """
     channel = await connection.channel(publisher_confirms=False)
     held: list[DeadLetter] = []
